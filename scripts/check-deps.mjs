@@ -1,7 +1,7 @@
 // Enforces the package dependency DAG (architecture.md §2.4): each workspace package may depend
 // only on the @anllm packages listed for it below, anchor-mask depends on nothing at all, no
 // cycles, apps are never imported, and every @anllm import in src/ is a declared dependency.
-import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const ALLOWED = {
@@ -53,16 +53,23 @@ for (const dir of workspaceDirs()) {
   graph.set(pkg.name, internal);
   const isApp = APPS.includes(pkg.name);
   if (!isApp && !(pkg.name in ALLOWED)) {
-    errors.push(`${rel}/package.json: package ${pkg.name} is not in the DAG of scripts/check-deps.mjs`);
+    errors.push(
+      `${rel}/package.json: package ${pkg.name} is not in the DAG of scripts/check-deps.mjs`,
+    );
     continue;
   }
   for (const d of internal) {
-    if (APPS.includes(d)) errors.push(`${rel}/package.json: depends on app ${d}; apps are never imported`);
+    if (APPS.includes(d))
+      errors.push(`${rel}/package.json: depends on app ${d}; apps are never imported`);
     else if (!isApp && !ALLOWED[pkg.name].includes(d))
-      errors.push(`${rel}/package.json: ${pkg.name} may not depend on ${d} (allowed: ${ALLOWED[pkg.name].join(", ") || "nothing"})`);
+      errors.push(
+        `${rel}/package.json: ${pkg.name} may not depend on ${d} (allowed: ${ALLOWED[pkg.name].join(", ") || "nothing"})`,
+      );
   }
   if (pkg.name === "@anllm/anchor-mask" && (pkg.dependencies || pkg.peerDependencies))
-    errors.push(`${rel}/package.json: anchor-mask must have no dependencies or peerDependencies fields`);
+    errors.push(
+      `${rel}/package.json: anchor-mask must have no dependencies or peerDependencies fields`,
+    );
   const src = join(dir, "src");
   if (!existsSync(src)) continue;
   for (const file of sourceFiles(src)) {
@@ -75,7 +82,9 @@ for (const dir of workspaceDirs()) {
         errors.push(`${where}: anchor-mask imports only relative paths, found "${spec}"`);
       const target = spec.match(/^@anllm\/[^/]+/)?.[0];
       if (target && target !== pkg.name && !internal.includes(target))
-        errors.push(`${where}: imports ${target}, which ${pkg.name} does not declare as a dependency`);
+        errors.push(
+          `${where}: imports ${target}, which ${pkg.name} does not declare as a dependency`,
+        );
     }
   }
 }

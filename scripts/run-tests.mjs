@@ -3,11 +3,15 @@
 // "N passed, N failed, N skipped" summed over all packages' vitest JSON reports.
 // A package whose test run ends without a report counts as one failure, so a crash is never green.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const env = { ...process.env, TURBO_TELEMETRY_DISABLED: "1", XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp" };
+const env = {
+  ...process.env,
+  TURBO_TELEMETRY_DISABLED: "1",
+  XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? "/tmp",
+};
 if (process.env.CI) env.ANLLM_REQUIRE_GPU = "1";
 
 function step(name, cmd, args) {
@@ -15,7 +19,9 @@ function step(name, cmd, args) {
   console.log(`\n=== ${name}: ${cmd} ${args.join(" ")}`);
   const r = spawnSync(cmd, args, { cwd: root, env, stdio: "inherit" });
   const ok = r.status === 0;
-  console.log(`=== ${name}: ${ok ? "ok" : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `=== ${name}: ${ok ? "ok" : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
   return ok;
 }
 
@@ -46,18 +52,24 @@ for (const p of testPackages) {
   const file = join(p.dir, "test-results.json");
   if (!existsSync(file)) {
     failed += 1;
-    console.log(`  ${p.name}: no test report (the test run crashed or did not start): counted as 1 failure`);
+    console.log(
+      `  ${p.name}: no test report (the test run crashed or did not start): counted as 1 failure`,
+    );
     continue;
   }
   const r = JSON.parse(readFileSync(file, "utf8"));
   // A test file that fails to load has no test entries; count it as a failure.
-  const brokenFiles = (r.testResults ?? []).filter((f) => f.status === "failed" && (f.assertionResults ?? []).length === 0).length;
+  const brokenFiles = (r.testResults ?? []).filter(
+    (f) => f.status === "failed" && (f.assertionResults ?? []).length === 0,
+  ).length;
   const pkgFailed = r.numFailedTests + brokenFiles;
   const pkgSkipped = r.numPendingTests + r.numTodoTests;
   passed += r.numPassedTests;
   failed += pkgFailed;
   skipped += pkgSkipped;
-  console.log(`  ${p.name}: ${r.numPassedTests} passed, ${pkgFailed} failed, ${pkgSkipped} skipped`);
+  console.log(
+    `  ${p.name}: ${r.numPassedTests} passed, ${pkgFailed} failed, ${pkgSkipped} skipped`,
+  );
 }
 if (failedSteps.length > 0) console.log(`\nfailed steps: ${failedSteps.join(", ")}`);
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
