@@ -1,0 +1,214 @@
+// HF checkpoint directories: config.json + model.safetensors, or shards listed by
+// model.safetensors.index.json. Validates names/shapes against the model's ParamSpecs and
+// writes the same layout atomically (each file temp + rename; the index last).
+import { readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { configFromHF, configToHF, type LlamaConfig } from "./config";
+import { WeightsError } from "./errors";
+import { SafetensorsFile, storedBytes, type TensorSource, writeSafetensors } from "./safetensors";
+import type { ParamSpec, WeightDType } from "./spec";
+
+const INDEX = "model.safetensors.index.json";
+const SINGLE = "model.safetensors";
+/** Buffers HF keeps in old checkpoints that are derived, not learned: ignored on load. */
+const IGNORED = /(^|\.)rotary_emb\.inv_freq$|^rope\.freqs$/;
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Read and parse `<dir>/config.json`. */
+export async function readConfig(dir: string): Promise<LlamaConfig> {
+  const file = join(dir, "config.json");
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new WeightsError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new WeightsError(`${file}: invalid JSON (${(e as Error).message})`);
+  }
+  return configFromHF(json, file);
+}
+
+/** All tensors of a checkpoint directory, each mapped to the open file that holds it. */
+export class CheckpointReader {
+  private constructor(
+    readonly dir: string,
+    readonly files: SafetensorsFile[],
+    readonly where: Map<string, SafetensorsFile>,
+  ) {}
+
+  /** Open `dir`: the sharded index if present, else model.safetensors. */
+  static async open(dir: string): Promise<CheckpointReader> {
+    const indexPath = join(dir, INDEX);
+    let shardNames: string[];
+    let weightMap: Record<string, string> | null = null;
+    if (await exists(indexPath)) {
+      let idx: { weight_map?: Record<string, string> };
+      try {
+        idx = JSON.parse(await readFile(indexPath, "utf8"));
+      } catch (e) {
+        throw new WeightsError(`${indexPath}: invalid JSON (${(e as Error).message})`);
+      }
+      if (!idx.weight_map || typeof idx.weight_map !== "object") {
+        throw new WeightsError(`${indexPath}: missing "weight_map" object`);
+      }
+      weightMap = idx.weight_map;
+      shardNames = [...new Set(Object.values(weightMap))].sort();
+    } else if (await exists(join(dir, SINGLE))) {
+      shardNames = [SINGLE];
+    } else {
+      const listing = await readdir(dir).catch(() => [] as string[]);
+      throw new WeightsError(
+        `${dir}: no ${SINGLE} or ${INDEX} found (directory holds: ${listing.join(", ") || "nothing"})`,
+      );
+    }
+    const files: SafetensorsFile[] = [];
+    try {
+      for (const s of shardNames) files.push(await SafetensorsFile.open(join(dir, s)));
+    } catch (e) {
+      await Promise.all(files.map((f) => f.close()));
+      throw e;
+    }
+    const where = new Map<string, SafetensorsFile>();
+    for (const f of files) for (const name of f.entries.keys()) where.set(name, f);
+    if (weightMap) {
+      for (const [name, shard] of Object.entries(weightMap)) {
+        const f = where.get(name);
+        if (!f?.path.endsWith(shard)) {
+          await Promise.all(files.map((x) => x.close()));
+          throw new WeightsError(
+            `${indexPath}: tensor "${name}" is mapped to ${shard}, which does not contain it`,
+          );
+        }
+      }
+    }
+    return new CheckpointReader(dir, files, where);
+  }
+
+  /** Names of all tensors, ignored derived buffers (rotary inv_freq) excluded. */
+  names(): string[] {
+    return [...this.where.keys()].filter((n) => !IGNORED.test(n));
+  }
+
+  /**
+   * Check the checkpoint against the expected parameters; throws one WeightsError naming every
+   * missing, extra or mis-shaped tensor (with expected vs actual shape and the file).
+   */
+  validate(specs: ParamSpec[]): void {
+    const problems: string[] = [];
+    const expected = new Set(specs.map((s) => s.name));
+    for (const s of specs) {
+      const f = this.where.get(s.name);
+      if (!f) {
+        problems.push(`missing tensor "${s.name}" (expected shape [${s.shape}])`);
+        continue;
+      }
+      const actual = f.entry(s.name).shape;
+      if (actual.length !== s.shape.length || actual.some((d, i) => d !== s.shape[i])) {
+        problems.push(
+          `tensor "${s.name}" in ${f.path}: expected shape [${s.shape}], got [${actual}]`,
+        );
+      }
+    }
+    for (const name of this.names()) {
+      if (!expected.has(name)) {
+        problems.push(`unexpected tensor "${name}" in ${this.where.get(name)?.path}`);
+      }
+    }
+    if (problems.length > 0) {
+      const shown = problems.slice(0, 20).join("\n  ");
+      const more = problems.length > 20 ? `\n  ... and ${problems.length - 20} more` : "";
+      throw new WeightsError(`checkpoint ${this.dir} does not match the model:\n  ${shown}${more}`);
+    }
+  }
+
+  /** Decode one tensor to f32. */
+  async readF32(name: string): Promise<Float32Array<ArrayBuffer>> {
+    const f = this.where.get(name);
+    if (!f) throw new WeightsError(`checkpoint ${this.dir}: no tensor named "${name}"`);
+    return f.readF32(name);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.files.map((f) => f.close()));
+  }
+}
+
+/** Options for saving a checkpoint directory. */
+export interface SaveOptions {
+  dtype?: WeightDType;
+  /** start a new shard when a file would exceed this many bytes (default 2 GiB) */
+  maxShardBytes?: number;
+}
+
+function planShards(tensors: TensorSource[], dtype: WeightDType, maxBytes: number) {
+  const shards: TensorSource[][] = [[]];
+  let size = 0;
+  for (const t of tensors) {
+    const b = storedBytes(t.shape, dtype);
+    if (size > 0 && size + b > maxBytes) {
+      shards.push([]);
+      size = 0;
+    }
+    shards[shards.length - 1].push(t);
+    size += b;
+  }
+  return shards;
+}
+
+/**
+ * Save config.json plus weights in HF layout: one model.safetensors, or numbered shards and an
+ * index when the total exceeds maxShardBytes. Stale files of the other layout are removed.
+ */
+export async function saveCheckpoint(
+  dir: string,
+  config: LlamaConfig,
+  tensors: TensorSource[],
+  opts: SaveOptions = {},
+): Promise<void> {
+  const dtype = opts.dtype ?? "f32";
+  const shards = planShards(tensors, dtype, opts.maxShardBytes ?? 2 ** 31);
+  const hfConfig = { ...configToHF(config), torch_dtype: TORCH_DTYPE[dtype] };
+  await atomicWriteText(join(dir, "config.json"), `${JSON.stringify(hfConfig, null, 2)}\n`);
+  if (shards.length === 1) {
+    await writeSafetensors(join(dir, SINGLE), shards[0], dtype);
+    await rm(join(dir, INDEX), { force: true });
+    return;
+  }
+  const n = shards.length;
+  const weightMap: Record<string, string> = {};
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const name = `model-${String(i + 1).padStart(5, "0")}-of-${String(n).padStart(5, "0")}.safetensors`;
+    await writeSafetensors(join(dir, name), shards[i], dtype);
+    for (const t of shards[i]) {
+      weightMap[t.name] = name;
+      total += storedBytes(t.shape, dtype);
+    }
+  }
+  const index = { metadata: { total_size: total }, weight_map: weightMap };
+  await atomicWriteText(join(dir, INDEX), `${JSON.stringify(index, null, 2)}\n`);
+  await rm(join(dir, SINGLE), { force: true });
+}
+
+const TORCH_DTYPE: Record<WeightDType, string> = {
+  f32: "float32",
+  f16: "float16",
+  bf16: "bfloat16",
+};
+
+/** Write a text file atomically (temp file + rename). */
+export async function atomicWriteText(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}

@@ -1,0 +1,37 @@
+// Public surface of @anllm/llama2-model: config + presets, shape-only specs, weight I/O,
+// the Llama2 model (training forward / loss, anchor tokens), the anchor KV cache and generation.
+
+export {
+  atomicWriteText,
+  CheckpointReader,
+  readConfig,
+  type SaveOptions,
+  saveCheckpoint,
+} from "./checkpoint";
+export {
+  configFromHF,
+  configToHF,
+  type LlamaConfig,
+  PRESETS,
+  preset,
+  validateConfig,
+} from "./config";
+export { ConfigError, ModelInputError, WeightsError } from "./errors";
+export { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16, f32ToF16Bits } from "./half";
+export {
+  type SafetensorsDType,
+  type SafetensorsEntry,
+  SafetensorsFile,
+  storedBytes,
+  type TensorSource,
+  writeSafetensors,
+} from "./safetensors";
+export {
+  dtypeBytes,
+  formatBytes,
+  type MemoryReport,
+  memoryReport,
+  type ParamSpec,
+  paramSpecs,
+  type WeightDType,
+} from "./spec";
