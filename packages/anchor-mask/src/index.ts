@@ -1,0 +1,33 @@
+// Public surface of @anllm/anchor-mask: the AnLLM anchor attention mask (anllm-method.md §2-4) as a
+// dependency-free library: anchor selection, structure, dense and compact masks, cache bookkeeping.
+export { type BatchedStepArrays, packSteps } from "./cache-batch";
+export {
+  AnchorCacheState,
+  anchorKeepIndices,
+  type CacheOptions,
+  type CacheStep,
+  stepAllowed,
+  stepMask,
+} from "./cache-state";
+export { type CompactMask, compactMask, visibleKeys } from "./compact";
+export {
+  type AdditiveOptions,
+  type BatchOptions,
+  buildAdditiveAnchorMask,
+  buildAdditiveAnchorMaskBatch,
+  buildAnchorMask,
+  buildAnchorMaskBatch,
+  buildCausalMask,
+  toAdditiveMask,
+} from "./dense";
+export { AnchorCacheError, AnchorMaskInputError } from "./errors";
+export { type FormatOptions, formatMask } from "./pretty";
+export { isAllowed } from "./rule";
+export { type AnchorStrategy, acStrategy, epStrategy, markAnchors } from "./strategy";
+export {
+  type AnchorFlags,
+  type AnchorStructure,
+  anchorStructure,
+  type StructureOptions,
+  segmentIds,
+} from "./structure";
