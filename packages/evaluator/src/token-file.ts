@@ -1,0 +1,171 @@
+// LongLoRA-style token files (flat little-endian uint16 ids, no header) and tokenisation of text,
+// .jsonl and .jsonl.gz documents into that layout with the model's tokenizer.
+import { createReadStream } from "node:fs";
+import { readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import { createGunzip } from "node:zlib";
+import { DataFormatError, EvalConfigError } from "./errors";
+
+/** The tokenizer surface the evaluator needs (the model's tokenizer; ids without BOS). */
+export interface TextTokenizer {
+  /** Token ids of `text` WITHOUT BOS/EOS (SentencePiece dummy prefix as the tokenizer does). */
+  encode(text: string): ArrayLike<number>;
+  bosId: number;
+  eosId: number;
+}
+
+/** Reads a flat little-endian uint16 token file (LongLoRA `.bin`). */
+export async function readTokenFile(path: string): Promise<Uint16Array> {
+  const buf = await readFile(path);
+  if (buf.byteLength % 2 !== 0) {
+    throw new DataFormatError(
+      path,
+      null,
+      null,
+      `size ${buf.byteLength} bytes is not a multiple of 2 (uint16 ids)`,
+    );
+  }
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const out = new Uint16Array(buf.byteLength / 2);
+  for (let i = 0; i < out.length; i++) out[i] = view.getUint16(2 * i, true);
+  return out;
+}
+
+/** Writes ids as flat little-endian uint16, atomically (temp file + rename). */
+export async function writeTokenFile(path: string, ids: ArrayLike<number>): Promise<void> {
+  const buf = Buffer.alloc(ids.length * 2);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (!Number.isInteger(id) || id < 0 || id > 0xffff) {
+      throw new EvalConfigError(`writeTokenFile: id ${id} at index ${i} does not fit uint16`);
+    }
+    buf.writeUInt16LE(id, 2 * i);
+  }
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    await writeFile(tmp, buf);
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Options of {@link tokenizeDocuments}. */
+export interface TokenizeOptions {
+  /** Prepend BOS to every document (default true, as Llama-2's HF tokenizer does). */
+  addBos?: boolean;
+  /** Append EOS after every document (default false). */
+  addEos?: boolean;
+  /** Keep only the first N tokens of each document (LongLoRA's Proof-Pile slices: 32768). */
+  maxTokensPerDoc?: number;
+  /** JSON field holding the text in .jsonl files (default "text"). */
+  field?: string;
+  /** Stop after this many documents. */
+  maxDocs?: number;
+}
+
+/** Report of a tokenisation run; skipped records are counted, never silently lost. */
+export interface TokenizeReport {
+  ids: Int32Array;
+  documents: number;
+  skipped: { line: number; reason: string }[];
+}
+
+async function* lines(path: string): AsyncGenerator<string> {
+  const raw = createReadStream(path);
+  const stream = path.endsWith(".gz") ? raw.pipe(createGunzip()) : raw;
+  const rl = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of rl) yield line;
+}
+
+/**
+ * Tokenises documents and concatenates them: `.jsonl` / `.jsonl.gz` (one JSON object per line, text in
+ * `field`), anything else = one plain-text document. Blank lines are ignored; malformed records are
+ * skipped and reported with their line number.
+ */
+export async function tokenizeDocuments(
+  path: string,
+  tokenizer: TextTokenizer,
+  opts: TokenizeOptions = {},
+): Promise<TokenizeReport> {
+  const field = opts.field ?? "text";
+  const parts: number[][] = [];
+  const skipped: TokenizeReport["skipped"] = [];
+  const addDoc = (text: string) => {
+    let ids = Array.from(tokenizer.encode(text));
+    if (opts.addBos ?? true) ids.unshift(tokenizer.bosId);
+    if (opts.addEos) ids.push(tokenizer.eosId);
+    if (opts.maxTokensPerDoc !== undefined) ids = ids.slice(0, opts.maxTokensPerDoc);
+    parts.push(ids);
+  };
+  if (/\.jsonl(\.gz)?$/.test(path)) {
+    let lineNo = 0;
+    for await (const line of lines(path)) {
+      lineNo++;
+      if (opts.maxDocs !== undefined && parts.length >= opts.maxDocs) break;
+      if (line.trim() === "") continue;
+      let rec: unknown;
+      try {
+        rec = JSON.parse(line);
+      } catch (err) {
+        skipped.push({ line: lineNo, reason: `invalid JSON: ${(err as Error).message}` });
+        continue;
+      }
+      const text = (rec as Record<string, unknown> | null)?.[field];
+      if (typeof text !== "string") {
+        skipped.push({ line: lineNo, reason: `field "${field}" missing or not a string` });
+        continue;
+      }
+      addDoc(text);
+    }
+  } else {
+    const text = path.endsWith(".gz")
+      ? await (async () => {
+          const out: string[] = [];
+          for await (const l of lines(path)) out.push(l);
+          return out.join("\n");
+        })()
+      : await readFile(path, "utf8");
+    addDoc(text);
+  }
+  const total = parts.reduce((a, p) => a + p.length, 0);
+  const ids = new Int32Array(total);
+  let o = 0;
+  for (const p of parts) {
+    ids.set(p, o);
+    o += p.length;
+  }
+  return { ids, documents: parts.length, skipped };
+}
+
+/**
+ * Loads evaluation tokens: a `.bin` / `.u16` token file directly, or text/jsonl tokenised with
+ * `tokenizer` (required then).
+ */
+export async function loadEvalTokens(
+  path: string,
+  tokenizer?: TextTokenizer,
+  opts: TokenizeOptions = {},
+): Promise<{
+  ids: Int32Array;
+  source: "token-file" | "tokenized";
+  documents?: number;
+  skipped: number;
+}> {
+  if (/\.(bin|u16)$/.test(path)) {
+    return { ids: Int32Array.from(await readTokenFile(path)), source: "token-file", skipped: 0 };
+  }
+  if (!tokenizer) {
+    throw new EvalConfigError(
+      `${path}: text/jsonl data needs the model's tokenizer (or pass a .bin token file)`,
+    );
+  }
+  const rep = await tokenizeDocuments(path, tokenizer, opts);
+  return {
+    ids: rep.ids,
+    source: "tokenized",
+    documents: rep.documents,
+    skipped: rep.skipped.length,
+  };
+}
