@@ -1,0 +1,229 @@
+// Checkpoints: weights (model.safetensors with the parameter map's names + the caller's
+// config.json, i.e. Hugging Face layout when the names and config are HF ones), optimiser moments
+// (optimizer.safetensors), and trainer-state.json (step, schedule, RNG, data cursor, caller state).
+// Each checkpoint is written into a temp folder, fsynced and renamed; latest.json is written last.
+
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { assignInPlace, type Tensor, tensor } from "@anllm/tensor";
+import type { AdamW, AdamWHyper } from "./adamw";
+import { publishDir, writeFileAtomic, writeFileSynced } from "./atomic";
+import { CheckpointError } from "./errors";
+import type { RngState } from "./rng";
+import {
+  readSafetensorsHeader,
+  readSafetensorsTensor,
+  type SafetensorsHeader,
+  writeSafetensors,
+} from "./safetensors";
+import type { ScheduleOptions } from "./schedule";
+
+/** Any JSON value (data-loader cursors and caller state are opaque JSON). */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Contents of trainer-state.json. */
+export interface TrainerState {
+  format: "anllm-trainer-checkpoint";
+  version: 1;
+  /** optimiser steps completed */
+  step: number;
+  totalTokens: number;
+  schedule: ScheduleOptions;
+  optimizer: AdamWHyper & { t: number };
+  rng: RngState;
+  /** the batch stream's cursor after the last batch of `step` */
+  dataCursor: Json;
+  /** caller's extra state (e.g. the CLI's resolved options) */
+  extra: Json;
+  /** parameter names and shapes, checked on restore */
+  params: Record<string, number[]>;
+  createdAt: string;
+}
+
+/** Writes and reads the weights of a checkpoint; the default is model.safetensors by parameter name. */
+export interface WeightsIO {
+  save(dir: string, params: Map<string, Tensor>): Promise<void>;
+  load(dir: string, params: Map<string, Tensor>): Promise<void>;
+}
+
+/** Content of `<root>/latest.json`, the pointer to the newest complete checkpoint. */
+export interface LatestPointer {
+  step: number;
+  dir: string;
+}
+
+/** Folder name of the checkpoint of `step`. */
+export function checkpointName(step: number): string {
+  return `step-${String(step).padStart(8, "0")}`;
+}
+
+async function readParamData(p: Tensor): Promise<Float32Array> {
+  return (await p.data()) as Float32Array;
+}
+
+/** Default weights IO: model.safetensors (f32, HF "pt" metadata) keyed by parameter name. */
+export const safetensorsWeights: WeightsIO = {
+  async save(dir, params) {
+    const shapes = new Map([...params].map(([n, p]) => [n, [...p.shape]]));
+    await writeSafetensors(
+      join(dir, "model.safetensors"),
+      shapes,
+      (n) => readParamData(params.get(n)!),
+      { format: "pt" },
+    );
+  },
+  async load(dir, params) {
+    await restoreTensors(join(dir, "model.safetensors"), params, "");
+  },
+};
+
+/** Copies tensors `<prefix><name>` of a safetensors file into `targets` (shapes must match). */
+export async function restoreTensors(
+  path: string,
+  targets: Map<string, Tensor>,
+  prefix: string,
+  header?: SafetensorsHeader,
+): Promise<void> {
+  const h = header ?? (await readSafetensorsHeader(path));
+  for (const [name, t] of targets) {
+    const host = await readSafetensorsTensor(path, h, prefix + name);
+    if (host.shape.join(",") !== t.shape.join(",")) {
+      throw new CheckpointError(
+        path,
+        `tensor "${prefix + name}" has shape [${host.shape}], the parameter has [${t.shape}]`,
+      );
+    }
+    const src = tensor(host.data, [...host.shape]);
+    assignInPlace(t, src);
+    src.dispose();
+  }
+}
+
+/** What {@link saveCheckpoint} writes. */
+export interface CheckpointContent {
+  params: Map<string, Tensor>;
+  optimizer: AdamW;
+  state: Omit<TrainerState, "format" | "version" | "optimizer" | "params" | "createdAt">;
+  /** written as config.json (e.g. the HF model config) */
+  config?: Json;
+  /** extra small text files written into the checkpoint (e.g. tokenizer files) */
+  files?: Record<string, string>;
+  weights?: WeightsIO;
+}
+
+/**
+ * Writes checkpoint `step` under `root` atomically, then points latest.json at it, then deletes
+ * all but the newest `keep` checkpoints. Returns the checkpoint folder.
+ */
+export async function saveCheckpoint(
+  root: string,
+  c: CheckpointContent,
+  keep = 2,
+): Promise<string> {
+  await mkdir(root, { recursive: true });
+  const name = checkpointName(c.state.step);
+  const tmp = join(root, `.tmp-${name}-${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp);
+  await (c.weights ?? safetensorsWeights).save(tmp, c.params);
+  if (c.config !== undefined) {
+    await writeFileSynced(join(tmp, "config.json"), `${JSON.stringify(c.config, null, 2)}\n`);
+  }
+  for (const [f, text] of Object.entries(c.files ?? {})) await writeFileSynced(join(tmp, f), text);
+  await saveOptimizer(tmp, c.optimizer);
+  const state: TrainerState = {
+    format: "anllm-trainer-checkpoint",
+    version: 1,
+    ...c.state,
+    optimizer: { ...c.optimizer.hyper, t: c.optimizer.t },
+    params: Object.fromEntries([...c.params].map(([n, p]) => [n, [...p.shape]])),
+    createdAt: new Date().toISOString(),
+  };
+  // trainer-state.json last inside the folder: a folder without it is never trusted.
+  await writeFileSynced(join(tmp, "trainer-state.json"), `${JSON.stringify(state, null, 2)}\n`);
+  const dest = join(root, name);
+  await publishDir(tmp, dest);
+  const pointer: LatestPointer = { step: c.state.step, dir: name };
+  await writeFileAtomic(join(root, "latest.json"), `${JSON.stringify(pointer)}\n`);
+  await pruneCheckpoints(root, keep);
+  return dest;
+}
+
+async function saveOptimizer(dir: string, opt: AdamW): Promise<void> {
+  const shapes = new Map<string, number[]>();
+  for (const [n, m] of opt.m) {
+    shapes.set(`m.${n}`, [...m.shape]);
+    shapes.set(`v.${n}`, [...m.shape]);
+  }
+  await writeSafetensors(join(dir, "optimizer.safetensors"), shapes, (key) => {
+    const map = key.startsWith("m.") ? opt.m : opt.v;
+    return readParamData(map.get(key.slice(2))!);
+  });
+}
+
+async function pruneCheckpoints(root: string, keep: number): Promise<void> {
+  const entries = await readdir(root);
+  const steps = entries.filter((e) => /^step-\d{8}$/.test(e)).sort();
+  for (const old of steps.slice(0, Math.max(0, steps.length - keep))) {
+    await rm(join(root, old), { recursive: true, force: true });
+  }
+  for (const e of entries) {
+    if (e.startsWith(".tmp-") && !e.endsWith(`-${process.pid}`)) {
+      await rm(join(root, e), { recursive: true, force: true });
+    }
+  }
+}
+
+/** Folder of the newest complete checkpoint under `root`, or null when there is none. */
+export async function latestCheckpoint(root: string): Promise<string | null> {
+  const ptr = join(root, "latest.json");
+  if (!existsSync(ptr)) return null;
+  let p: LatestPointer;
+  try {
+    p = JSON.parse(await readFile(ptr, "utf8")) as LatestPointer;
+  } catch (e) {
+    throw new CheckpointError(ptr, `is not valid JSON (${(e as Error).message})`);
+  }
+  const dir = join(root, p.dir);
+  if (!existsSync(join(dir, "trainer-state.json"))) {
+    throw new CheckpointError(dir, "latest.json points here but trainer-state.json is missing");
+  }
+  return dir;
+}
+
+/** Reads and checks trainer-state.json of checkpoint folder `dir`. */
+export async function readTrainerState(dir: string): Promise<TrainerState> {
+  const path = join(dir, "trainer-state.json");
+  let s: TrainerState;
+  try {
+    s = JSON.parse(await readFile(path, "utf8")) as TrainerState;
+  } catch (e) {
+    throw new CheckpointError(path, `cannot read (${(e as Error).message})`);
+  }
+  if (s.format !== "anllm-trainer-checkpoint" || s.version !== 1) {
+    throw new CheckpointError(path, `unknown format ${s.format} v${s.version}`);
+  }
+  return s;
+}
+
+/** Restores parameters and optimiser moments from checkpoint folder `dir`; returns its state. */
+export async function loadCheckpoint(
+  dir: string,
+  params: Map<string, Tensor>,
+  optimizer: AdamW,
+  weights: WeightsIO = safetensorsWeights,
+): Promise<TrainerState> {
+  const state = await readTrainerState(dir);
+  const names = Object.keys(state.params).sort().join("\n");
+  if (names !== [...params.keys()].sort().join("\n")) {
+    throw new CheckpointError(dir, "parameter names differ from the model being trained");
+  }
+  await weights.load(dir, params);
+  const optPath = join(dir, "optimizer.safetensors");
+  const header = await readSafetensorsHeader(optPath);
+  await restoreTensors(optPath, optimizer.m, "m.", header);
+  await restoreTensors(optPath, optimizer.v, "v.", header);
+  optimizer.t = state.optimizer.t;
+  return state;
+}

@@ -1,0 +1,46 @@
+// Public surface of @anllm/trainer: a generic training loop (parameters + loss closure + resumable
+// batch stream), AdamW, learning-rate schedules, clipping, atomic checkpoints and the metrics stream.
+
+export { AdamW, type AdamWHyper, type AdamWOptions, resolveAdamW } from "./adamw";
+export { fsyncPath, publishDir, writeFileAtomic } from "./atomic";
+export {
+  type CheckpointContent,
+  checkpointName,
+  type Json,
+  type LatestPointer,
+  latestCheckpoint,
+  loadCheckpoint,
+  readTrainerState,
+  restoreTensors,
+  safetensorsWeights,
+  saveCheckpoint,
+  type TrainerState,
+  type WeightsIO,
+} from "./checkpoint";
+export { clipFactor, globalGradNorm } from "./clip";
+export { CheckpointError, DataExhaustedError, NonFiniteError, TrainerConfigError } from "./errors";
+export { MetricsWriter, readMetrics, type StepMetrics } from "./metrics";
+export {
+  type BatchStream,
+  type LossContext,
+  type TrainOptions,
+  validateTrainOptions,
+} from "./options";
+export { createProgress, type ProgressMode, type ProgressReporter } from "./progress";
+export { Rng, type RngState } from "./rng";
+export {
+  type HostTensor,
+  readSafetensorsHeader,
+  readSafetensorsTensor,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+  writeSafetensors,
+} from "./safetensors";
+export {
+  learningRate,
+  SCHEDULE_KINDS,
+  type ScheduleKind,
+  type ScheduleOptions,
+  validateSchedule,
+} from "./schedule";
+export { type StopReason, type TrainResult, train } from "./train";

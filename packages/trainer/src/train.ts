@@ -1,0 +1,278 @@
+// The training loop: for each optimiser step, pull `gradAccum` micro-batches, backprop each scaled
+// loss, measure the global gradient norm, guard against NaN/Infinity, clip, apply AdamW with the
+// scheduled learning rate, then write metrics, progress and (periodically) an atomic checkpoint.
+
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { memoryStats, scale, type Tensor, tidy } from "@anllm/tensor";
+import { AdamW } from "./adamw";
+import { type Json, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint";
+import { clipFactor, globalGradNorm } from "./clip";
+import { CheckpointError, DataExhaustedError, NonFiniteError } from "./errors";
+import { MetricsWriter, type StepMetrics } from "./metrics";
+import { type TrainOptions, validateTrainOptions } from "./options";
+import { createProgress, type ProgressReporter } from "./progress";
+import { Rng } from "./rng";
+import { learningRate } from "./schedule";
+
+/** Why {@link train} returned. */
+export type StopReason = "completed" | "data-exhausted" | "aborted" | "too-many-skips";
+
+/** What {@link train} returns. */
+export interface TrainResult {
+  /** optimiser steps completed in total (including steps done before a resume) */
+  step: number;
+  /** the step the run started from (0, or the resumed checkpoint's step) */
+  startStep: number;
+  /** metrics of the steps run by this call */
+  history: StepMetrics[];
+  stopReason: StopReason;
+  /** the last checkpoint written, or null */
+  checkpointDir: string | null;
+  /** caller state from the resumed checkpoint (undefined when not resumed) */
+  resumedExtra?: Json;
+  /** number of steps skipped for non-finite values */
+  skippedSteps: number;
+  wallMs: number;
+}
+
+/** Drops duplicate tensors (one tensor under two names, e.g. tied embeddings): first name wins. */
+function uniqueParams(params: Map<string, Tensor>): Map<string, Tensor> {
+  const seen = new Set<Tensor>();
+  const out = new Map<string, Tensor>();
+  for (const [n, p] of params) {
+    if (seen.has(p)) continue;
+    seen.add(p);
+    out.set(n, p);
+  }
+  return out;
+}
+
+/**
+ * Trains `params` on `data` with `loss` (architecture.md §2.5; anllm-method.md §5 recipe).
+ * @example
+ * const res = await train({ params, loss: (b) => model.loss(b), data, steps: 100,
+ *   schedule: { kind: "constant", lr: 2e-5, warmupSteps: 20 }, outDir: "runs/x", checkpointEvery: 50 });
+ */
+export async function train<B>(opts: TrainOptions<B>): Promise<TrainResult> {
+  validateTrainOptions(opts);
+  const run = new TrainingRun(opts);
+  return run.run();
+}
+
+class TrainingRun<B> {
+  readonly params: Map<string, Tensor>;
+  readonly optimizer: AdamW;
+  readonly gradAccum: number;
+  readonly metrics: MetricsWriter | null;
+  readonly ckptRoot: string | null;
+  rng: Rng;
+  step = 0;
+  startStep = 0;
+  totalTokens = 0;
+  cursor: Json | undefined = undefined;
+  lastCheckpoint: string | null = null;
+  resumedExtra: Json | undefined = undefined;
+  skipped = 0;
+  consecutiveSkips = 0;
+  history: StepMetrics[] = [];
+  lastSavedStep = -1;
+
+  constructor(readonly o: TrainOptions<B>) {
+    this.params = uniqueParams(o.params);
+    this.optimizer = new AdamW(this.params, o.optimizer);
+    this.gradAccum = o.gradAccum ?? 1;
+    this.rng = Rng.fromSeed(o.seed ?? 34);
+    if (o.outDir) mkdirSync(o.outDir, { recursive: true });
+    this.metrics = o.outDir ? new MetricsWriter(join(o.outDir, "metrics.jsonl")) : null;
+    this.ckptRoot = o.outDir ? join(o.outDir, "checkpoints") : null;
+  }
+
+  async run(): Promise<TrainResult> {
+    const t0 = Date.now();
+    await this.maybeResume();
+    const total = this.o.steps;
+    const progress = createProgress(this.o.progress ?? "auto", this.step, total);
+    let reason: StopReason = "completed";
+    try {
+      reason = await this.loop(progress);
+    } finally {
+      progress.stop();
+      this.optimizer.dispose();
+    }
+    return {
+      step: this.step,
+      startStep: this.startStep,
+      history: this.history,
+      stopReason: reason,
+      checkpointDir: this.lastCheckpoint,
+      resumedExtra: this.resumedExtra,
+      skippedSteps: this.skipped,
+      wallMs: Date.now() - t0,
+    };
+  }
+
+  private async maybeResume(): Promise<void> {
+    const r = this.o.resume;
+    if (!r) return;
+    const dir = typeof r === "string" ? r : await latestCheckpoint(this.ckptRoot!);
+    if (!dir) {
+      throw new CheckpointError(this.ckptRoot!, "resume requested but no checkpoint exists here");
+    }
+    const st = await loadCheckpoint(dir, this.params, this.optimizer, this.o.weights);
+    this.step = this.startStep = st.step;
+    this.totalTokens = st.totalTokens;
+    this.rng = Rng.fromState(st.rng);
+    this.cursor = st.dataCursor;
+    this.resumedExtra = st.extra;
+    this.lastCheckpoint = dir;
+    this.lastSavedStep = st.step;
+    await this.metrics?.truncateAfter(st.step);
+  }
+
+  private async loop(progress: ProgressReporter): Promise<StopReason> {
+    const it = this.o.data.iterate(this.cursor)[Symbol.asyncIterator]();
+    const every = this.o.checkpointEvery;
+    while (this.step < this.o.steps) {
+      if (this.o.signal?.aborted) {
+        await this.checkpoint();
+        return "aborted";
+      }
+      const m = await this.trainStep(it);
+      if (m === "exhausted") {
+        if (this.o.dataEnd === "error") throw new DataExhaustedError(this.step + 1);
+        await this.checkpoint();
+        return "data-exhausted";
+      }
+      progress.update(m);
+      if (m.skipped && this.consecutiveSkips >= (this.o.maxConsecutiveSkips ?? 5)) {
+        await this.checkpoint();
+        return "too-many-skips";
+      }
+      if (every && this.step % every === 0 && this.step < this.o.steps) await this.checkpoint();
+    }
+    await this.checkpoint();
+    return "completed";
+  }
+
+  /** Runs one optimiser step; "exhausted" when the stream ended before its micro-batches. */
+  private async trainStep(it: AsyncIterator<B>): Promise<StepMetrics | "exhausted"> {
+    const t0 = performance.now();
+    const stepNo = this.step + 1;
+    const lr = learningRate(this.o.schedule, this.step);
+    let lossSum = 0;
+    let tokens = 0;
+    for (let micro = 0; micro < this.gradAccum; micro++) {
+      const r = await it.next();
+      if (r.done) {
+        this.optimizer.zeroGrad();
+        return "exhausted";
+      }
+      tokens += this.o.batchTokens?.(r.value) ?? 0;
+      lossSum += await this.microStep(r.value, stepNo, micro);
+    }
+    const loss = lossSum / this.gradAccum;
+    const gradNorm = await globalGradNorm(this.params.values());
+    const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
+    if (!finite) await this.handleNonFinite(stepNo, loss, gradNorm);
+    const factor = clipFactor(gradNorm, this.o.maxGradNorm === undefined ? 1 : this.o.maxGradNorm);
+    if (finite) this.optimizer.step(lr, factor);
+    this.optimizer.zeroGrad();
+    this.step = stepNo;
+    this.totalTokens += tokens;
+    this.cursor = this.o.data.cursor();
+    const m = this.record(
+      stepNo,
+      { loss, lr, gradNorm, tokens, clipped: factor < 1, skipped: !finite },
+      t0,
+    );
+    await this.o.onStep?.(m);
+    return m;
+  }
+
+  /** Forward + backward of one micro-batch; returns its (unscaled) loss. */
+  private async microStep(batch: B, step: number, micro: number): Promise<number> {
+    const ctx = { step, micro, rng: this.rng };
+    const ga = this.gradAccum;
+    const lossT = tidy(() => {
+      const l = this.o.loss(batch, ctx);
+      if (l.size !== 1)
+        throw new Error(`the loss closure must return a scalar, got shape [${l.shape}]`);
+      (ga === 1 ? l : scale(l, 1 / ga)).backward();
+      return l;
+    });
+    const v = await lossT.item();
+    lossT.dispose();
+    return v;
+  }
+
+  private async handleNonFinite(step: number, loss: number, gradNorm: number): Promise<void> {
+    const what = Number.isFinite(loss) ? "gradNorm" : "loss";
+    const value = what === "loss" ? loss : gradNorm;
+    if ((this.o.onNonFinite ?? "stop") === "skip") {
+      this.skipped += 1;
+      this.consecutiveSkips += 1;
+      process.stderr.write(
+        `warning: non-finite ${what} (${value}) at step ${step}; step skipped\n`,
+      );
+      return;
+    }
+    // The parameters and moments still hold the state after step - 1: save that.
+    this.optimizer.zeroGrad();
+    const dir = await this.checkpoint();
+    throw new NonFiniteError(step, what, value, dir);
+  }
+
+  private record(
+    step: number,
+    v: Pick<StepMetrics, "loss" | "lr" | "gradNorm" | "tokens" | "clipped" | "skipped">,
+    t0: number,
+  ): StepMetrics {
+    if (!v.skipped) this.consecutiveSkips = 0;
+    const stepMs = performance.now() - t0;
+    const mem = memoryStats();
+    const m: StepMetrics = {
+      step,
+      ...v,
+      totalTokens: this.totalTokens,
+      tokensPerSec: stepMs > 0 ? (v.tokens * 1000) / stepMs : 0,
+      stepMs,
+      memory: {
+        liveBytes: mem.liveBytes,
+        peakBytes: mem.peakBytes,
+        rssBytes: process.memoryUsage().rss,
+      },
+      time: new Date().toISOString(),
+    };
+    this.history.push(m);
+    this.metrics?.write(m);
+    return m;
+  }
+
+  /** Writes a checkpoint of the current state (if there is a run folder and anything new). */
+  private async checkpoint(): Promise<string | null> {
+    if (!this.ckptRoot) return null;
+    if (this.lastCheckpoint && this.lastSavedStep === this.step) return this.lastCheckpoint;
+    this.lastCheckpoint = await saveCheckpoint(
+      this.ckptRoot,
+      {
+        params: this.params,
+        optimizer: this.optimizer,
+        state: {
+          step: this.step,
+          totalTokens: this.totalTokens,
+          schedule: this.o.schedule,
+          rng: this.rng.state(),
+          dataCursor: this.cursor ?? this.o.data.cursor(),
+          extra: this.o.extraState ?? null,
+        },
+        config: this.o.config,
+        files: this.o.checkpointFiles,
+        weights: this.o.weights,
+      },
+      this.o.keepCheckpoints ?? 2,
+    );
+    this.lastSavedStep = this.step;
+    return this.lastCheckpoint;
+  }
+}

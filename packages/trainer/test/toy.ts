@@ -1,0 +1,71 @@
+// A toy problem for trainer tests (the trainer knows no model): softmax regression on a seeded,
+// linearly separable synthetic dataset, served by a resumable BatchStream whose cursor is the
+// index of the next batch.
+
+import { add, crossEntropy, matmul, param, type Tensor, tensor } from "@anllm/tensor";
+import type { BatchStream, Json } from "../src/index";
+import { Rng } from "../src/rng";
+
+/** One batch: features [batch, dIn] and class labels [batch]. */
+export interface ToyBatch {
+  x: Float32Array;
+  y: Int32Array;
+  batch: number;
+}
+
+export const D_IN = 8;
+export const N_CLASSES = 4;
+
+/** Deterministic batch number `i` (features from a seeded generator, labels from a fixed rule). */
+export function toyBatch(i: number, batch: number): ToyBatch {
+  const rng = Rng.fromSeed(1000 + i);
+  const x = new Float32Array(batch * D_IN);
+  const y = new Int32Array(batch);
+  for (let b = 0; b < batch; b++) {
+    let best = -Infinity;
+    for (let d = 0; d < D_IN; d++) x[b * D_IN + d] = rng.next() * 2 - 1;
+    for (let c = 0; c < N_CLASSES; c++) {
+      // class score = sum of two features with fixed signs
+      const s = x[b * D_IN + c]! - 0.5 * x[b * D_IN + ((c + 3) % D_IN)]!;
+      if (s > best) {
+        best = s;
+        y[b] = c;
+      }
+    }
+  }
+  return { x, y, batch };
+}
+
+/** A resumable stream of `count` toy batches (or endless when count is undefined). */
+export function toyStream(batch: number, count?: number): BatchStream<ToyBatch> {
+  let next = 0;
+  return {
+    async *iterate(cursor: Json | undefined) {
+      next = typeof cursor === "number" ? cursor : 0;
+      while (count === undefined || next < count) {
+        const b = toyBatch(next, batch);
+        next += 1;
+        yield b;
+      }
+    },
+    cursor: () => next,
+  };
+}
+
+/** Fresh seeded parameters: W [dIn, nClasses], b [nClasses]. */
+export function toyParams(seed = 5): Map<string, Tensor> {
+  const rng = Rng.fromSeed(seed);
+  const w = Float32Array.from({ length: D_IN * N_CLASSES }, () => (rng.next() - 0.5) * 0.2);
+  return new Map<string, Tensor>([
+    ["w", param(tensor(w, [D_IN, N_CLASSES]))],
+    ["b", param(tensor(new Float32Array(N_CLASSES), [N_CLASSES]))],
+  ]);
+}
+
+/** Mean cross-entropy of the softmax regression on one batch. */
+export function toyLoss(params: Map<string, Tensor>, b: ToyBatch): Tensor {
+  const x = tensor(b.x, [b.batch, D_IN]);
+  const y = tensor(b.y, [b.batch], { dtype: "i32" });
+  const logits = add(matmul(x, params.get("w")!), params.get("b")!);
+  return crossEntropy(logits, y);
+}
