@@ -1,5 +1,6 @@
 // Test helpers: a character tokenizer (one id per ASCII code point, "<AC>" as a special token) whose
 // encodings can be written down by hand.
+import { join } from "node:path";
 import type { TextTokenizer } from "../src/token-file";
 
 /** Id of the "<AC>" special token in {@link charTokenizer}. */
@@ -22,6 +23,9 @@ export const charTokenizer: TextTokenizer = {
     return ids;
   },
 };
+
+/** Path of a test fixture. */
+export const fx = (p: string) => join(import.meta.dirname, "fixtures", p);
 
 /** Int32Array shorthand. */
 export const ids = (...xs: number[]) => Int32Array.from(xs);
