@@ -2,6 +2,13 @@
 // the Llama2 model (training forward / loss, anchor tokens), the anchor KV cache and generation.
 
 export {
+  type BatchArrays,
+  batchArrays,
+  checkBatch,
+  type ModelBatch,
+  shiftedTargets,
+} from "./batch";
+export {
   atomicWriteText,
   CheckpointReader,
   readConfig,
@@ -17,7 +24,11 @@ export {
   validateConfig,
 } from "./config";
 export { ConfigError, ModelInputError, WeightsError } from "./errors";
+export { type GenerateOptions, type GenerateResult, generate } from "./generate";
 export { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16, f32ToF16Bits } from "./half";
+export { type CacheOptions, type CacheStats, KVCache } from "./kv-cache";
+export { type HeadLossOptions, lmHeadLoss } from "./loss";
+export { Llama2, type LoadOptions } from "./model";
 export {
   type SafetensorsDType,
   type SafetensorsEntry,
@@ -26,6 +37,7 @@ export {
   type TensorSource,
   writeSafetensors,
 } from "./safetensors";
+export { argmax, type SampleOptions, sampleToken, seededRng } from "./sampling";
 export {
   dtypeBytes,
   formatBytes,
@@ -35,3 +47,4 @@ export {
   paramSpecs,
   type WeightDType,
 } from "./spec";
+export { type InitOptions, initParams, layerNames } from "./weights";

@@ -1,0 +1,99 @@
+// Benchmarks for @anllm/llama2-model (prints JSON): training forward/backward time, generation
+// tokens/s per cache mode, and anchor cache reduction on a few-shot-like prompt.
+// Usage: pnpm bench [-- --device cpu|webgpu --preset small --reps 5]
+import { parseArgs } from "node:util";
+import { initNodeDevice } from "@anllm/tensor/node";
+import { generate, Llama2, memoryReport, PRESETS } from "../src/index";
+
+const { values } = parseArgs({
+  options: {
+    device: { type: "string", default: process.env.ANLLM_DEVICE ?? "webgpu" },
+    preset: { type: "string", default: "small" },
+    reps: { type: "string", default: "5" },
+    seqLen: { type: "string", default: "128" },
+  },
+});
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function main() {
+  const device = await initNodeDevice({ prefer: values.device as "cpu" | "webgpu" });
+  const config = PRESETS[values.preset as string];
+  const reps = Number(values.reps);
+  const seqLen = Number(values.seqLen);
+  const model = Llama2.init(config, { seed: 1 });
+  const anchor = 7;
+  const ids = Int32Array.from({ length: seqLen }, (_, i) =>
+    i % 16 === 15 ? anchor : 3 + ((i * 37) % (config.vocabSize - 3)),
+  );
+  const batch = {
+    inputIds: ids,
+    batch: 1,
+    seqLen,
+    attention: "anchor" as const,
+    isAnchor: Uint8Array.from(ids, (t) => +(t === anchor)),
+  };
+  const fwd: number[] = [];
+  const fwdBwd: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    let t0 = performance.now();
+    const logits = model.forward(batch);
+    await logits.data();
+    fwd.push(performance.now() - t0);
+    logits.dispose();
+    t0 = performance.now();
+    const loss = model.loss(batch);
+    loss.backward();
+    await model.param("model.embed_tokens.weight").grad?.data();
+    fwdBwd.push(performance.now() - t0);
+    loss.dispose();
+    for (const p of model.parameters().values()) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+  const prompt = ids.subarray(0, Math.min(seqLen, 96));
+  const gen: Record<string, unknown> = {};
+  for (const cache of ["anchor", "full", "none"] as const) {
+    const g = await generate(model, [prompt], {
+      maxNewTokens: 16,
+      cache,
+      anchorIds: [anchor],
+      eosId: -1,
+      chunkSize: 16,
+    });
+    const s = g.stats;
+    gen[cache] = {
+      timeMs: Math.round(g.timeMs),
+      tokensPerSec: +(16 / (g.timeMs / 1000)).toFixed(2),
+      peakEntries: s.peakEntries[0],
+      fullEntries: s.fullEntries[0],
+      cacheReduction: +(1 - s.peakEntries[0] / s.fullEntries[0]).toFixed(3),
+      entriesAtEnd: s.entries[0],
+      peakBytes: s.peakBytes,
+      fullBytes: s.fullBytes,
+    };
+  }
+  console.log(
+    JSON.stringify(
+      {
+        device: device.name,
+        preset: values.preset,
+        params: memoryReport(config).totalParams,
+        seqLen,
+        forwardMsMedian: +median(fwd).toFixed(1),
+        forwardBackwardMsMedian: +median(fwdBwd).toFixed(1),
+        trainTokensPerSec: +(seqLen / (median(fwdBwd) / 1000)).toFixed(1),
+        generate: gen,
+      },
+      null,
+      2,
+    ),
+  );
+  model.dispose();
+}
+
+await main();

@@ -1,0 +1,128 @@
+// ModelBatch (token ids + anchor flags + padding/packing) and its per-token arrays: positions,
+// the tensor attention rule arrays (anllm-method.md §2, via @anllm/anchor-mask) and loss targets.
+import { anchorStructure } from "@anllm/anchor-mask";
+import type { AttentionMask } from "@anllm/tensor";
+import { ModelInputError } from "./errors";
+
+/** A batch for training / scoring; every array is row-major [batch * seqLen] unless noted. */
+export interface ModelBatch {
+  /** [batch * seqLen] token ids */
+  inputIds: Int32Array;
+  batch: number;
+  seqLen: number;
+  attention: "causal" | "anchor";
+  /** [batch * seqLen] 1 = anchor token (required for attention "anchor") */
+  isAnchor?: Uint8Array;
+  /** [batch * seqLen] packing: document id per token (documents never see each other) */
+  documentIds?: Int32Array;
+  /** [batch] real lengths; tokens at index >= length are right padding */
+  lengths?: Int32Array;
+  /**
+   * [batch * seqLen] HF-style labels aligned with inputIds (the model shifts them: position t is
+   * trained to predict labels[t + 1]); -100 = ignored. Default: inputIds.
+   */
+  labels?: Int32Array;
+  /** option: key position 0 of each document visible to all queries (off by default) */
+  bosVisible?: boolean;
+  /** option "keep range full": token index ranges [start, end) visible like anchors (per row) */
+  keepFull?: [number, number][];
+}
+
+/** Per-token arrays of a batch, host side. */
+export interface BatchArrays {
+  /** [batch * seqLen] rotary position (restarts at each packed document) */
+  positions: Int32Array<ArrayBuffer>;
+  mask: AttentionMask;
+  /** [batch * seqLen] 1 = real token */
+  valid: Uint8Array<ArrayBuffer>;
+}
+
+/** Check a batch's array lengths and id range; throws ModelInputError naming the field. */
+export function checkBatch(b: ModelBatch, vocabSize: number): void {
+  const n = b.batch * b.seqLen;
+  if (!Number.isInteger(b.batch) || !Number.isInteger(b.seqLen) || b.batch < 1 || b.seqLen < 1) {
+    throw new ModelInputError(`batch/seqLen must be positive integers, got ${b.batch}/${b.seqLen}`);
+  }
+  const check = (name: string, a: ArrayLike<number> | undefined, len: number) => {
+    if (a && a.length !== len) {
+      throw new ModelInputError(`ModelBatch.${name} has length ${a.length}, expected ${len}`);
+    }
+  };
+  check("inputIds", b.inputIds, n);
+  check("isAnchor", b.isAnchor, n);
+  check("documentIds", b.documentIds, n);
+  check("labels", b.labels, n);
+  check("lengths", b.lengths, b.batch);
+  if (b.attention === "anchor" && !b.isAnchor) {
+    throw new ModelInputError('ModelBatch.isAnchor is required when attention is "anchor"');
+  }
+  for (let i = 0; i < n; i++) {
+    const id = b.inputIds[i];
+    if (!(id >= 0 && id < vocabSize)) {
+      throw new ModelInputError(`ModelBatch.inputIds[${i}] = ${id} is outside [0, ${vocabSize})`);
+    }
+  }
+}
+
+/** Positions, validity and the attention-rule arrays of a batch (no L x L mask anywhere). */
+export function batchArrays(b: ModelBatch): BatchArrays {
+  const { batch, seqLen } = b;
+  const n = batch * seqLen;
+  const positions = new Int32Array(n);
+  const seg = new Int32Array(n);
+  const anchor = new Int32Array(n);
+  const keyAnchor = new Int32Array(n);
+  const valid = new Uint8Array(n);
+  const kValid = new Int32Array(n);
+  const doc = b.documentIds ? new Int32Array(n) : undefined;
+  for (let r = 0; r < batch; r++) {
+    const o = r * seqLen;
+    const flags = b.isAnchor ? b.isAnchor.subarray(o, o + seqLen) : new Uint8Array(seqLen);
+    const s = anchorStructure(flags, {
+      length: b.lengths ? b.lengths[r] : undefined,
+      documentIds: b.documentIds?.subarray(o, o + seqLen),
+      keepFull: b.keepFull,
+      bosVisible: b.bosVisible,
+    });
+    positions.set(s.positions, o);
+    seg.set(s.segmentIds, o);
+    anchor.set(s.isAnchor, o);
+    keyAnchor.set(s.keyAnchor, o);
+    valid.set(s.valid, o);
+    kValid.set(s.valid, o);
+    if (doc && s.documentIds) doc.set(s.documentIds, o);
+  }
+  const mask: AttentionMask = {
+    qPos: positions,
+    kPos: positions,
+    qSeg: seg,
+    kSeg: seg,
+    qAnchor: anchor,
+    kAnchor: keyAnchor,
+    qDoc: doc,
+    kDoc: doc,
+    kValid,
+    mode: b.attention,
+    bosVisible: b.bosVisible ?? false,
+  };
+  return { positions, mask, valid };
+}
+
+/**
+ * Next-token targets [batch * seqLen]: target[t] = labels[t + 1] (labels default to inputIds);
+ * -100 for the last token, padding, and across packed-document boundaries.
+ */
+export function shiftedTargets(b: ModelBatch, valid: Uint8Array): Int32Array<ArrayBuffer> {
+  const { batch, seqLen } = b;
+  const labels = b.labels ?? b.inputIds;
+  const out = new Int32Array(batch * seqLen).fill(-100);
+  for (let r = 0; r < batch; r++) {
+    for (let t = 0; t < seqLen - 1; t++) {
+      const i = r * seqLen + t;
+      if (!valid[i] || !valid[i + 1]) continue;
+      if (b.documentIds && b.documentIds[i] !== b.documentIds[i + 1]) continue;
+      out[i] = labels[i + 1];
+    }
+  }
+  return out;
+}

@@ -1,0 +1,185 @@
+// Text generation (anllm-method.md §4, Algorithm 1): prefill the prompts in chunks, then decode one
+// token per step, reducing the anchor cache after each chunk; or recompute without a cache.
+import { noGrad, type Tensor, tidy } from "@anllm/tensor";
+import { ModelInputError } from "./errors";
+import type { CacheStats } from "./kv-cache";
+import { linear } from "./layers";
+import { type Llama2, pickRows } from "./model";
+import { type SampleOptions, sampleToken, seededRng } from "./sampling";
+
+/** Options of `generate`. */
+export interface GenerateOptions extends SampleOptions {
+  maxNewTokens: number;
+  seed?: number;
+  /** stop a sequence after it emits this id (default config.eosTokenId; -1 = never) */
+  eosId?: number;
+  /** token ids that count as anchors (EP ids or the AC token) */
+  anchorIds?: number[];
+  /** "anchor": reduced cache; "full": full cache, causal attention; "none": recompute each step */
+  cache: "anchor" | "full" | "none";
+  /** prefill chunk size (default: whole prompt) */
+  chunkSize?: number;
+  /** cache option: rotary positions after a drop (default "original") */
+  positions?: "original" | "compacted";
+  /** cache option: original-position range kept in full */
+  keepFullRange?: [number, number];
+}
+
+/** Result of `generate`: new tokens per prompt (EOS included if emitted). */
+export interface GenerateResult {
+  tokens: Int32Array[];
+  stats: CacheStats;
+  timeMs: number;
+}
+
+function flagsOf(ids: ArrayLike<number>, anchors: Set<number>): Uint8Array {
+  return Uint8Array.from(ids as ArrayLike<number>, (t) => (anchors.has(t) ? 1 : 0));
+}
+
+/** Last-row logits of each sequence, read back: [batch][vocabSize]. */
+async function readRows(logits: Tensor, batch: number, vocab: number): Promise<Float32Array[]> {
+  const data = (await logits.data()) as Float32Array;
+  logits.dispose();
+  return Array.from({ length: batch }, (_, b) => data.subarray(b * vocab, (b + 1) * vocab));
+}
+
+/**
+ * Generate up to maxNewTokens per prompt (batch = prompts.length, ragged prompts allowed).
+ * Seeded: the same options give the same tokens.
+ */
+export async function generate(
+  model: Llama2,
+  prompts: Int32Array[],
+  opts: GenerateOptions,
+): Promise<GenerateResult> {
+  if (prompts.length === 0 || prompts.some((p) => p.length === 0)) {
+    throw new ModelInputError("generate: every prompt needs at least one token");
+  }
+  const t0 = performance.now();
+  const anchors = new Set(opts.anchorIds ?? []);
+  const rand = seededRng(opts.seed ?? 0);
+  const eos = opts.eosId ?? model.config.eosTokenId;
+  const out: number[][] = prompts.map(() => []);
+  const done = prompts.map(() => opts.maxNewTokens <= 0);
+  const pick = (rows: Float32Array[]) =>
+    rows.forEach((row, b) => {
+      if (done[b]) return;
+      const t = sampleToken(row, opts, rand);
+      out[b].push(t);
+      if (t === eos || out[b].length >= opts.maxNewTokens) done[b] = true;
+    });
+  const stats =
+    opts.cache === "none"
+      ? await runRecompute(model, prompts, out, done, anchors, pick)
+      : await runCached(model, prompts, out, done, anchors, pick, opts);
+  return { tokens: out.map((o) => Int32Array.from(o)), stats, timeMs: performance.now() - t0 };
+}
+
+type Pick = (rows: Float32Array[]) => void;
+
+async function runCached(
+  model: Llama2,
+  prompts: Int32Array[],
+  out: number[][],
+  done: boolean[],
+  anchors: Set<number>,
+  pick: Pick,
+  opts: GenerateOptions,
+): Promise<CacheStats> {
+  const batch = prompts.length;
+  const vocab = model.config.vocabSize;
+  const cache = model.createCache({
+    batch,
+    policy: opts.cache === "anchor" ? "anchor" : "full",
+    positions: opts.positions,
+    keepFullRange: opts.keepFullRange,
+  });
+  try {
+    const maxLen = Math.max(...prompts.map((p) => p.length));
+    const size = opts.chunkSize ?? maxLen;
+    let last: Float32Array[] = [];
+    for (let s = 0; s < maxLen; s += size) {
+      const chunks = prompts.map((p) =>
+        p.subarray(Math.min(s, p.length), Math.min(s + size, p.length)),
+      );
+      const logits = noGrad(() =>
+        model.forwardChunk(cache, chunks, {
+          isAnchor: chunks.map((c) => flagsOf(c, anchors)),
+          lastOnly: true,
+        }),
+      );
+      const rows = await readRows(logits, batch, vocab);
+      // a sequence whose prompt ended in this chunk takes its next-token logits from here
+      last = rows.map((r, b) => (chunks[b].length > 0 ? r.slice() : last[b]));
+    }
+    pick(last);
+    while (!done.every(Boolean)) {
+      const chunks = out.map((o, b) =>
+        done[b] ? new Int32Array(0) : Int32Array.of(o[o.length - 1]),
+      );
+      const logits = noGrad(() =>
+        model.forwardChunk(cache, chunks, {
+          isAnchor: chunks.map((c) => flagsOf(c, anchors)),
+          lastOnly: true,
+        }),
+      );
+      pick(await readRows(logits, batch, vocab));
+    }
+    return cache.stats();
+  } finally {
+    cache.dispose();
+  }
+}
+
+async function runRecompute(
+  model: Llama2,
+  prompts: Int32Array[],
+  out: number[][],
+  done: boolean[],
+  anchors: Set<number>,
+  pick: Pick,
+): Promise<CacheStats> {
+  const batch = prompts.length;
+  const c = model.config;
+  let peak = 0;
+  let fed = prompts.map((p) => p.length);
+  while (!done.every(Boolean)) {
+    const all = prompts.map((p, b) => Int32Array.from([...p, ...out[b]]));
+    fed = all.map((s) => s.length);
+    const seqLen = Math.max(...fed);
+    const inputIds = new Int32Array(batch * seqLen);
+    const isAnchor = new Uint8Array(batch * seqLen);
+    all.forEach((s, b) => {
+      inputIds.set(s, b * seqLen);
+      isAnchor.set(flagsOf(s, anchors), b * seqLen);
+    });
+    peak = Math.max(
+      peak,
+      fed.reduce((a, n) => a + n, 0),
+    );
+    const lengths = Int32Array.from(fed);
+    const attention = anchors.size > 0 ? "anchor" : "causal";
+    const logits = noGrad(() =>
+      tidy(() => {
+        const { hidden } = model.hidden({ inputIds, batch, seqLen, attention, isAnchor, lengths });
+        return linear(
+          pickRows(
+            hidden,
+            Int32Array.from(fed, (n) => n - 1),
+          ),
+          model.headWeight(),
+        );
+      }),
+    );
+    pick(await readRows(logits, batch, c.vocabSize));
+  }
+  const bytesPerEntry = 2 * c.nLayers * c.nKvHeads * c.headDim * 4;
+  return {
+    entries: fed.map(() => 0),
+    bytes: 0,
+    peakEntries: fed,
+    peakBytes: peak * bytesPerEntry,
+    fullEntries: fed,
+    fullBytes: fed.reduce((a, n) => a + n, 0) * bytesPerEntry,
+  };
+}
