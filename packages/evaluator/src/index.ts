@@ -4,6 +4,7 @@
 export * from "./cache-bench";
 export * from "./errors";
 export { LlamaScorer, type LlamaScorerOptions } from "./llama-scorer";
+export * from "./loader-bridge";
 export * from "./metrics";
 export * from "./perplexity";
 export * from "./plot";
