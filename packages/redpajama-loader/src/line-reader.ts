@@ -1,0 +1,113 @@
+// Streaming line reader over .jsonl, .jsonl.zst (fzstd) and .gz (node:zlib) files: bounded memory,
+// 1-based line numbers, byte lines (UTF-8 is validated later), truncation surfaced as an event.
+import { createReadStream } from "node:fs";
+import { pipeline } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { Decompress } from "fzstd";
+
+/** Compression of a data file, from its name. */
+export type Compression = "none" | "gzip" | "zstd";
+
+/** Picks the decompressor from the file name (.zst / .zstd, .gz / .dz, else none). */
+export function compressionOf(path: string): Compression {
+  if (/\.zstd?$/i.test(path)) return "zstd";
+  if (/\.(gz|dz)$/i.test(path)) return "gzip";
+  return "none";
+}
+
+/** Options of {@link readLines}. */
+export interface ReadLinesOptions {
+  /** Lines longer than this many bytes are skipped (reported as "too-long"). Default 256 MiB. */
+  maxLineBytes?: number;
+  /** Read chunk size in bytes. Default 1 MiB. */
+  highWaterMark?: number;
+}
+
+/** One item from {@link readLines}. */
+export type LineEvent =
+  | { kind: "line"; line: number; bytes: Buffer }
+  | { kind: "too-long"; line: number; bytes: number }
+  | { kind: "truncated"; line: number; message: string };
+
+async function* zstdChunks(path: string, highWaterMark: number): AsyncGenerator<Uint8Array> {
+  const out: Uint8Array[] = [];
+  const dec = new Decompress((chunk) => {
+    out.push(chunk);
+  });
+  for await (const chunk of createReadStream(path, { highWaterMark })) {
+    dec.push(chunk as Buffer, false);
+    while (out.length > 0) yield out.shift()!;
+  }
+  dec.push(new Uint8Array(0), true);
+  while (out.length > 0) yield out.shift()!;
+}
+
+/** Decompressed byte chunks of a file; errors (truncation, corrupt data) are thrown. */
+export function openChunks(path: string, highWaterMark = 1 << 20): AsyncIterable<Uint8Array> {
+  const comp = compressionOf(path);
+  if (comp === "zstd") return zstdChunks(path, highWaterMark);
+  const src = createReadStream(path, { highWaterMark });
+  if (comp === "none") return src;
+  const gunzip = createGunzip({ chunkSize: 1 << 16 });
+  pipeline(src, gunzip, () => {
+    // errors surface through iteration of `gunzip`
+  });
+  return gunzip;
+}
+
+/**
+ * Yields every line of a (possibly compressed) file as bytes, without the "\n" (and without a
+ * trailing "\r"). A missing final newline is fine. Memory is bounded by the longest line kept
+ * (at most `maxLineBytes`) plus one chunk. A decompression error ends the file with a
+ * "truncated" event naming the line being read; a missing or unreadable file throws.
+ */
+export async function* readLines(
+  path: string,
+  opts: ReadLinesOptions = {},
+): AsyncGenerator<LineEvent> {
+  const maxLineBytes = opts.maxLineBytes ?? 256 * 1024 * 1024;
+  let parts: Buffer[] = [];
+  let partBytes = 0;
+  let skipping = false;
+  let line = 1;
+  const finish = (tail: Buffer): LineEvent => {
+    const total = partBytes + tail.length;
+    let ev: LineEvent;
+    if (skipping || total > maxLineBytes) ev = { kind: "too-long", line, bytes: total };
+    else {
+      let bytes = parts.length === 0 ? tail : Buffer.concat([...parts, tail], total);
+      if (bytes.length > 0 && bytes[bytes.length - 1] === 13) bytes = bytes.subarray(0, -1);
+      ev = { kind: "line", line, bytes };
+    }
+    parts = [];
+    partBytes = 0;
+    skipping = false;
+    line++;
+    return ev;
+  };
+  try {
+    for await (const raw of openChunks(path, opts.highWaterMark)) {
+      const chunk = Buffer.isBuffer(raw)
+        ? raw
+        : Buffer.from(raw.buffer, raw.byteOffset, raw.length);
+      let start = 0;
+      for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+        yield finish(chunk.subarray(start, nl));
+        start = nl + 1;
+      }
+      if (start < chunk.length) {
+        const rest = chunk.subarray(start);
+        partBytes += rest.length;
+        if (partBytes > maxLineBytes) {
+          skipping = true;
+          parts = [];
+        } else parts.push(Buffer.from(rest));
+      }
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).syscall !== undefined) throw err;
+    yield { kind: "truncated", line, message: (err as Error).message };
+    return;
+  }
+  if (partBytes > 0 || skipping) yield finish(Buffer.alloc(0));
+}

@@ -1,0 +1,380 @@
+// The streaming loader: documents → seeded block shuffle → rank sharding → tokenisation with
+// anchors (inline or worker threads) → paper/packed batches, each with a resumable JSON state.
+import {
+  type AnchorConfig,
+  type EncodedDoc,
+  encodeDocument,
+  type ResolvedAnchors,
+  resolveAnchors,
+} from "./anchors";
+import { type BadInputMark, BadInputReport } from "./bad-input";
+import { DocumentReader } from "./documents";
+import { LoaderOptionsError } from "./errors";
+import { type DatasetSource, type ResolvedDataset, resolveDataset } from "./layouts";
+import { checkState, fingerprintOf, type LoaderState } from "./loader-state";
+import type { DocRecord } from "./records";
+import { BatchBuilder, type SequenceBatch } from "./sequences";
+import { mixSeed, permutation } from "./shuffle";
+import type { Tokenizer } from "./tokenizer";
+import { WorkerPool } from "./worker-pool";
+
+/** Options of {@link createLoader}. */
+export interface LoaderOptions {
+  /** Dataset folder, file, list of files, or explicit layout (see resolveDataset). */
+  source: DatasetSource;
+  tokenizer: Tokenizer;
+  /** Anchor choice (default none). AC needs a tokenizer with the anchor token (withAnchorToken). */
+  anchors?: AnchorConfig;
+  /** "paper": one document per row, right-truncated, padded (default). "pack": rows filled end to end. */
+  mode?: "paper" | "pack";
+  /** Tokens per row (default 4096). */
+  contextLength?: number;
+  /** Rows per batch (default 1). */
+  batchSize?: number;
+  /** BOS at the start of each document (default true); EOS at its end (default false). */
+  bos?: boolean;
+  eos?: boolean;
+  /** Padding id (default tokenizer.padId, else tokenizer.eosId); find padding from `lengths`. */
+  padId?: number;
+  /** Seeded shuffle: blocks of `blockSize` documents (default 256) and the file order. */
+  shuffle?: { seed: number; blockSize?: number; files?: boolean } | false;
+  /** Document-level sharding: this rank takes documents whose ordinal % worldSize === rank. */
+  rank?: number;
+  worldSize?: number;
+  /** Passes over the data (default 1); each epoch reshuffles with (seed, epoch). */
+  epochs?: number;
+  /** Throw on the first bad line instead of counting it. */
+  strict?: boolean;
+  /** Tokenisation worker threads (default 0 = on this thread). */
+  workers?: number;
+  /** Drop a last, incomplete batch (default false). */
+  dropLast?: boolean;
+  /** A state from an earlier batch: continue right after it. */
+  resume?: LoaderState;
+  /** Skip lines longer than this many bytes (default 256 MiB). */
+  maxLineBytes?: number;
+}
+
+/** A batch plus the state to resume right after it. */
+export interface Batch extends SequenceBatch {
+  state: LoaderState;
+}
+
+interface Pos {
+  epoch: number;
+  blockIndex: number;
+  fileIndex: number;
+  line: number;
+  mark: BadInputMark;
+  index: number;
+}
+
+interface PDoc {
+  doc: DocRecord;
+  pos: Pos;
+  ordinal: number;
+}
+
+type EDoc = PDoc & { enc: EncodedDoc };
+
+/** Running totals of one loader. */
+export interface LoaderStats {
+  documents: number;
+  tokens: number;
+  batches: number;
+  /** Paper mode: documents longer than contextLength that were cut. */
+  truncatedDocuments: number;
+}
+
+/** The streaming loader; iterate `batches()` once. Create it with {@link createLoader}. */
+export class RedPajamaLoader {
+  readonly stats: LoaderStats = { documents: 0, tokens: 0, batches: 0, truncatedDocuments: 0 };
+  readonly anchors: ResolvedAnchors;
+  readonly fingerprint: string;
+  private readonly o: Required<
+    Omit<LoaderOptions, "resume" | "shuffle" | "maxLineBytes" | "padId">
+  > & {
+    padId: number;
+  };
+  private readonly blockSize: number;
+
+  constructor(
+    readonly dataset: ResolvedDataset,
+    private readonly opts: LoaderOptions,
+    readonly report: BadInputReport,
+  ) {
+    const t = opts.tokenizer;
+    this.o = {
+      source: opts.source,
+      tokenizer: t,
+      anchors: opts.anchors ?? { mode: "none" },
+      mode: opts.mode ?? "paper",
+      contextLength: opts.contextLength ?? 4096,
+      batchSize: opts.batchSize ?? 1,
+      bos: opts.bos ?? true,
+      eos: opts.eos ?? false,
+      padId: opts.padId ?? t.padId ?? t.eosId,
+      rank: opts.rank ?? 0,
+      worldSize: opts.worldSize ?? 1,
+      epochs: opts.epochs ?? 1,
+      strict: opts.strict ?? false,
+      workers: opts.workers ?? 0,
+      dropLast: opts.dropLast ?? false,
+    };
+    validate(this.o);
+    this.blockSize = opts.shuffle ? (opts.shuffle.blockSize ?? 256) : 1;
+    if (!Number.isInteger(this.blockSize) || this.blockSize < 1) {
+      throw new LoaderOptionsError(
+        `shuffle.blockSize must be a positive integer, got ${this.blockSize}`,
+      );
+    }
+    this.anchors = resolveAnchors(t, this.o.anchors);
+    const o = this.o;
+    this.fingerprint = fingerprintOf({
+      files: dataset.files.map((f) => f.relPath),
+      tokenizer: [t.name, t.vocabSize],
+      anchors: this.anchors,
+      shape: [o.mode, o.contextLength, o.batchSize, o.bos, o.eos, o.padId, o.epochs, o.dropLast],
+      shard: [o.rank, o.worldSize],
+      shuffle: opts.shuffle || null,
+    });
+    if (opts.resume) checkState(opts.resume, this.fingerprint);
+  }
+
+  /** Reading order of the files in an epoch. */
+  fileOrder(epoch: number): number[] {
+    const n = this.dataset.files.length;
+    const sh = this.opts.shuffle;
+    if (!sh || sh.files === false) return Array.from({ length: n }, (_, i) => i);
+    return Array.from(permutation(n, mixSeed(sh.seed, epoch, 0x51e5)));
+  }
+
+  private async *positioned(start: LoaderState | undefined): AsyncGenerator<PDoc> {
+    const B = this.blockSize;
+    const { rank, worldSize, epochs } = this.o;
+    let epoch = start?.epoch ?? 0;
+    let blockIndex = start?.block.index ?? 0;
+    let next = start?.next ?? 0;
+    if (start) this.report.restore(start.block.report);
+    for (; epoch < epochs; epoch++) {
+      const files = this.fileOrder(epoch).map((i) => this.dataset.files[i]!);
+      const reader = new DocumentReader(files, this.report, this.opts.maxLineBytes);
+      try {
+        if (start) await reader.seek({ fileIndex: start.block.fileIndex, line: start.block.line });
+        start = undefined;
+        for (;;) {
+          const at = reader.position();
+          const mark = this.report.mark();
+          const docs: DocRecord[] = [];
+          for (let d = docs.length < B ? await reader.next() : null; d; ) {
+            docs.push(d);
+            d = docs.length < B ? await reader.next() : null;
+          }
+          if (docs.length === 0) break;
+          const perm =
+            B > 1
+              ? permutation(
+                  docs.length,
+                  mixSeed(this.opts.shuffle ? this.opts.shuffle.seed : 0, epoch, blockIndex),
+                )
+              : null;
+          for (let k = next; k < docs.length; k++) {
+            const ordinal = blockIndex * B + k;
+            if (ordinal % worldSize !== rank) continue;
+            const doc = docs[perm ? perm[k]! : k]!;
+            yield {
+              doc,
+              ordinal,
+              pos: { epoch, blockIndex, fileIndex: at.fileIndex, line: at.line, mark, index: k },
+            };
+          }
+          next = 0;
+          blockIndex++;
+        }
+      } finally {
+        await reader.close();
+      }
+      blockIndex = 0;
+    }
+  }
+
+  private async *encoded(src: AsyncGenerator<PDoc>, pool: WorkerPool | null): AsyncGenerator<EDoc> {
+    const encOpts = { bos: this.o.bos, eos: this.o.eos };
+    if (!pool) {
+      for await (const d of src)
+        yield { ...d, enc: encodeDocument(d.doc.text, this.o.tokenizer, this.anchors, encOpts) };
+      return;
+    }
+    const queue: Array<{ docs: PDoc[]; p: Promise<EncodedDoc[]> }> = [];
+    const maxInFlight = this.o.workers * 3;
+    let done = false;
+    while (!done || queue.length > 0) {
+      while (!done && queue.length < maxInFlight) {
+        const docs: PDoc[] = [];
+        let chars = 0;
+        while (docs.length < 64 && chars < 1 << 16) {
+          const r = await src.next();
+          if (r.done) {
+            done = true;
+            break;
+          }
+          docs.push(r.value);
+          chars += r.value.doc.text.length;
+        }
+        if (docs.length === 0) break;
+        const p = pool.encode(docs.map((d) => d.doc.text));
+        p.catch(() => undefined);
+        queue.push({ docs, p });
+      }
+      const head = queue.shift();
+      if (!head) break;
+      const encs = await head.p;
+      for (let i = 0; i < head.docs.length; i++) yield { ...head.docs[i]!, enc: encs[i]! };
+    }
+  }
+
+  private stateAt(pos: Pos, next: number, tokenOffset: number): LoaderState {
+    return {
+      version: 1,
+      fingerprint: this.fingerprint,
+      epoch: pos.epoch,
+      block: {
+        index: pos.blockIndex,
+        fileIndex: pos.fileIndex,
+        line: pos.line,
+        report: this.report.snapshotAt(pos.mark),
+      },
+      next,
+      tokenOffset,
+      batches: this.stats.batches,
+      done: false,
+    };
+  }
+
+  private doneState(): LoaderState {
+    const report = this.report.snapshot();
+    return {
+      version: 1,
+      fingerprint: this.fingerprint,
+      epoch: this.o.epochs,
+      block: { index: 0, fileIndex: 0, line: 1, report },
+      next: 0,
+      tokenOffset: 0,
+      batches: this.stats.batches,
+      done: true,
+    };
+  }
+
+  /** Streams batches; each carries the state to resume after it. Call once per loader. */
+  async *batches(): AsyncGenerator<Batch> {
+    const start = this.opts.resume;
+    if (start?.done) {
+      this.report.restore(start.block.report);
+      return;
+    }
+    this.stats.batches = start?.batches ?? 0;
+    const pool =
+      this.o.workers > 0
+        ? new WorkerPool(this.o.workers, {
+            tokenizer: this.o.tokenizer.spec(),
+            anchors: this.anchors,
+            encode: { bos: this.o.bos, eos: this.o.eos },
+          })
+        : null;
+    const src = this.positioned(start);
+    try {
+      const docs = this.encoded(src, pool);
+      const rows =
+        this.o.mode === "pack" ? this.packed(docs, start?.tokenOffset ?? 0) : this.paper(docs);
+      yield* rows;
+    } finally {
+      await src.return(undefined);
+      await pool?.close();
+    }
+  }
+
+  private emit(b: BatchBuilder, state: LoaderState | null): Batch {
+    const out = b.take();
+    this.stats.batches++;
+    const st = state ?? this.doneState();
+    st.batches = this.stats.batches;
+    return { ...out, state: st };
+  }
+
+  private async *paper(docs: AsyncGenerator<EDoc>): AsyncGenerator<Batch> {
+    const L = this.o.contextLength;
+    const b = new BatchBuilder(this.o.batchSize, L, this.o.padId);
+    for await (const e of docs) {
+      const n = e.enc.ids.length;
+      if (n > L) this.stats.truncatedDocuments++;
+      this.count(Math.min(n, L));
+      b.append(e.enc.ids, e.enc.anchors, 0, Math.min(n, L), e.ordinal);
+      b.endRow();
+      if (b.full) yield this.emit(b, this.stateAt(e.pos, e.pos.index + 1, 0));
+    }
+    if (b.rows > 0 && !this.o.dropLast) yield this.emit(b, null);
+  }
+
+  private async *packed(docs: AsyncGenerator<EDoc>, firstOffset: number): AsyncGenerator<Batch> {
+    const b = new BatchBuilder(this.o.batchSize, this.o.contextLength, this.o.padId);
+    let skip = firstOffset;
+    for await (const e of docs) {
+      const n = e.enc.ids.length;
+      let off = skip;
+      skip = 0;
+      this.count(n - off);
+      while (off < n) {
+        const take = Math.min(b.space, n - off);
+        b.append(e.enc.ids, e.enc.anchors, off, off + take, e.ordinal);
+        off += take;
+        if (b.space > 0) continue;
+        b.endRow();
+        if (!b.full) continue;
+        const st =
+          off < n ? this.stateAt(e.pos, e.pos.index, off) : this.stateAt(e.pos, e.pos.index + 1, 0);
+        yield this.emit(b, st);
+      }
+    }
+    if (b.fill > 0) b.endRow();
+    if (b.rows > 0 && !this.o.dropLast) yield this.emit(b, null);
+  }
+
+  private count(tokens: number): void {
+    this.stats.documents++;
+    this.stats.tokens += tokens;
+  }
+}
+
+function validate(o: {
+  contextLength: number;
+  batchSize: number;
+  rank: number;
+  worldSize: number;
+  epochs: number;
+  workers: number;
+}): void {
+  const posInt = (name: string, v: number, min: number) => {
+    if (!Number.isInteger(v) || v < min)
+      throw new LoaderOptionsError(`${name} must be an integer >= ${min}, got ${v}`);
+  };
+  posInt("contextLength", o.contextLength, 1);
+  posInt("batchSize", o.batchSize, 1);
+  posInt("worldSize", o.worldSize, 1);
+  posInt("epochs", o.epochs, 1);
+  posInt("workers", o.workers, 0);
+  if (!Number.isInteger(o.rank) || o.rank < 0 || o.rank >= o.worldSize) {
+    throw new LoaderOptionsError(`rank must be in [0, worldSize), got ${o.rank} of ${o.worldSize}`);
+  }
+}
+
+/**
+ * Resolves the dataset and builds a loader.
+ * @example
+ * const loader = await createLoader({ source: defaultDatasetPath(), tokenizer: llama2Tokenizer(),
+ *   anchors: { mode: "ep" }, contextLength: 512, batchSize: 4, shuffle: { seed: 34 } });
+ * for await (const batch of loader.batches()) save(JSON.stringify(batch.state));
+ */
+export async function createLoader(opts: LoaderOptions): Promise<RedPajamaLoader> {
+  const dataset = await resolveDataset(opts.source);
+  return new RedPajamaLoader(dataset, opts, new BadInputReport(opts.strict ?? false));
+}
