@@ -165,13 +165,14 @@ export class AnchorCacheState {
       keep: this.keepIndices(keys, seg),
       bosVisible: this.bosVisible,
     };
-    stepVersions.set(step, this.version);
+    stepVersions.set(step, { state: this, version: this.version });
     return step;
   }
 
   /** Applies a step from `plan` (of this state, with no other step committed since). */
   commit(step: CacheStep): void {
-    if (stepVersions.get(step) !== this.version || step.cacheLength !== this.cacheLength) {
+    const origin = stepVersions.get(step);
+    if (origin?.state !== this || origin.version !== this.version) {
       throw new AnchorCacheError(
         "commit: this step was not planned from the current state (plan again after every commit)",
       );
@@ -212,7 +213,7 @@ export class AnchorCacheState {
 }
 
 /** Which state produced which step (guards `commit` against stale or foreign steps). */
-const stepVersions = new WeakMap<CacheStep, number>();
+const stepVersions = new WeakMap<CacheStep, { state: AnchorCacheState; version: number }>();
 
 /**
  * May new token `q` of `step` attend key `k` (the tensor attention rule over kept rows)?

@@ -16,6 +16,12 @@ export interface AdditiveOptions {
   readonly minValue?: number;
 }
 
+/** Output buffer options of the single-sequence builders. */
+export interface OutOptions<T> {
+  /** Write into this buffer (length seqLen * seqLen) instead of allocating; every entry is written. */
+  readonly out?: T;
+}
+
 /** Options of the batched builders: per-row padding/documents instead of one sequence's. */
 export interface BatchOptions
   extends Omit<StructureOptions, "length" | "attentionMask" | "documentIds" | "keepFull"> {
@@ -28,7 +34,10 @@ export interface BatchOptions
 }
 
 /** The typed-array operations the row filler needs (shared by Uint8Array and Float32Array). */
-interface MaskRow extends ArrayLike<number> {
+interface MaskRow {
+  [index: number]: number;
+  readonly length: number;
+  copyWithin(target: number, start: number, end?: number): unknown;
   set(array: ArrayLike<number>, offset?: number): void;
   fill(value: number, start?: number, end?: number): unknown;
   subarray(begin?: number, end?: number): MaskRow;
@@ -40,13 +49,14 @@ interface MaskRow extends ArrayLike<number> {
  * @returns `[seqLen, seqLen]` row-major
  * @example buildAnchorMask(markAnchors(ids, acStrategy(32001)), { length: 100 })
  */
-export function buildAnchorMask(
+export function buildAnchorMask<T extends Uint8Array = Uint8Array<ArrayBuffer>>(
   isAnchor: AnchorFlags,
-  options: StructureOptions = {},
-): Uint8Array<ArrayBuffer> {
+  options: StructureOptions & OutOptions<T> = {},
+): T {
   const s = anchorStructure(isAnchor, options);
-  const out = new Uint8Array(s.seqLen * s.seqLen);
-  fillMask(out, 1, 0, true, s, compactMask(s));
+  const out = options.out ?? (new Uint8Array(s.seqLen * s.seqLen) as T);
+  checkOut(out, s.seqLen);
+  fillMask(out, 1, 0, options.out === undefined, s, compactMask(s));
   return out;
 }
 
@@ -67,12 +77,13 @@ export function buildCausalMask(
  * the attention scores before softmax. Padding rows see themselves, so no row is all -inf.
  * @returns `[seqLen, seqLen]` row-major
  */
-export function buildAdditiveAnchorMask(
+export function buildAdditiveAnchorMask<T extends Float32Array = Float32Array<ArrayBuffer>>(
   isAnchor: AnchorFlags,
-  options: StructureOptions & AdditiveOptions = {},
-): Float32Array<ArrayBuffer> {
+  options: StructureOptions & AdditiveOptions & OutOptions<T> = {},
+): T {
   const s = anchorStructure(isAnchor, options);
-  const out = new Float32Array(s.seqLen * s.seqLen);
+  const out = options.out ?? (new Float32Array(s.seqLen * s.seqLen) as T);
+  checkOut(out, s.seqLen);
   fillMask(out, 0, minValueOf(options), false, s, compactMask(s));
   return out;
 }
@@ -133,7 +144,9 @@ export function toAdditiveMask(
 
 /**
  * Fills `out` ([seqLen, seqLen]) row by row from the compact form. `zeroed` says `out` already
- * holds `off` everywhere (a fresh Uint8Array), so blocked spans need not be written.
+ * holds `off` everywhere (a fresh Uint8Array), so blocked spans need not be written. Inside a run a
+ * row is the previous real row of the run plus the new diagonal entry (one `copyWithin`); only the
+ * first row of a run reads the per-document anchor template.
  */
 function fillMask(
   out: MaskRow,
@@ -144,31 +157,40 @@ function fillMask(
   c: CompactMask,
 ): void {
   const n = s.seqLen;
-  const ctor = on === 1 && off === 0 ? Uint8Array : Float32Array;
-  const tmpl: MaskRow = new ctor(n).fill(off); // visible anchors (+ BOS) of the current document
-  const validRow: MaskRow | null = s.hasHoles ? new ctor(n).fill(off) : null;
-  if (validRow) for (let t = 0; t < n; t++) if (s.valid[t]) validRow.fill(on, t, t + 1);
+  const tmpl: MaskRow = (on === 1 && off === 0 ? new Uint8Array(n) : new Float32Array(n)).fill(off);
+  let prev = -1; // previous real row of the current run, -1 at a run start
   for (let i = 0; i < n; i++) {
-    const row = out.subarray(i * n, (i + 1) * n);
-    const start = c.segStart[i]!;
-    const doc = s.docStart[i]!;
+    const base = i * n;
     if (!s.valid[i]) {
-      if (!zeroed) row.fill(off);
-      if (start === i) row.fill(on, i, i + 1);
+      if (!zeroed) out.fill(off, base, base + n);
+      if (c.segStart[i] === i) out[base + i] = on;
       continue;
     }
-    if (!zeroed) row.fill(off, 0, doc);
-    if (s.isAnchor[i]) {
-      if (!zeroed) row.fill(off, doc, start);
-    } else if (start > doc) {
-      row.set(tmpl.subarray(doc, start), doc);
+    const start = c.segStart[i]!;
+    if (start === i) prev = -1;
+    const doc = s.docStart[i]!;
+    if (prev >= 0 && !s.isAnchor[i]) {
+      out.copyWithin(base, prev * n, prev * n + i); // same prefix, template and run so far
+    } else {
+      if (!zeroed) out.fill(off, base, base + start);
+      if (prev >= 0) out.copyWithin(base + start, prev * n + start, prev * n + i);
+      else if (!s.isAnchor[i] && start > doc) out.set(tmpl.subarray(doc, start), base + doc);
+      const extra = c.extraKey[i]!;
+      if (extra >= 0) out[base + extra] = on;
     }
-    const extra = c.extraKey[i]!;
-    if (extra >= 0) row.fill(on, extra, extra + 1);
-    if (validRow) row.set(validRow.subarray(start, i + 1), start);
-    else row.fill(on, start, i + 1);
-    if (!zeroed) row.fill(off, i + 1, n);
-    if (s.keyAnchor[i] || (s.bosVisible && s.positions[i] === 0)) tmpl.fill(on, i, i + 1);
+    out[base + i] = on;
+    if (!zeroed) out.fill(off, base + i + 1, base + n);
+    if (s.keyAnchor[i] || (s.bosVisible && s.positions[i] === 0)) tmpl[i] = on;
+    prev = s.isAnchor[i] ? -1 : i;
+  }
+}
+
+function checkOut(out: { length: number }, seqLen: number): void {
+  if (out.length !== seqLen * seqLen) {
+    throw new AnchorMaskInputError(
+      "options.out",
+      `expected length ${seqLen * seqLen} (seqLen^2 = ${seqLen}^2), got ${out.length}`,
+    );
   }
 }
 

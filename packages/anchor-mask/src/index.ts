@@ -18,6 +18,7 @@ export {
   buildAnchorMask,
   buildAnchorMaskBatch,
   buildCausalMask,
+  type OutOptions,
   toAdditiveMask,
 } from "./dense";
 export { AnchorCacheError, AnchorMaskInputError } from "./errors";
