@@ -32,6 +32,25 @@ MSG
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
 fi
 
+# Chromium for the docs site's browser test (apps/docs: Playwright drives Debian's chromium at
+# /usr/bin/chromium; nothing downloads a browser of its own).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" != 0 ]; then
+    cat >&2 <<MSG
+anllm setup: the docs' browser test (apps/docs) drives Debian's Chromium at /usr/bin/chromium.
+Installing it needs root:
+  sudo bash scripts/setup-system.sh
+or do it by hand:
+  sudo apt-get update && sudo apt-get install -y chromium
+Playwright never downloads a browser here; without /usr/bin/chromium only the docs test fails.
+MSG
+    exit 1
+  fi
+  echo "anllm setup: installing Debian's chromium (docs browser test)" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 if ! command -v pnpm >/dev/null || [ "$(pnpm -v)" != "$PNPM_VERSION" ]; then
   echo "anllm setup: installing pnpm@$PNPM_VERSION" >&2
   npm i -g "pnpm@$PNPM_VERSION" >/dev/null

@@ -1,0 +1,13 @@
+// Build-time generation for the docs site, run before `vitepress build`: the API reference
+// (typedoc) and the CLI reference (the CLI's own --help text).
+import { join } from "node:path";
+import { generateApi } from "./gen-api";
+import { generateCliReference } from "./gen-cli";
+
+const docsRoot = new URL("..", import.meta.url).pathname;
+const repoRoot = join(docsRoot, "..", "..");
+
+const t0 = Date.now();
+await generateApi(repoRoot, docsRoot);
+await generateCliReference(repoRoot, docsRoot);
+console.log(`docs generate: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
