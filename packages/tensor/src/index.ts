@@ -1,0 +1,79 @@
+// Public, browser-safe entry of @anllm/tensor (never imports the Node `webgpu` package).
+import { setAutogradOps } from "./autograd";
+import { fullLike } from "./factories";
+import { add } from "./ops/elementwise";
+import { sumTo } from "./ops/reduce";
+
+setAutogradOps({ add: (a, b) => add(a, b), onesLike: (t) => fullLike(t, 1), sumTo });
+
+export { isGradEnabled, noGrad, param } from "./autograd";
+export { CpuDevice } from "./cpu-device";
+export type { Device, DeviceKind, DeviceLimits } from "./device";
+export { getDevice, setDevice } from "./device";
+export type { DType, TypedArray } from "./dtype";
+export { bf16ToF32, f16ToF32 } from "./dtype";
+export {
+  DeviceLostError,
+  DeviceUnavailableError,
+  DisposedTensorError,
+  KernelError,
+  ShapeError,
+} from "./errors";
+export type { TensorOptions } from "./factories";
+export { arange, fromBF16, fromF16, full, ones, randn, tensor, uniform, zeros } from "./factories";
+export type { InitOptions } from "./init";
+export { createWebGPUDevice, initDevice, LAVAPIPE_RECIPE } from "./init";
+export type { MatmulTiling } from "./kernels/matmul/matmul.wgsl";
+export { assignInPlace, dispose, keep, memoryStats, tidy } from "./ops/api";
+export type { AttentionMask, AttentionOptions, MaskInput, TokenArray } from "./ops/attention";
+export { attention, makeAttentionMask } from "./ops/attention";
+export {
+  abs,
+  add,
+  addScalar,
+  cast,
+  compare,
+  div,
+  exp,
+  gelu,
+  log,
+  maximum,
+  maximumScalar,
+  mul,
+  neg,
+  pow,
+  relu,
+  rsqrt,
+  scale,
+  sigmoid,
+  silu,
+  sqrt,
+  square,
+  sub,
+  tanh,
+  where,
+} from "./ops/elementwise";
+export type { MatmulOptions } from "./ops/matmul";
+export { matmul } from "./ops/matmul";
+export {
+  concat,
+  contiguous,
+  embedding,
+  expand,
+  gather,
+  permute,
+  reshape,
+  slice,
+  squeeze,
+  transpose,
+  unsqueeze,
+} from "./ops/movement";
+export type { CrossEntropyOptions, RopeOptions } from "./ops/nn";
+export { crossEntropy, logSoftmax, rmsNorm, rope, softmax } from "./ops/nn";
+export type { AdamWOptions } from "./ops/optim";
+export { adamwUpdate } from "./ops/optim";
+export { argmax, max, mean, sum } from "./ops/reduce";
+export type { SeededRandom } from "./random";
+export { seededRandom } from "./random";
+export { isTensor, Tensor } from "./tensor";
+export { WebGPUDevice } from "./webgpu/webgpu-device";

@@ -1,0 +1,317 @@
+// Anchor attention vs a dense L x L mask reference built straight from the method's rule, over
+// random anchor layouts, padding, packed documents, GQA and cached (Lq < Lk) inference; the
+// 10 x 10 golden example; and gradient checks.
+import { describe, expect, it } from "vitest";
+import * as T from "../../index";
+import {
+  describeDevices,
+  expectAllClose,
+  expectSameAsCpu,
+  gradCheck,
+  seededRandom,
+} from "../../testing";
+
+const ATTN = { rtol: 1e-4, atol: 2e-5 };
+
+interface Layout {
+  anchor: Int32Array;
+  doc: Int32Array;
+  valid: Int32Array;
+  pos: Int32Array;
+}
+
+/** Random row: anchors with probability pA, documents packed, right padding. */
+function randomLayout(L: number, seed: number, pA = 0.2, docs = true, pad = 0): Layout {
+  const r = seededRandom(seed);
+  const anchor = Int32Array.from({ length: L }, () => +(r.next() < pA));
+  const doc = new Int32Array(L);
+  const pos = new Int32Array(L);
+  let d = 0;
+  let p = 0;
+  for (let t = 0; t < L; t++) {
+    if (docs && t > 0 && r.next() < 0.1) {
+      d++;
+      p = 0;
+    }
+    doc[t] = d;
+    pos[t] = p++;
+  }
+  const valid = Int32Array.from({ length: L }, (_, t) => +(t < L - pad));
+  return { anchor, doc, valid, pos };
+}
+
+/** Dense mask from the method: j <= i, same doc, valid key, same segment or visible anchor. */
+function denseMask(l: Layout): boolean[][] {
+  const L = l.anchor.length;
+  const seg = new Int32Array(L);
+  let s = 0;
+  for (let t = 0; t < L; t++) {
+    seg[t] = s;
+    if (l.anchor[t]) s++;
+  }
+  return Array.from({ length: L }, (_, i) =>
+    Array.from(
+      { length: L },
+      (_, j) =>
+        j <= i &&
+        !!l.valid[j] &&
+        l.doc[i] === l.doc[j] &&
+        (seg[i] === seg[j] || (!!l.anchor[j] && !l.anchor[i])),
+    ),
+  );
+}
+
+/** softmax(q k^T * scale + mask) v in float64; fully masked rows give zeros. */
+function denseAttention(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  masks: boolean[][][],
+  B: number,
+  H: number,
+  KV: number,
+  L: number,
+  D: number,
+): Float64Array {
+  const out = new Float64Array(B * H * L * D);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++) {
+      const kh = Math.floor(h / (H / KV));
+      for (let i = 0; i < L; i++) {
+        const row = masks[b]?.[i] as boolean[];
+        const sc = row.map((ok, j) => {
+          if (!ok) return Number.NEGATIVE_INFINITY;
+          let s = 0;
+          for (let d = 0; d < D; d++)
+            s +=
+              (q[((b * H + h) * L + i) * D + d] as number) *
+              (k[((b * KV + kh) * L + j) * D + d] as number);
+          return s / Math.sqrt(D);
+        });
+        const m = Math.max(...sc);
+        if (m === Number.NEGATIVE_INFINITY) continue;
+        const e = sc.map((x) => Math.exp(x - m));
+        const z = e.reduce((a, c) => a + c, 0);
+        for (let d = 0; d < D; d++) {
+          let acc = 0;
+          for (let j = 0; j < L; j++)
+            acc += ((e[j] as number) / z) * (v[((b * KV + kh) * L + j) * D + d] as number);
+          out[((b * H + h) * L + i) * D + d] = acc;
+        }
+      }
+    }
+  return out;
+}
+
+function host(n: number, seed: number): Float32Array {
+  const r = seededRandom(seed);
+  return Float32Array.from({ length: n }, () => r.next() * 2 - 1);
+}
+
+function cat(ls: Layout[], key: keyof Layout): Int32Array {
+  return Int32Array.from(ls.flatMap((l) => Array.from(l[key])));
+}
+
+describeDevices("attention", () => {
+  it("reproduces the 10 x 10 golden anchor mask of the method", async () => {
+    // <s> a1 a2 A b1 A c1 c2 A d1 ; probe: q = 0, v = one-hot(key) => out[i][j] > 0 iff allowed
+    const golden = [
+      "1000000000",
+      "1100000000",
+      "1110000000",
+      "1111000000",
+      "0001100000",
+      "0000110000",
+      "0001011000",
+      "0001011100",
+      "0000001110",
+      "0001010011",
+    ];
+    const L = 10;
+    const anchor = Int32Array.from([0, 0, 0, 1, 0, 1, 0, 0, 1, 0]);
+    const mask = T.makeAttentionMask({ batch: 1, lq: L, qAnchor: anchor, mode: "anchor" });
+    const v = T.tensor(
+      Float32Array.from({ length: L * L }, (_, i) => +(Math.floor(i / L) === i % L)),
+      [1, 1, L, L],
+    );
+    const out = await T.attention(T.zeros([1, 1, L, L]), T.zeros([1, 1, L, L]), v, mask).data();
+    const got = Array.from({ length: L }, (_, i) =>
+      Array.from({ length: L }, (_, j) => +((out[i * L + j] as number) > 0)).join(""),
+    );
+    expect(got).toEqual(golden);
+    mask.packed.dispose();
+  });
+
+  it("no anchors = causal; causal mode ignores anchors", async () => {
+    const L = 9;
+    const q = T.tensor(host(L * 8, 1), [1, 1, L, 8]);
+    const k = T.tensor(host(L * 8, 2), [1, 1, L, 8]);
+    const v = T.tensor(host(L * 8, 3), [1, 1, L, 8]);
+    const plain = T.attention(q, k, v, T.makeAttentionMask({ batch: 1, lq: L, mode: "anchor" }));
+    const causal = T.attention(
+      q,
+      k,
+      v,
+      T.makeAttentionMask({
+        batch: 1,
+        lq: L,
+        mode: "causal",
+        qAnchor: Int32Array.from({ length: L }, (_, i) => i % 2),
+      }),
+    );
+    await expectAllClose(plain, causal, { rtol: 1e-6, atol: 1e-7 });
+  });
+
+  it("matches the dense-mask reference: random anchors, padding, packed documents, GQA", async () => {
+    for (const [seed, L, D, H, KV] of [
+      [1, 13, 8, 2, 1],
+      [2, 37, 16, 4, 2],
+      [3, 64, 32, 4, 4],
+      [4, 29, 64, 3, 1],
+    ] as const) {
+      const B = 2;
+      const layouts = [
+        randomLayout(L, seed, 0.25, true, 0),
+        randomLayout(L, seed + 100, 0.15, seed % 2 === 0, 5),
+      ];
+      const qh = host(B * H * L * D, seed);
+      const kh = host(B * KV * L * D, seed + 1);
+      const vh = host(B * KV * L * D, seed + 2);
+      const mask = T.makeAttentionMask({
+        batch: B,
+        lq: L,
+        mode: "anchor",
+        qPos: cat(layouts, "pos"),
+        qAnchor: cat(layouts, "anchor"),
+        qDoc: cat(layouts, "doc"),
+        kValid: cat(layouts, "valid"),
+      });
+      const out = T.attention(
+        T.tensor(qh, [B, H, L, D]),
+        T.tensor(kh, [B, KV, L, D]),
+        T.tensor(vh, [B, KV, L, D]),
+        mask,
+      );
+      const ref = denseAttention(qh, kh, vh, layouts.map(denseMask), B, H, KV, L, D);
+      await expectAllClose(out, ref, ATTN);
+      mask.packed.dispose();
+    }
+  });
+
+  it("cached inference: a few queries against kept cache rows with original positions", async () => {
+    // full sequence of 20 tokens; keep rows of the anchor-based cache: anchors + current segment
+    const L = 20;
+    const lay = randomLayout(L, 9, 0.3, false, 0);
+    const dense = denseMask(lay);
+    const D = 16;
+    const qh = host(L * D, 1);
+    const kh = host(L * D, 2);
+    const vh = host(L * D, 3);
+    const full = denseAttention(qh, kh, vh, [dense], 1, 1, 1, L, D);
+    const queries = [17, 18, 19];
+    // keys each of these queries may see (the union is the kept cache)
+    const kept = [...Array(L).keys()].filter((j) => queries.some((i) => dense[i]?.[j]));
+    const seg = new Int32Array(L);
+    for (let t = 1; t < L; t++) seg[t] = (seg[t - 1] as number) + (lay.anchor[t - 1] as number);
+    const pick = (a: Int32Array | Float32Array, idx: number[], w = 1) =>
+      Float32Array.from(idx.flatMap((i) => Array.from(a.slice(i * w, (i + 1) * w))));
+    const mask = T.makeAttentionMask({
+      batch: 1,
+      lq: queries.length,
+      lk: kept.length,
+      mode: "anchor",
+      qPos: Int32Array.from(queries),
+      kPos: Int32Array.from(kept),
+      qSeg: Int32Array.from(queries.map((i) => seg[i] as number)),
+      kSeg: Int32Array.from(kept.map((j) => seg[j] as number)),
+      qAnchor: Int32Array.from(queries.map((i) => lay.anchor[i] as number)),
+      kAnchor: Int32Array.from(kept.map((j) => lay.anchor[j] as number)),
+    });
+    const out = T.attention(
+      T.tensor(pick(qh, queries, D), [1, 1, queries.length, D]),
+      T.tensor(pick(kh, kept, D), [1, 1, kept.length, D]),
+      T.tensor(pick(vh, kept, D), [1, 1, kept.length, D]),
+      mask,
+    );
+    await expectAllClose(
+      out,
+      Float64Array.from(queries.flatMap((i) => Array.from(full.slice(i * D, (i + 1) * D)))),
+      ATTN,
+    );
+    mask.packed.dispose();
+  });
+
+  it("fully blocked rows are zeros, never NaN; tensor-valued masks work", async () => {
+    const L = 6;
+    const valid = new Int32Array([0, 0, 1, 1, 1, 1]);
+    const mask: T.AttentionMask = {
+      qPos: T.tensor(Int32Array.from([0, 1, 2, 3, 4, 5]), [1, L]),
+      kPos: Int32Array.from([0, 1, 2, 3, 4, 5]),
+      qSeg: new Int32Array(L),
+      kSeg: new Int32Array(L),
+      qAnchor: new Int32Array(L),
+      kAnchor: new Int32Array(L),
+      kValid: T.tensor(valid, [1, L]),
+      mode: "anchor",
+    };
+    const out = await T.attention(
+      T.tensor(host(L * 4, 1), [1, 1, L, 4]),
+      T.tensor(host(L * 4, 2), [1, 1, L, 4]),
+      T.tensor(host(L * 4, 3), [1, 1, L, 4]),
+      mask,
+    ).data();
+    expect(Array.from(out.slice(0, 8))).toEqual(new Array(8).fill(0));
+    expect(out.every((x) => Number.isFinite(x))).toBe(true);
+  });
+
+  it("backward kernels agree with the CPU reference (GQA, anchors, padding)", async () => {
+    const [B, H, KV, L, D] = [2, 4, 2, 23, 16];
+    const layouts = [randomLayout(L, 5, 0.25, true, 0), randomLayout(L, 6, 0.2, false, 4)];
+    await expectSameAsCpu(
+      () => {
+        const q = T.param(T.tensor(host(B * H * L * D, 1), [B, H, L, D]));
+        const k = T.param(T.tensor(host(B * KV * L * D, 2), [B, KV, L, D]));
+        const v = T.param(T.tensor(host(B * KV * L * D, 3), [B, KV, L, D]));
+        const mask = T.makeAttentionMask({
+          batch: B,
+          lq: L,
+          qPos: cat(layouts, "pos"),
+          qAnchor: cat(layouts, "anchor"),
+          qDoc: cat(layouts, "doc"),
+          kValid: cat(layouts, "valid"),
+        });
+        const o = T.attention(q, k, v, mask);
+        T.sum(T.mul(o, T.tensor(host(B * H * L * D, 4), [B, H, L, D]))).backward();
+        mask.packed.dispose();
+        return [o, q.grad as T.Tensor, k.grad as T.Tensor, v.grad as T.Tensor];
+      },
+      { rtol: 1e-4, atol: 1e-5 },
+    );
+  });
+});
+
+describe("attention gradient", () => {
+  it("finite differences with anchors, a document boundary and GQA", async () => {
+    const [H, KV, L, D] = [2, 1, 7, 4];
+    const mask = T.makeAttentionMask({
+      batch: 1,
+      lq: L,
+      qAnchor: Int32Array.from([0, 0, 1, 0, 1, 0, 0]),
+      qDoc: Int32Array.from([0, 0, 0, 0, 0, 1, 1]),
+      qPos: Int32Array.from([0, 1, 2, 3, 4, 0, 1]),
+      kValid: Int32Array.from([1, 1, 1, 1, 1, 1, 0]),
+      device: new T.CpuDevice(),
+    });
+    await gradCheck(
+      (q, k, v) => T.attention(q as T.Tensor, k as T.Tensor, v as T.Tensor, mask),
+      [host(H * L * D, 1), host(KV * L * D, 2), host(KV * L * D, 3)],
+      {
+        shapes: [
+          [1, H, L, D],
+          [1, KV, L, D],
+          [1, KV, L, D],
+        ],
+      },
+    );
+  });
+});

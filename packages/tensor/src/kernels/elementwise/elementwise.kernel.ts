@@ -1,0 +1,39 @@
+// Kernel definition of the elementwise kernel (bindings a, b, c, out; meta per ElemParams).
+import { f32Bits } from "../../dtype";
+import { type KernelDef, strideGroups } from "../kernel";
+import { type ElemParams, elementwiseRef } from "./elementwise.ref";
+import { ELEM_WG, elementwiseWgsl, MAX_RANK, META } from "./elementwise.wgsl";
+
+/** The single elementwise kernel. */
+export const elementwiseKernel: KernelDef<ElemParams> = {
+  name: "elementwise",
+  bindings: () => [
+    { name: "a", type: "u32", write: false },
+    { name: "b", type: "u32", write: false },
+    { name: "c", type: "u32", write: false },
+    { name: "out", type: "u32", write: true },
+  ],
+  variant: () => "",
+  wgsl: (_p, env) => elementwiseWgsl(env.decls),
+  meta(p) {
+    const m = new Array<number>(META.strides + 3 * MAX_RANK).fill(0);
+    m[META.n] = p.n;
+    m[META.op] = p.op;
+    m[META.rank] = p.shape.length;
+    m[META.modes] = (p.modes[0] ?? 0) | ((p.modes[1] ?? 0) << 2) | ((p.modes[2] ?? 0) << 4);
+    for (let k = 0; k < 4; k++) m[META.dt + k] = p.dtypes[k] ?? 0;
+    m[META.s] = f32Bits(p.s);
+    m[META.s2] = f32Bits(p.s2);
+    p.shape.forEach((d, i) => {
+      m[META.shape + i] = d;
+    });
+    for (let k = 0; k < 3; k++) {
+      (p.strides[k] ?? []).forEach((st, i) => {
+        m[META.strides + k * MAX_RANK + i] = st;
+      });
+    }
+    return m;
+  },
+  grid: (p) => [strideGroups(p.n, ELEM_WG), 1, 1],
+  ref: elementwiseRef,
+};

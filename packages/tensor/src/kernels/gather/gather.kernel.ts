@@ -1,0 +1,41 @@
+// Kernel definitions of gather and scatter-add.
+import { type KernelDef, strideGroups } from "../kernel";
+import { type GatherParams, gatherRef, scatterAddRef } from "./gather.ref";
+import { GATHER_WG, gatherWgsl, scatterAddWgsl } from "./gather.wgsl";
+
+const meta = (p: GatherParams) => [p.outer, p.V, p.inner, p.count];
+const grid = (p: GatherParams): [number, number, number] => [
+  strideGroups(p.outer * p.count * p.inner, GATHER_WG),
+  1,
+  1,
+];
+
+/** out[o, c, e] = x[o, ids[c], e] (raw words, any dtype). */
+export const gatherKernel: KernelDef<GatherParams> = {
+  name: "gather",
+  bindings: () => [
+    { name: "x", type: "u32", write: false },
+    { name: "ids", type: "i32", write: false },
+    { name: "out", type: "u32", write: true },
+  ],
+  variant: () => "",
+  wgsl: (_p, env) => gatherWgsl(env.decls),
+  meta,
+  grid,
+  ref: gatherRef,
+};
+
+/** dx[o, ids[c], e] += g[o, c, e] (f32 atomics). */
+export const scatterAddKernel: KernelDef<GatherParams> = {
+  name: "scatter-add",
+  bindings: () => [
+    { name: "ids", type: "i32", write: false },
+    { name: "g", type: "f32", write: false },
+    { name: "dx", type: "atomic", write: true },
+  ],
+  variant: () => "",
+  wgsl: (_p, env) => scatterAddWgsl(env.decls),
+  meta,
+  grid,
+  ref: scatterAddRef,
+};

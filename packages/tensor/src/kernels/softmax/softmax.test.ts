@@ -1,0 +1,84 @@
+// Softmax / log-softmax kernels vs reference (any axis, wide rows) and their gradients.
+import { describe, it } from "vitest";
+import * as T from "../../index";
+import {
+  describeDevices,
+  expectAllClose,
+  expectSameAsCpu,
+  gradCheck,
+  seededRandom,
+} from "../../testing";
+
+const SOFTMAX = { rtol: 1e-5, atol: 1e-6 };
+
+function host(n: number, seed: number, s = 4): Float32Array {
+  const r = seededRandom(seed);
+  return Float32Array.from({ length: n }, () => (r.next() * 2 - 1) * s);
+}
+
+describeDevices("softmax", () => {
+  it("matches the definition", async () => {
+    const x = [1, 2, 3, -1];
+    const e = x.map((v) => Math.exp(v));
+    const s = e.reduce((a, b) => a + b, 0);
+    await expectAllClose(
+      T.softmax(T.tensor(x, [4])),
+      e.map((v) => v / s),
+      SOFTMAX,
+    );
+    await expectAllClose(
+      T.logSoftmax(T.tensor(x, [4])),
+      x.map((v) => v - Math.log(s)),
+      SOFTMAX,
+    );
+  });
+
+  it("odd shapes, any axis, large logits", async () => {
+    for (const shape of [
+      [1, 1],
+      [3, 7],
+      [5, 1000],
+      [2, 3, 65],
+    ]) {
+      await expectSameAsCpu(
+        () => {
+          const x = T.tensor(
+            host(
+              shape.reduce((a, b) => a * b, 1),
+              1,
+              30,
+            ),
+            shape,
+          );
+          return [T.softmax(x), T.logSoftmax(x), T.softmax(x, 0), T.logSoftmax(x, 0)];
+        },
+        { rtol: 1e-5, atol: 1e-5 },
+      );
+    }
+  });
+
+  it("backward kernels", async () => {
+    await expectSameAsCpu(
+      () => {
+        const x = T.param(T.tensor(host(4 * 77, 2), [4, 77]));
+        const w = T.tensor(host(4 * 77, 3), [4, 77]);
+        T.sum(T.mul(T.softmax(x), w)).backward();
+        const g1 = x.grad as T.Tensor;
+        x.grad = null;
+        T.sum(T.mul(T.logSoftmax(x), w)).backward();
+        return [g1, x.grad as unknown as T.Tensor];
+      },
+      { rtol: 1e-4, atol: 1e-6 },
+    );
+  });
+});
+
+describe("softmax gradients", () => {
+  it("softmax and log-softmax along both axes", async () => {
+    const x = host(15, 4, 2);
+    const shapes = [[3, 5]];
+    await gradCheck((t) => T.softmax(t), [x], { shapes });
+    await gradCheck((t) => T.logSoftmax(t), [x], { shapes });
+    await gradCheck((t) => T.softmax(t, 0), [x], { shapes });
+  });
+});

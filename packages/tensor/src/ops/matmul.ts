@@ -1,0 +1,85 @@
+// Batched matmul with transposed operands read in place and broadcast batch dims; its vjp uses
+// the same kernel with flipped transpose flags (no transposed copies).
+import { attach } from "../autograd";
+import { ShapeError } from "../errors";
+import { matmulKernel } from "../kernels/matmul/matmul.kernel";
+import type { MatmulTiling } from "../kernels/matmul/matmul.wgsl";
+import type { Tensor } from "../tensor";
+import { broadcastShapes, checkSame, empty, stridesOf } from "./core";
+
+/** Options of matmul. */
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  /** Force a kernel tiling (benchmarks). */
+  tiling?: MatmulTiling;
+}
+
+function mm(a: Tensor, b: Tensor, transA: boolean, transB: boolean, tiling?: MatmulTiling): Tensor {
+  checkSame("matmul", [a, b]);
+  if (a.rank < 2 || b.rank < 2)
+    throw new ShapeError(`matmul: operands need rank >= 2, got [${a.shape}] @ [${b.shape}]`);
+  const [ar, ac] = a.shape.slice(-2) as [number, number];
+  const [br, bc] = b.shape.slice(-2) as [number, number];
+  const [M, K] = transA ? [ac, ar] : [ar, ac];
+  const [K2, N] = transB ? [bc, br] : [br, bc];
+  if (K !== K2) {
+    throw new ShapeError(
+      `matmul: inner dims differ: [${a.shape}]${transA ? "^T" : ""} @ [${b.shape}]${transB ? "^T" : ""}`,
+    );
+  }
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  const batchShape = broadcastShapes(aBatch, bBatch);
+  if (batchShape.length > 4)
+    throw new ShapeError(`matmul: at most 4 batch dims, got [${batchShape}]`);
+  const bStr = (shape: readonly number[], matSize: number) => {
+    const st = stridesOf(shape).map((s) => s * matSize);
+    return batchShape.map((_, i) => {
+      const j = i - (batchShape.length - shape.length);
+      return j < 0 || shape[j] === 1 ? 0 : (st[j] as number);
+    });
+  };
+  const out = empty([...batchShape, M, N], "f32", a);
+  if (out.size === 0) return out;
+  if (K === 0) throw new ShapeError("matmul: K = 0 not supported");
+  out.backend.run(
+    matmulKernel,
+    {
+      M,
+      N,
+      K,
+      transA,
+      transB,
+      batchShape,
+      aBatchStrides: bStr(aBatch, ar * ac),
+      bBatchStrides: bStr(bBatch, br * bc),
+      tiling,
+    },
+    [
+      { storage: a.storage, dtype: "f32" },
+      { storage: b.storage, dtype: "f32" },
+      { storage: out.storage, dtype: "f32" },
+    ],
+  );
+  return out;
+}
+
+/**
+ * [..., M, K] @ [..., K, N] -> [..., M, N]; `transA` / `transB` read A^T / B^T in place
+ * (x @ W^T with W [out, in]: matmul(x, W, { transB: true })).
+ */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const tA = opts.transA ?? false;
+  const tB = opts.transB ?? false;
+  const out = mm(a, b, tA, tB, opts.tiling);
+  const [na, nb] = [a.requiresGrad, b.requiresGrad];
+  return attach("matmul", out, [a, b], [a, b], (g, [sa, sb]) => {
+    const A = sa as Tensor;
+    const B = sb as Tensor;
+    // C = op(A) op(B): dop(A) = G op(B)^T, dop(B) = op(A)^T G
+    const dA = !na ? null : tA ? mm(B, g, tB, true) : mm(g, B, false, !tB);
+    const dB = !nb ? null : tB ? mm(g, A, true, tA) : mm(A, g, !tA, false);
+    return [dA, dB];
+  });
+}

@@ -1,0 +1,117 @@
+// Reductions over one or several axes (sum, mean, max, argmax) and sumTo, the broadcast-undo used
+// by autograd. Multi-axis reductions run one axis at a time.
+import { attach } from "../autograd";
+import { shapeSize } from "../dtype";
+import { reduceKernel } from "../kernels/reduce/reduce.kernel";
+import type { Tensor } from "../tensor";
+import { checkSame, empty, launchElementwise, normAxis } from "./core";
+import { reshape } from "./movement";
+
+function reduceAxis(x: Tensor, axis: number, op: 0 | 1 | 2): Tensor {
+  const outer = shapeSize(x.shape.slice(0, axis));
+  const r = x.shape[axis] as number;
+  const inner = shapeSize(x.shape.slice(axis + 1));
+  const shape = [...x.shape];
+  shape[axis] = 1;
+  const out = empty(shape, op === 2 ? "i32" : "f32", x);
+  if (out.size > 0) {
+    out.backend.run(reduceKernel, { outer, r, inner, op }, [
+      { storage: x.storage, dtype: "f32" },
+      { storage: out.storage, dtype: out.dtype },
+    ]);
+  }
+  return out;
+}
+
+function axesOf(x: Tensor, axis?: number | number[]): number[] {
+  if (axis === undefined) return x.shape.map((_, i) => i);
+  const list = Array.isArray(axis) ? axis : [axis];
+  return [...new Set(list.map((a) => normAxis(a, x.rank)))].sort((a, b) => a - b);
+}
+
+function dropDims(shape: readonly number[], axes: number[]): number[] {
+  return shape.filter((_, i) => !axes.includes(i));
+}
+
+function f32In(x: Tensor): Tensor {
+  return x.dtype === "f32" ? x : launchElementwise("copy", [x], "f32");
+}
+
+/** Sum over axes (all by default). */
+export function sum(x: Tensor, axis?: number | number[], keepDim = false): Tensor {
+  checkSame("sum", [x]);
+  const axes = axesOf(x, axis);
+  let cur = f32In(x);
+  for (const a of axes) {
+    const next = reduceAxis(cur, a, 0);
+    if (cur !== x) cur.dispose();
+    cur = next;
+  }
+  if (cur === x) cur = launchElementwise("copy", [x], "f32");
+  const keptShape = cur.shape;
+  const out = keepDim ? cur : reshape(cur, dropDims(x.shape, axes));
+  if (out !== cur) cur.dispose();
+  return attach("sum", out, [x], [], (g) => [
+    launchElementwise("copy", [reshape(g, keptShape)], "f32", 0, 0, x.shape),
+  ]);
+}
+
+/** Mean over axes. */
+export function mean(x: Tensor, axis?: number | number[], keepDim = false): Tensor {
+  const axes = axesOf(x, axis);
+  const count = axes.reduce((n, a) => n * (x.shape[a] as number), 1);
+  const s = sum(x, axis, keepDim);
+  const out = launchElementwise("scale", [s], "f32", 1 / count);
+  const res = attach("mean", out, [s], [], (g) => [
+    launchElementwise("scale", [g], "f32", 1 / count),
+  ]);
+  s.dispose();
+  return res;
+}
+
+/** Max over axes (gradient flows to every maximal element). */
+export function max(x: Tensor, axis?: number | number[], keepDim = false): Tensor {
+  checkSame("max", [x]);
+  const axes = axesOf(x, axis);
+  let cur = f32In(x);
+  for (const a of axes) {
+    const next = reduceAxis(cur, a, 1);
+    if (cur !== x) cur.dispose();
+    cur = next;
+  }
+  if (cur === x) cur = launchElementwise("copy", [x], "f32");
+  const keptShape = cur.shape;
+  const out = keepDim ? cur : reshape(cur, dropDims(x.shape, axes));
+  if (out !== cur) cur.dispose();
+  return attach("max", out, [x], [x, out], (g, [sx, so]) => {
+    const m = reshape(so as Tensor, keptShape);
+    const mask = launchElementwise("eq", [sx as Tensor, m], "f32");
+    return [launchElementwise("mul", [mask, reshape(g, keptShape)], "f32")];
+  });
+}
+
+/** Index of the max along `axis` (i32, first on ties). */
+export function argmax(x: Tensor, axis = -1, keepDim = false): Tensor {
+  checkSame("argmax", [x]);
+  const a = normAxis(axis, x.rank);
+  const xf = f32In(x);
+  const out = reduceAxis(xf, a, 2);
+  if (xf !== x) xf.dispose();
+  if (keepDim) return out;
+  const r = reshape(out, dropDims(x.shape, [a]));
+  out.dispose();
+  return r;
+}
+
+/** Internal: sums a broadcast gradient back to `shape`. */
+export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) {
+    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  }
+  const s = sum(g, axes, true);
+  const out = reshape(s, shape);
+  s.dispose();
+  return out;
+}

@@ -1,0 +1,46 @@
+// Pool of GPU storage buffers by size class: disposed tensors give their buffer back and later
+// allocations reuse it (safe without waiting: all work runs in queue order).
+
+const MiB = 1 << 20;
+
+/** Rounded byte size a request of `bytes` is served with. */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 256) return 256;
+  if (bytes <= 16 * MiB) return 2 ** Math.ceil(Math.log2(bytes));
+  return Math.ceil(bytes / (16 * MiB)) * 16 * MiB;
+}
+
+/** Free lists of buffers keyed by size class. */
+export class BufferPool {
+  private free = new Map<number, GPUBuffer[]>();
+  private bytes = 0;
+
+  take(cls: number): GPUBuffer | undefined {
+    const list = this.free.get(cls);
+    const b = list?.pop();
+    if (b) this.bytes -= cls;
+    return b;
+  }
+
+  give(cls: number, b: GPUBuffer): void {
+    let list = this.free.get(cls);
+    if (!list) {
+      list = [];
+      this.free.set(cls, list);
+    }
+    list.push(b);
+    this.bytes += cls;
+  }
+
+  /** Bytes held in free lists. */
+  pooledBytes(): number {
+    return this.bytes;
+  }
+
+  /** Destroys every pooled buffer (used when an allocation fails or on device destroy). */
+  trim(): void {
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+    this.bytes = 0;
+  }
+}
