@@ -11,6 +11,7 @@ export * from "./line-reader";
 export * from "./llama2-tokenizer";
 export * from "./loader";
 export * from "./loader-state";
+export * from "./parquet-export";
 export * from "./records";
 export * from "./sentences";
 export * from "./sequences";

@@ -1,5 +1,6 @@
 // Sentence splitting for AnLLM-AC with cldr-segmentation: Unicode UAX #29 sentence breaks plus
 // CLDR's English abbreviation suppressions (Dr., Mr., e.g., …), which Intl.Segmenter ignores.
+/// <reference path="./types/cldr-segmentation.d.ts" />
 import * as cldr from "cldr-segmentation";
 
 const english = cldr.suppressions.en;

@@ -1,0 +1,184 @@
+// Benchmark (prints JSON on stdout): tokens/s of the loader on the embedded corpus on this thread
+// vs worker threads (medians, interleaved repeats), and RSS while streaming a synthetic ~1 GB
+// file (plain and zstd) generated in the temp folder and deleted afterwards.
+// Usage: pnpm bench [--quick] [--repeats N] [--gb X]
+import { execFileSync } from "node:child_process";
+import { createWriteStream, rmSync, statSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  createLoader,
+  defaultDatasetPath,
+  llama2Tokenizer,
+  mulberry32,
+  readDocuments,
+  withAnchorToken,
+} from "../src/index";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const argNum = (name: string, dflt: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const repeats = argNum("--repeats", quick ? 1 : 3);
+const targetBytes = Math.round(argNum("--gb", quick ? 0.1 : 1) * 1024 ** 3);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function tokenRun(
+  workers: number,
+): Promise<{ tokens: number; seconds: number; cpuSeconds: number }> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const loader = await createLoader({
+    source: defaultDatasetPath(),
+    tokenizer: withAnchorToken(llama2Tokenizer()),
+    anchors: { mode: "ac" },
+    mode: "pack",
+    contextLength: 4096,
+    batchSize: 8,
+    workers,
+  });
+  for await (const _ of loader.batches()) {
+    // drain
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { tokens: loader.stats.tokens, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+async function throughput() {
+  const configs = [0, 1, 2];
+  const runs = new Map<number, Array<{ tokens: number; seconds: number; cpuSeconds: number }>>();
+  for (let r = 0; r < repeats; r++) {
+    for (const w of configs) {
+      const res = await tokenRun(w);
+      runs.set(w, [...(runs.get(w) ?? []), res]);
+    }
+  }
+  const rate = (w: number) => median(runs.get(w)!.map((x) => x.tokens / x.seconds));
+  const single = rate(0);
+  const perRepeatSpeedup = (w: number) =>
+    median(
+      runs
+        .get(w)!
+        .map((x, i) => x.tokens / x.seconds / (runs.get(0)![i]!.tokens / runs.get(0)![i]!.seconds)),
+    );
+  return {
+    corpus: "embedded train split, Llama-2 + AC anchors, packing (every token counted)",
+    tokens: runs.get(0)![0]!.tokens,
+    repeats,
+    tokensPerSecond: {
+      singleThread: Math.round(single),
+      workers1: Math.round(rate(1)),
+      workers2: Math.round(rate(2)),
+    },
+    speedup: { workers1: +(rate(1) / single).toFixed(2), workers2: +(rate(2) / single).toFixed(2) },
+    speedupPerRepeatMedian: {
+      workers1: +perRepeatSpeedup(1).toFixed(2),
+      workers2: +perRepeatSpeedup(2).toFixed(2),
+    },
+    cpuSecondsMedian: Object.fromEntries(
+      configs.map((w) => [
+        `workers${w}`,
+        +median(runs.get(w)!.map((x) => x.cpuSeconds)).toFixed(1),
+      ]),
+    ),
+  };
+}
+
+const WORDS =
+  "the of and to in a is that for it as was with be by on not he this are or his from at which but have an they you were her she there been one all we their has would when if so no will more who its what about up into than them can only other time new some could these two may first then do any like my now over such our man me even most made after also did many before must through back years where much your way well down should because each just those people how too little state good very make world still own see men work long get here between both life being under never day same another know while last might us great old year off come since against go came right used take three".split(
+    " ",
+  );
+
+async function writeSynthetic(path: string, bytes: number): Promise<number> {
+  const rnd = mulberry32(1234);
+  const out = createWriteStream(path, { highWaterMark: 1 << 22 });
+  let written = 0;
+  let n = 0;
+  while (written < bytes) {
+    const words = 40 + Math.floor(rnd() * 3000);
+    const parts: string[] = [];
+    for (let i = 0; i < words; i++) parts.push(WORDS[Math.floor(rnd() * WORDS.length)]!);
+    const line = `${JSON.stringify({ text: `${parts.join(" ")}.`, meta: { id: n++, url: `https://synthetic.example/${n}` } })}\n`;
+    written += Buffer.byteLength(line);
+    if (!out.write(line)) await new Promise<void>((r) => out.once("drain", () => r()));
+  }
+  await new Promise<void>((r) => out.end(r));
+  return n;
+}
+
+async function streamRss(path: string) {
+  const size = statSync(path).size;
+  global.gc?.();
+  const rss: number[] = [];
+  let chars = 0;
+  let docs = 0;
+  let nextSample = 0;
+  const step = 32 * 1024 * 1024;
+  const t0 = performance.now();
+  for await (const d of readDocuments(path)) {
+    docs++;
+    chars += d.text.length;
+    if (chars >= nextSample) {
+      rss.push(process.memoryUsage.rss() / 2 ** 20);
+      nextSample += step;
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const afterWarmup = rss[Math.floor(rss.length / 10)] ?? rss[0]!;
+  return {
+    fileMB: Math.round(size / 2 ** 20),
+    docs,
+    seconds: +seconds.toFixed(1),
+    rssMB: {
+      samples: rss.length,
+      first: Math.round(rss[0]!),
+      median: Math.round(median(rss)),
+      max: Math.round(Math.max(...rss)),
+      last: Math.round(rss[rss.length - 1]!),
+      growthAfterFirstTenth: Math.round(
+        Math.max(...rss.slice(Math.floor(rss.length / 10))) - afterWarmup,
+      ),
+    },
+  };
+}
+
+async function memory() {
+  const dir = tmpdir();
+  const plain = join(dir, `rp-bench-${process.pid}.jsonl`);
+  const zst = `${plain}.zst`;
+  try {
+    const docs = await writeSynthetic(plain, targetBytes);
+    const plainRes = await streamRss(plain);
+    execFileSync("zstd", ["-q", "-1", "-T2", "-f", plain, "-o", zst]);
+    rmSync(plain);
+    const zstRes = await streamRss(zst);
+    return {
+      generatedDocs: docs,
+      plain: plainRes,
+      zstd: { ...zstRes, compressedMB: Math.round(statSync(zst).size / 2 ** 20) },
+    };
+  } finally {
+    rmSync(plain, { force: true });
+    rmSync(zst, { force: true });
+  }
+}
+
+const result = {
+  machine: {
+    cpus: cpus().length,
+    loadavgAtStart: loadavg().map((x) => +x.toFixed(2)),
+    node: process.version,
+  },
+  throughput: await throughput(),
+  memory: await memory(),
+  loadavgAtEnd: loadavg().map((x) => +x.toFixed(2)),
+};
+process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
