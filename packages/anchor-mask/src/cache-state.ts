@@ -79,7 +79,7 @@ export class AnchorCacheState {
   private readonly bosVisible: boolean;
   private readonly keepAll: boolean;
 
-  constructor(options: CacheOptions = {}) {
+  constructor(private readonly options: CacheOptions = {}) {
     this.full = checkRanges(options.keepFull ?? []);
     this.compacted = (options.positions ?? "original") === "compacted";
     this.bosVisible = options.bosVisible ?? false;
@@ -115,6 +115,22 @@ export class AnchorCacheState {
       anchor: r.anchor.slice(),
       ropePos: r.rope.slice(),
     };
+  }
+
+  /** An independent copy of this state (same options), e.g. for beam search. */
+  fork(): AnchorCacheState {
+    const copy = new AnchorCacheState(this.options);
+    const r = this.rows;
+    copy.rows = {
+      pos: r.pos.slice(),
+      seg: r.seg.slice(),
+      anchor: r.anchor.slice(),
+      rope: r.rope.slice(),
+    };
+    copy.nextPos = this.nextPos;
+    copy.segment = this.segment;
+    copy.peak = this.peak;
+    return copy;
   }
 
   /** Appends a chunk (anchor flags of the new tokens) and commits it; returns the step. */

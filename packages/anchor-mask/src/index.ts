@@ -1,5 +1,10 @@
 // Public surface of @anllm/anchor-mask: the AnLLM anchor attention mask (anllm-method.md §2-4) as a
 // dependency-free library: anchor selection, structure, dense and compact masks, cache bookkeeping.
+export {
+  type AttentionArrays,
+  attentionArrays,
+  attentionArraysBatch,
+} from "./attention-arrays";
 export { type BatchedStepArrays, packSteps } from "./cache-batch";
 export {
   AnchorCacheState,
