@@ -14,6 +14,11 @@ export interface FormatOptions {
   readonly colLabels?: readonly string[];
   /** characters for blocked / allowed entries; default `["0", "1"]` */
   readonly symbols?: readonly [string, string];
+  /**
+   * How to read entries: `"binary"` (nonzero = allowed) or `"additive"` (0 = allowed). Default: additive
+   * when all entries are <= 0 and at least one is negative (an all-zero mask reads as binary).
+   */
+  readonly kind?: "binary" | "additive";
   /** refuse masks larger than this many rows or columns (default 64) */
   readonly maxSize?: number;
 }
@@ -41,7 +46,7 @@ export function formatMask(mask: ArrayLike<number>, options: FormatOptions = {})
   }
   const rowLabels = labelsOf("options.labels", options.labels, rows);
   const colLabels = labelsOf("options.colLabels", options.colLabels ?? options.labels, cols);
-  const additive = isAdditive(mask);
+  const additive = options.kind === undefined ? isAdditive(mask) : options.kind === "additive";
   const [off, on] = options.symbols ?? ["0", "1"];
   const rowWidth = Math.max(0, ...rowLabels.map((l) => l.length));
   const colWidth = Math.max(on.length, off.length, ...colLabels.map((l) => l.length));

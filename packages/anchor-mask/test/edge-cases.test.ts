@@ -164,5 +164,7 @@ describe("formatMask", () => {
     expect(formatMask(toAdditiveMask([1, 0, 1, 1]), { symbols: ["-", "x"] })).toBe(
       "  0 1\n0 x -\n1 x x",
     );
+    expect(formatMask(new Float32Array(1), { kind: "additive" })).toBe("  0\n0 1");
+    expect(formatMask(new Float32Array(1))).toBe("  0\n0 0");
   });
 });
