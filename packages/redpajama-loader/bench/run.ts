@@ -1,11 +1,13 @@
 // Benchmark (prints JSON on stdout): tokens/s of the loader on the embedded corpus on this thread
-// vs worker threads (medians, interleaved repeats), and RSS while streaming a synthetic ~1 GB
+// vs worker threads (medians, interleaved repeats, with a pure-CPU 1-vs-2-thread control that
+// shows how much parallelism the machine had free), and RSS while streaming a synthetic ~1 GB
 // file (plain and zstd) generated in the temp folder and deleted afterwards.
 // Usage: pnpm bench [--quick] [--repeats N] [--gb X]
 import { execFileSync } from "node:child_process";
 import { createWriteStream, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import {
   createLoader,
   defaultDatasetPath,
@@ -52,10 +54,33 @@ async function tokenRun(
   return { tokens: loader.stats.tokens, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
+/** Control: wall time of a fixed pure-CPU job on 1 vs 2 threads (the machine's free parallelism). */
+async function spinControl(): Promise<number> {
+  const code = `const { parentPort, workerData } = require("node:worker_threads");
+    let x = 0; for (let i = 0; i < workerData; i++) x = (x * 31 + i) | 0; parentPort.postMessage(x);`;
+  const n = quick ? 1e8 : 4e8;
+  const time = async (threads: number) => {
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from(
+        { length: threads },
+        () =>
+          new Promise((r) =>
+            new Worker(code, { eval: true, workerData: n / threads }).once("message", r),
+          ),
+      ),
+    );
+    return performance.now() - t0;
+  };
+  return (await time(1)) / (await time(2));
+}
+
 async function throughput() {
   const configs = [0, 1, 2];
   const runs = new Map<number, Array<{ tokens: number; seconds: number; cpuSeconds: number }>>();
+  const control: number[] = [];
   for (let r = 0; r < repeats; r++) {
+    control.push(await spinControl());
     for (const w of configs) {
       const res = await tokenRun(w);
       runs.set(w, [...(runs.get(w) ?? []), res]);
@@ -83,6 +108,8 @@ async function throughput() {
       workers1: +perRepeatSpeedup(1).toFixed(2),
       workers2: +perRepeatSpeedup(2).toFixed(2),
     },
+    controlSpeedup2Threads: +median(control).toFixed(2),
+    parallelEfficiencyVsControl: +(rate(2) / single / median(control)).toFixed(2),
     cpuSecondsMedian: Object.fromEntries(
       configs.map((w) => [
         `workers${w}`,

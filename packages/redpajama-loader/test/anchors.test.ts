@@ -30,6 +30,22 @@ describe("splitSentences (cldr-segmentation + CLDR English suppressions)", () =>
     ]);
   });
 
+  it("documented known errors: abbreviations missing from CLDR's list (Gen., Sen., Gov., St., Ave.)", () => {
+    for (const abbr of ["Gen.", "Sen.", "Gov.", "St.", "Ave."]) {
+      expect(splitSentences(`${abbr} Grant spoke. Yes.`)).toEqual([abbr, " Grant spoke.", " Yes."]);
+    }
+    for (const abbr of ["Mt.", "Sgt.", "Capt.", "Rev.", "Lt.", "Mr.", "Dr.", "Prof."]) {
+      expect(splitSentences(`${abbr} Grant spoke. Yes.`)).toEqual([
+        `${abbr} Grant spoke.`,
+        " Yes.",
+      ]);
+    }
+    expect(splitSentences("He lives on Main St. He is old.")).toEqual([
+      "He lives on Main St.",
+      " He is old.",
+    ]);
+  });
+
   it("beats Intl.Segmenter, which splits after Dr./Mr./e.g.", () => {
     const seg = new Intl.Segmenter("en", { granularity: "sentence" });
     const intlRight = LABELLED.filter(
