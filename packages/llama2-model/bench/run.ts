@@ -3,9 +3,10 @@
 // Usage: pnpm bench [-- --device cpu|webgpu --preset small --reps 5]
 import { parseArgs } from "node:util";
 import { initNodeDevice } from "@anllm/tensor/node";
-import { generate, Llama2, memoryReport, PRESETS } from "../src/index";
+import { generate, Llama2, memoryReport, preset } from "../src/index";
 
 const { values } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== "--"),
   options: {
     device: { type: "string", default: process.env.ANLLM_DEVICE ?? "webgpu" },
     preset: { type: "string", default: "small" },
@@ -16,12 +17,12 @@ const { values } = parseArgs({
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return s[Math.floor(s.length / 2)] as number;
 }
 
 async function main() {
   const device = await initNodeDevice({ prefer: values.device as "cpu" | "webgpu" });
-  const config = PRESETS[values.preset as string];
+  const config = preset(values.preset as string);
   const reps = Number(values.reps);
   const seqLen = Number(values.seqLen);
   const model = Llama2.init(config, { seed: 1 });
@@ -71,7 +72,7 @@ async function main() {
       tokensPerSec: +(16 / (g.timeMs / 1000)).toFixed(2),
       peakEntries: s.peakEntries[0],
       fullEntries: s.fullEntries[0],
-      cacheReduction: +(1 - s.peakEntries[0] / s.fullEntries[0]).toFixed(3),
+      cacheReduction: +(1 - (s.peakEntries[0] ?? 0) / (s.fullEntries[0] ?? 1)).toFixed(3),
       entriesAtEnd: s.entries[0],
       peakBytes: s.peakBytes,
       fullBytes: s.fullBytes,

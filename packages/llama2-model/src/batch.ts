@@ -57,7 +57,7 @@ export function checkBatch(b: ModelBatch, vocabSize: number): void {
     throw new ModelInputError('ModelBatch.isAnchor is required when attention is "anchor"');
   }
   for (let i = 0; i < n; i++) {
-    const id = b.inputIds[i];
+    const id = b.inputIds[i] as number;
     if (!(id >= 0 && id < vocabSize)) {
       throw new ModelInputError(`ModelBatch.inputIds[${i}] = ${id} is outside [0, ${vocabSize})`);
     }
@@ -121,7 +121,7 @@ export function shiftedTargets(b: ModelBatch, valid: Uint8Array): Int32Array<Arr
       const i = r * seqLen + t;
       if (!valid[i] || !valid[i + 1]) continue;
       if (b.documentIds && b.documentIds[i] !== b.documentIds[i + 1]) continue;
-      out[i] = labels[i + 1];
+      out[i] = labels[i + 1] as number;
     }
   }
   return out;

@@ -159,7 +159,7 @@ function planShards(tensors: TensorSource[], dtype: WeightDType, maxBytes: numbe
       shards.push([]);
       size = 0;
     }
-    shards[shards.length - 1].push(t);
+    (shards[shards.length - 1] as TensorSource[]).push(t);
     size += b;
   }
   return shards;
@@ -180,7 +180,7 @@ export async function saveCheckpoint(
   const hfConfig = { ...configToHF(config), torch_dtype: TORCH_DTYPE[dtype] };
   await atomicWriteText(join(dir, "config.json"), `${JSON.stringify(hfConfig, null, 2)}\n`);
   if (shards.length === 1) {
-    await writeSafetensors(join(dir, SINGLE), shards[0], dtype);
+    await writeSafetensors(join(dir, SINGLE), shards[0] as TensorSource[], dtype);
     await rm(join(dir, INDEX), { force: true });
     return;
   }
@@ -189,8 +189,9 @@ export async function saveCheckpoint(
   let total = 0;
   for (let i = 0; i < n; i++) {
     const name = `model-${String(i + 1).padStart(5, "0")}-of-${String(n).padStart(5, "0")}.safetensors`;
-    await writeSafetensors(join(dir, name), shards[i], dtype);
-    for (const t of shards[i]) {
+    const shard = shards[i] as TensorSource[];
+    await writeSafetensors(join(dir, name), shard, dtype);
+    for (const t of shard) {
       weightMap[t.name] = name;
       total += storedBytes(t.shape, dtype);
     }

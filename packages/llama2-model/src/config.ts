@@ -34,8 +34,17 @@ const LLAMA2_COMMON = {
   eosTokenId: 2,
 } as const;
 
+/** Names of the presets. */
+export type PresetName =
+  | "llama2-7b"
+  | "llama2-13b"
+  | "llama2-70b"
+  | "tinyllama-1.1b"
+  | "tiny"
+  | "small";
+
 /** Named configurations. "tiny" is the unit-test size (GQA 4:2); "small" trains in minutes on lavapipe. */
-export const PRESETS: Record<string, LlamaConfig> = {
+export const PRESETS: Record<PresetName, LlamaConfig> = {
   "llama2-7b": {
     ...LLAMA2_COMMON,
     dModel: 4096,
@@ -107,7 +116,7 @@ export const PRESETS: Record<string, LlamaConfig> = {
 
 /** Look up a preset by name; throws ConfigError listing the known names. */
 export function preset(name: string): LlamaConfig {
-  const c = PRESETS[name];
+  const c = (PRESETS as Record<string, LlamaConfig | undefined>)[name];
   if (!c) {
     throw new ConfigError(`unknown preset "${name}"; known: ${Object.keys(PRESETS).join(", ")}`);
   }

@@ -65,8 +65,9 @@ export async function generate(
     rows.forEach((row, b) => {
       if (done[b]) return;
       const t = sampleToken(row, opts, rand);
-      out[b].push(t);
-      if (t === eos || out[b].length >= opts.maxNewTokens) done[b] = true;
+      const o = out[b] as number[];
+      o.push(t);
+      if (t === eos || o.length >= opts.maxNewTokens) done[b] = true;
     });
   const stats =
     opts.cache === "none"
@@ -110,12 +111,14 @@ async function runCached(
       );
       const rows = await readRows(logits, batch, vocab);
       // a sequence whose prompt ended in this chunk takes its next-token logits from here
-      last = rows.map((r, b) => (chunks[b].length > 0 ? r.slice() : last[b]));
+      last = rows.map((r, b) =>
+        (chunks[b] as Int32Array).length > 0 ? r.slice() : (last[b] as Float32Array),
+      );
     }
     pick(last);
     while (!done.every(Boolean)) {
       const chunks = out.map((o, b) =>
-        done[b] ? new Int32Array(0) : Int32Array.of(o[o.length - 1]),
+        done[b] ? new Int32Array(0) : Int32Array.of(o[o.length - 1] as number),
       );
       const logits = noGrad(() =>
         model.forwardChunk(cache, chunks, {
@@ -144,7 +147,7 @@ async function runRecompute(
   let peak = 0;
   let fed = prompts.map((p) => p.length);
   while (!done.every(Boolean)) {
-    const all = prompts.map((p, b) => Int32Array.from([...p, ...out[b]]));
+    const all = prompts.map((p, b) => Int32Array.from([...p, ...(out[b] as number[])]));
     fed = all.map((s) => s.length);
     const seqLen = Math.max(...fed);
     const inputIds = new Int32Array(batch * seqLen);

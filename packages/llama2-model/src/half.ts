@@ -25,14 +25,14 @@ function table(): Float32Array {
 export function f16ToF32(src: Uint16Array): Float32Array<ArrayBuffer> {
   const t = table();
   const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = t[src[i]];
+  for (let i = 0; i < src.length; i++) out[i] = t[src[i] as number] as number;
   return out;
 }
 
 /** Decode bfloat16 bits to f32 (shift into the high half of an f32). */
 export function bf16ToF32(src: Uint16Array): Float32Array<ArrayBuffer> {
   const u = new Uint32Array(src.length);
-  for (let i = 0; i < src.length; i++) u[i] = src[i] << 16;
+  for (let i = 0; i < src.length; i++) u[i] = (src[i] as number) << 16;
   return new Float32Array(u.buffer);
 }
 
@@ -42,7 +42,7 @@ const u32Scratch = new Uint32Array(f32Scratch.buffer);
 /** Encode one f32 as IEEE half bits, round to nearest even; overflow -> inf, NaN kept. */
 export function f32ToF16Bits(x: number): number {
   f32Scratch[0] = x;
-  const bits = u32Scratch[0];
+  const bits = u32Scratch[0] as number;
   const sign = (bits >>> 16) & 0x8000;
   const exp = (bits >>> 23) & 0xff;
   const mant = bits & 0x7fffff;
@@ -68,7 +68,7 @@ export function f32ToF16Bits(x: number): number {
 /** Encode f32 values as IEEE half bits. */
 export function f32ToF16(src: Float32Array): Uint16Array<ArrayBuffer> {
   const out = new Uint16Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = f32ToF16Bits(src[i]);
+  for (let i = 0; i < src.length; i++) out[i] = f32ToF16Bits(src[i] as number);
   return out;
 }
 
@@ -77,7 +77,7 @@ export function f32ToBF16(src: Float32Array): Uint16Array<ArrayBuffer> {
   const u = new Uint32Array(src.buffer, src.byteOffset, src.length);
   const out = new Uint16Array(src.length);
   for (let i = 0; i < src.length; i++) {
-    const b = u[i];
+    const b = u[i] as number;
     if ((b & 0x7f800000) === 0x7f800000 && b & 0x7fffff) {
       out[i] = (b >>> 16) | 0x40;
       continue;

@@ -20,6 +20,7 @@ export {
   configToHF,
   type LlamaConfig,
   PRESETS,
+  type PresetName,
   preset,
   validateConfig,
 } from "./config";

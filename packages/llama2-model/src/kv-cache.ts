@@ -8,7 +8,6 @@ import {
   embedding,
   gather,
   keep,
-  rmsNorm,
   slice,
   type Tensor,
   tensor,
@@ -17,7 +16,7 @@ import {
 } from "@anllm/tensor";
 import type { LlamaConfig } from "./config";
 import { ModelInputError } from "./errors";
-import { decoderLayer, type LayerContext, linear } from "./layers";
+import { decoderLayer, type LayerContext, linear, rmsNormRows } from "./layers";
 import type { Llama2 } from "./model";
 import { pickRows, uploadMask } from "./model";
 import { EMBED, FINAL_NORM } from "./weights";
@@ -116,8 +115,9 @@ export class KVCache {
     const c = new KVCache(this.config, this.options);
     c.peakBytes = this.peakBytes;
     for (let b = 0; b < this.batch; b++) {
-      c.history[b] = this.history[b].map((h) => h.slice());
-      for (const flags of c.history[b]) c.states[b].append(flags);
+      const hist = (this.history[b] as Uint8Array[]).map((h) => h.slice());
+      c.history[b] = hist;
+      for (const flags of hist) (c.states[b] as AnchorCacheState).append(flags);
     }
     const copy = (t: Tensor | null) => (t ? keep(concat([t], 2)) : null);
     c.k = this.k.map((row) => row.map(copy));
@@ -179,9 +179,10 @@ function checkChunks(
     );
   }
   chunks.forEach((c, b) => {
-    if (isAnchor && isAnchor[b].length !== c.length) {
+    const flags = isAnchor?.[b];
+    if (isAnchor && flags?.length !== c.length) {
       throw new ModelInputError(
-        `forwardChunk: isAnchor[${b}] has length ${isAnchor[b].length}, chunk has ${c.length}`,
+        `forwardChunk: isAnchor[${b}] has length ${flags?.length}, chunk has ${c.length}`,
       );
     }
     for (const id of c) {
@@ -203,14 +204,14 @@ export function forwardChunk(
   const c = model.config;
   checkChunks(cache, chunks, opts.isAnchor, c.vocabSize);
   const flags = chunks.map((ch, b) =>
-    opts.isAnchor ? opts.isAnchor[b].slice() : new Uint8Array(ch.length),
+    opts.isAnchor ? (opts.isAnchor[b] as Uint8Array).slice() : new Uint8Array(ch.length),
   );
-  const steps = cache.states.map((s, b) => s.plan(flags[b]));
+  const steps = cache.states.map((s, b) => s.plan(flags[b] as Uint8Array));
   const { mask: hostMask, lq, lk, ropePos } = stepMask(cache, steps);
   const device = model.param(EMBED).device;
   const mask = uploadMask(hostMask, cache.batch, lq, lk, device);
   const ids = new Int32Array(cache.batch * lq);
-  for (let b = 0; b < chunks.length; b++) ids.set(chunks[b], b * lq);
+  for (const [b, ch] of chunks.entries()) ids.set(ch, b * lq);
   const newK: (Tensor | null)[][] = [];
   const newV: (Tensor | null)[][] = [];
   const logits = tidy(() => {
@@ -233,7 +234,7 @@ export function forwardChunk(
         x,
         Int32Array.from(chunks, (ch) => Math.max(0, ch.length - 1)),
       );
-    return linear(rmsNorm(x, model.param(FINAL_NORM), c.rmsNormEps), model.headWeight());
+    return linear(rmsNormRows(x, model.param(FINAL_NORM), c.rmsNormEps), model.headWeight());
   });
   mask.packed.dispose();
   const held = steps.reduce((a, s) => a + s.cacheLength + s.chunkLength, 0);
@@ -243,8 +244,8 @@ export function forwardChunk(
   cache.k = newK;
   cache.v = newV;
   steps.forEach((s, b) => {
-    cache.states[b].commit(s);
-    cache.history[b].push(flags[b]);
+    (cache.states[b] as AnchorCacheState).commit(s);
+    (cache.history[b] as Uint8Array[]).push(flags[b] as Uint8Array);
   });
   return logits;
 }
@@ -275,7 +276,7 @@ function appendRows(
         kept.push(null);
         return;
       }
-      const rows = parts.length === 1 ? parts[0] : concat(parts, 2); // [1, nKvHeads, len, headDim]
+      const rows = parts.length === 1 ? (parts[0] as Tensor) : concat(parts, 2); // [1, nKvHeads, len, headDim]
       if (isIdentity(s.keep, len)) kept.push(rows);
       else kept.push(s.keep.length > 0 ? selectRows(rows, s.keep) : null);
       const pad = lk - len;
@@ -285,9 +286,9 @@ function appendRows(
           : rows,
       );
     });
-    return { all: padded.length === 1 ? padded[0] : concat(padded, 0), kept };
+    return { all: padded.length === 1 ? (padded[0] as Tensor) : concat(padded, 0), kept };
   };
-  const kk = build(k, cache.k[layer]);
-  const vv = build(v, cache.v[layer]);
+  const kk = build(k, cache.k[layer] as (Tensor | null)[]);
+  const vv = build(v, cache.v[layer] as (Tensor | null)[]);
   return { k: kk.all, v: vv.all, keptK: kk.kept, keptV: vv.kept };
 }

@@ -21,15 +21,24 @@ export function linear(x: Tensor, w: Tensor): Tensor {
   return matmul(x, w, { transB: true });
 }
 
+/**
+ * RMSNorm on rows: x [..., dModel] is viewed as [rows, dModel] so the weight gradient is a single
+ * reduction over rows (tensor's multi-axis sum over a leading size-1 batch axis is slow on lavapipe).
+ */
+export function rmsNormRows(x: Tensor, w: Tensor, eps: number): Tensor {
+  const d = x.shape[x.shape.length - 1] as number;
+  return reshape(rmsNorm(reshape(x, [x.size / d, d]), w, eps), x.shape);
+}
+
 /** [batch, seqLen, n * headDim] -> [batch, n, seqLen, headDim] */
 function splitHeads(x: Tensor, n: number, headDim: number): Tensor {
-  const [batch, seqLen] = x.shape;
+  const [batch, seqLen] = x.shape as [number, number];
   return transpose(reshape(x, [batch, seqLen, n, headDim]), 1, 2);
 }
 
 /** [batch, n, seqLen, headDim] -> [batch, seqLen, n * headDim] */
 function mergeHeads(x: Tensor): Tensor {
-  const [batch, n, seqLen, headDim] = x.shape;
+  const [batch, n, seqLen, headDim] = x.shape as [number, number, number, number];
   return reshape(transpose(x, 1, 2), [batch, seqLen, n * headDim]);
 }
 
@@ -78,6 +87,6 @@ function mlp(x: Tensor, layer: number, ctx: LayerContext): Tensor {
 export function decoderLayer(x: Tensor, layer: number, ctx: LayerContext): Tensor {
   const n = layerNames(layer);
   const eps = ctx.config.rmsNormEps;
-  const h = add(x, selfAttention(rmsNorm(x, p(ctx, n.attnNorm), eps), layer, ctx));
-  return add(h, mlp(rmsNorm(h, p(ctx, n.mlpNorm), eps), layer, ctx));
+  const h = add(x, selfAttention(rmsNormRows(x, p(ctx, n.attnNorm), eps), layer, ctx));
+  return add(h, mlp(rmsNormRows(h, p(ctx, n.mlpNorm), eps), layer, ctx));
 }

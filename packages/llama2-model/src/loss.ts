@@ -38,8 +38,8 @@ export function lmHeadLoss(
   targets: Int32Array,
   opts: HeadLossOptions = {},
 ): Tensor {
-  const [n, dModel] = hidden.shape;
-  const vocab = head.shape[0];
+  const [n, dModel] = hidden.shape as [number, number];
+  const vocab = head.shape[0] as number;
   let count = 0;
   for (let i = 0; i < targets.length; i++) if (targets[i] !== -100) count++;
   if (count === 0) return scale(sum(hidden), 0); // nothing to predict: zero loss, zero gradient

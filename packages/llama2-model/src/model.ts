@@ -9,7 +9,6 @@ import {
   makeAttentionMask,
   mean,
   reshape,
-  rmsNorm,
   slice,
   type Tensor,
   tensor,
@@ -25,7 +24,7 @@ import { CheckpointReader, readConfig, type SaveOptions, saveCheckpoint } from "
 import { type LlamaConfig, validateConfig } from "./config";
 import { ModelInputError } from "./errors";
 import { type CacheOptions, forwardChunk, KVCache } from "./kv-cache";
-import { decoderLayer, type LayerContext, linear } from "./layers";
+import { decoderLayer, type LayerContext, linear, rmsNormRows } from "./layers";
 import { type HeadLossOptions, lmHeadLoss } from "./loss";
 import { paramSpecs } from "./spec";
 import { EMBED, FINAL_NORM, type InitOptions, initParams, LM_HEAD, loadParams } from "./weights";
@@ -138,7 +137,7 @@ export class Llama2 {
     try {
       let x = embedding(this.param(EMBED), i32(batch.inputIds));
       for (let l = 0; l < this.config.nLayers; l++) x = decoderLayer(x, l, ctx);
-      return { hidden: rmsNorm(x, this.param(FINAL_NORM), this.config.rmsNormEps), arrays };
+      return { hidden: rmsNormRows(x, this.param(FINAL_NORM), this.config.rmsNormEps), arrays };
     } finally {
       mask.packed.dispose(); // the tape keeps its own reference for backward
       ctx.ropePos.dispose();
@@ -189,7 +188,7 @@ export class Llama2 {
 
 /** Row idx[b] of each sequence b of x [batch, L, d] -> [batch, 1, d]. */
 export function pickRows(x: Tensor, idx: Int32Array): Tensor {
-  const [b, L, d] = x.shape;
+  const [b, L, d] = x.shape as [number, number, number];
   const flat = Int32Array.from(idx, (t, i) => i * L + t);
   const index = tensor(flat, [b], { dtype: "i32", device: x.device });
   const out = reshape(gather(reshape(x, [b * L, d]), 0, index), [b, 1, d]);

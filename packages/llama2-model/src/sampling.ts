@@ -26,7 +26,7 @@ export interface SampleOptions {
 /** Index of the largest value (first on ties). */
 export function argmax(x: ArrayLike<number>): number {
   let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  for (let i = 1; i < x.length; i++) if ((x[i] as number) > (x[best] as number)) best = i;
   return best;
 }
 
@@ -35,37 +35,40 @@ export function argmax(x: ArrayLike<number>): number {
  * @param rand uniform [0, 1) source (seededRng)
  */
 export function sampleToken(
-  logits: ArrayLike<number>,
+  logitsIn: ArrayLike<number>,
   opts: SampleOptions,
   rand: () => number,
 ): number {
   const temp = opts.temperature ?? 0;
-  if (!(temp > 0)) return argmax(logits);
-  const n = logits.length;
-  let order = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b] - logits[a]);
-  if (opts.topK && opts.topK > 0 && opts.topK < n) order = order.slice(0, opts.topK);
-  const maxL = logits[order[0]];
-  let probs = order.map((i) => Math.exp((logits[i] - maxL) / temp));
-  let total = probs.reduce((a, b) => a + b, 0);
+  if (!(temp > 0)) return argmax(logitsIn);
+  // candidates sorted by logit, descending; then top-k, softmax with temperature, top-p
+  let cand = Array.from(logitsIn, (logit, id) => ({ id, logit, p: 0 }));
+  cand.sort((x, y) => y.logit - x.logit);
+  if (opts.topK && opts.topK > 0 && opts.topK < cand.length) cand = cand.slice(0, opts.topK);
+  const maxL = cand[0]?.logit ?? 0;
+  let total = 0;
+  for (const c of cand) {
+    c.p = Math.exp((c.logit - maxL) / temp);
+    total += c.p;
+  }
   const topP = opts.topP ?? 1;
   if (topP < 1) {
     let acc = 0;
-    let cut = probs.length;
-    for (let i = 0; i < probs.length; i++) {
-      acc += probs[i] / total;
+    let cut = cand.length;
+    for (const [i, c] of cand.entries()) {
+      acc += c.p / total;
       if (acc >= topP) {
         cut = i + 1;
         break;
       }
     }
-    order = order.slice(0, cut);
-    probs = probs.slice(0, cut);
-    total = probs.reduce((a, b) => a + b, 0);
+    cand = cand.slice(0, cut);
+    total = cand.reduce((x, c) => x + c.p, 0);
   }
   let r = rand() * total;
-  for (let i = 0; i < probs.length; i++) {
-    r -= probs[i];
-    if (r < 0) return order[i];
+  for (const c of cand) {
+    r -= c.p;
+    if (r < 0) return c.id;
   }
-  return order[order.length - 1];
+  return cand[cand.length - 1]?.id ?? 0;
 }

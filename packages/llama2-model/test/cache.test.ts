@@ -42,15 +42,19 @@ async function cachedLogits(
   const offs = prompts.map(() => 0);
   const steps = Math.max(...chunkings.map((c) => c.length));
   for (let s = 0; s < steps; s++) {
-    const chunks = prompts.map((p, b) => p.subarray(offs[b], offs[b] + (chunkings[b][s] ?? 0)));
+    const chunks = prompts.map((p, b) => {
+      const o = offs[b] as number;
+      return p.subarray(o, o + (chunkings[b]?.[s] ?? 0));
+    });
     const out: Tensor = model.forwardChunk(cache, chunks, { isAnchor: chunks.map(flags) });
     const d = (await out.data()) as Float32Array;
-    const lq = out.shape[1];
+    const lq = out.shape[1] as number;
     out.dispose();
     chunks.forEach((c, b) => {
+      const row = rows[b] as number[];
       for (let i = 0; i < c.length; i++)
-        rows[b].push(...d.subarray((b * lq + i) * V, (b * lq + i + 1) * V));
-      offs[b] += c.length;
+        row.push(...d.subarray((b * lq + i) * V, (b * lq + i + 1) * V));
+      offs[b] = (offs[b] as number) + c.length;
     });
   }
   return rows;
@@ -64,14 +68,12 @@ async function checkEquality(model: Llama2, seed: number, batch: number, pAnchor
   const chunkings = prompts.map((p) => randomChunking(r, p.length, 1 + Math.floor(r() * 8)));
   const cache = model.createCache({ batch, policy: "anchor" });
   const rows = await cachedLogits(model, cache, prompts, chunkings);
-  for (let b = 0; b < batch; b++) {
-    const err = relError(rows[b], await fullLogits(model, prompts[b], "anchor"));
+  for (const [b, p] of prompts.entries()) {
+    const err = relError(rows[b] as number[], await fullLogits(model, p, "anchor"));
     expect(err, `seed ${seed} seq ${b} chunks ${chunkings[b]}`).toBeLessThan(1e-4);
-    const nA = prompts[b].reduce((a, t) => a + (t === A ? 1 : 0), 0);
-    const lastA = prompts[b].lastIndexOf(A);
-    expect(cache.lengths()[b]).toBe(
-      lastA < 0 ? prompts[b].length : nA + prompts[b].length - 1 - lastA,
-    );
+    const nA = p.reduce((a, t) => a + (t === A ? 1 : 0), 0);
+    const lastA = p.lastIndexOf(A);
+    expect(cache.lengths()[b]).toBe(lastA < 0 ? p.length : nA + p.length - 1 - lastA);
   }
   cache.dispose();
 }
@@ -103,7 +105,7 @@ describeDevices("anchor KV cache", (getDevice: () => Device) => {
     const p = randomPrompt(r, 17, 64, A, 0.3);
     const cache = model.createCache({ batch: 1, policy: "full" });
     const rows = await cachedLogits(model, cache, [p], [[5, 1, 7, 4]]);
-    expect(relError(rows[0], await fullLogits(model, p, "causal"))).toBeLessThan(1e-4);
+    expect(relError(rows[0] as number[], await fullLogits(model, p, "causal"))).toBeLessThan(1e-4);
     expect(cache.stats().entries).toEqual([17]);
     cache.dispose();
     model.dispose();
@@ -114,7 +116,9 @@ describeDevices("anchor KV cache", (getDevice: () => Device) => {
     const p = Int32Array.of(1, 5, 9, A, 11, 12, A, 13, A, 14, 15, 16);
     const cache = model.createCache({ batch: 1, policy: "anchor", keepFullRange: [1, 3] });
     const rows = await cachedLogits(model, cache, [p], [[2, 3, 1, 4, 2]]);
-    expect(relError(rows[0], await fullLogits(model, p, "anchor", [[1, 3]]))).toBeLessThan(1e-4);
+    expect(
+      relError(rows[0] as number[], await fullLogits(model, p, "anchor", [[1, 3]])),
+    ).toBeLessThan(1e-4);
     // kept: positions 1, 2 (range), anchors 3, 6, 8, open segment 9..11
     expect(cache.stats().entries).toEqual([8]);
     cache.dispose();

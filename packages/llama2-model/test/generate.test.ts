@@ -15,7 +15,10 @@ beforeAll(async () => {
 });
 
 describe("generate", () => {
-  const prompts = [Int32Array.of(1, 9, 23, A, 40, 41, A, 5), Int32Array.of(1, 30, 31, 32, A, 12)];
+  const p0 = Int32Array.of(1, 9, 23, A, 40, 41, A, 5);
+  const p1 = Int32Array.of(1, 30, 31, 32, A, 12);
+  const prompts = [p0, p1];
+  const toks = (r: { tokens: Int32Array[] }, b: number) => [...(r.tokens[b] as Int32Array)];
 
   it("greedy: anchor cache == recompute with the anchor mask, any prefill chunk size, batch 2", async () => {
     const base = await generate(model, prompts, {
@@ -35,13 +38,13 @@ describe("generate", () => {
       expect(g.tokens.map((t) => [...t])).toEqual(base.tokens.map((t) => [...t]));
     }
     // batch 1 gives the same tokens as the same prompt inside a batch
-    const one = await generate(model, [prompts[1]], {
+    const one = await generate(model, [p1], {
       maxNewTokens: 10,
       cache: "anchor",
       anchorIds: [A],
       eosId: -1,
     });
-    expect([...one.tokens[0]]).toEqual([...base.tokens[1]]);
+    expect(toks(one, 0)).toEqual(toks(base, 1));
   });
 
   it("greedy: full cache == recompute with causal attention", async () => {
@@ -68,9 +71,9 @@ describe("generate", () => {
     const greedy = await generate(model, prompts, { ...o, temperature: 0 });
     const topk1 = await generate(model, prompts, { ...o, topK: 1, seed: 9 });
     expect(topk1.tokens).toEqual(greedy.tokens);
-    const eos = greedy.tokens[0][2];
+    const eos = toks(greedy, 0)[2] as number;
     const stopped = await generate(model, prompts, { ...o, temperature: 0, eosId: eos });
-    expect(stopped.tokens[0].length).toBe(greedy.tokens[0].indexOf(eos) + 1);
+    expect(toks(stopped, 0).length).toBe(toks(greedy, 0).indexOf(eos) + 1);
   });
 
   it("reports cache reduction: entries = anchors + open segment; bytes follow", async () => {
@@ -90,15 +93,15 @@ describe("generate", () => {
     expect(s.bytes).toBe(6 * perEntry);
     expect(s.fullBytes).toBe(17 * perEntry);
     expect(s.peakEntries[0]).toBeLessThan(17);
-    expect(s.peakBytes).toBe(s.peakEntries[0] * perEntry);
+    expect(s.peakBytes).toBe((s.peakEntries[0] as number) * perEntry);
     cache.dispose();
   });
 
   it("clone: an independent copy continues exactly like the original", async () => {
     const cache = model.createCache({ batch: 1, policy: "anchor" });
     model
-      .forwardChunk(cache, [prompts[0]], {
-        isAnchor: [Uint8Array.from(prompts[0], (t) => +(t === A))],
+      .forwardChunk(cache, [p0], {
+        isAnchor: [Uint8Array.from(p0, (t) => +(t === A))],
       })
       .dispose();
     const copy = cache.clone();

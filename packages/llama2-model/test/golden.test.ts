@@ -63,7 +63,7 @@ describeDevices("golden logits vs numpy HF Llama", (getDevice) => {
 
   it("save f32 / f16 / bf16 and reload: logits preserved", async () => {
     const model = await Llama2.load(DIR, { device: getDevice() });
-    const c = fixtures.cases[1];
+    const c = fixtures.cases[1] as FixtureCase;
     for (const dtype of ["f32", "f16", "bf16"] as const) {
       const dir = await mkdtemp(join(tmpdir(), "llama2-save-"));
       await model.save(dir, { dtype, maxShardBytes: 30_000 });

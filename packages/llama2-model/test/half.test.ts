@@ -8,7 +8,8 @@ describe("half precision", () => {
     const back = f32ToF16(f16ToF32(all));
     for (let h = 0; h < 65536; h++) {
       const nanBits = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
-      if (nanBits) expect((back[h] & 0x7c00) === 0x7c00 && (back[h] & 0x3ff) !== 0).toBe(true);
+      const b = back[h] as number;
+      if (nanBits) expect((b & 0x7c00) === 0x7c00 && (b & 0x3ff) !== 0).toBe(true);
       else expect(back[h]).toBe(h);
     }
   });

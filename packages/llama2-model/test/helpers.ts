@@ -27,8 +27,9 @@ export function relError(actual: ArrayLike<number>, expected: ArrayLike<number>)
   let num = 0;
   let den = 0;
   for (let i = 0; i < actual.length; i++) {
-    num = Math.max(num, Math.abs(actual[i] - expected[i]));
-    den = Math.max(den, Math.abs(expected[i]));
+    const e = expected[i] as number;
+    num = Math.max(num, Math.abs((actual[i] as number) - e));
+    den = Math.max(den, Math.abs(e));
   }
   return num / den;
 }

@@ -63,7 +63,9 @@ describe("safetensors writer", () => {
       const back = await f.readF32("a");
       const tol = dtype === "f32" ? 0 : dtype === "f16" ? 1e-3 : 1e-2;
       for (let i = 0; i < a.length; i++)
-        expect(Math.abs(back[i] - a[i])).toBeLessThanOrEqual(tol * Math.abs(a[i]));
+        expect(Math.abs((back[i] as number) - (a[i] as number))).toBeLessThanOrEqual(
+          tol * Math.abs(a[i] as number),
+        );
       expect((f.entries.get("a")?.start ?? 1) % 8).toBe(0); // data 8-byte aligned
       await f.close();
     }

@@ -63,7 +63,8 @@ describe("training path", () => {
       const maxAbs = g.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
       expect(maxAbs, name).toBeGreaterThan(0);
       let diff = 0;
-      for (let i = 0; i < g.length; i++) diff = Math.max(diff, Math.abs(g[i] - c[i]));
+      for (let i = 0; i < g.length; i++)
+        diff = Math.max(diff, Math.abs((g[i] as number) - (c[i] as number)));
       expect(diff / maxAbs, name).toBeLessThan(1e-4);
     }
     model.dispose();
@@ -83,7 +84,7 @@ describe("training path", () => {
       const data = (await p.data()) as Float32Array;
       for (const i of [0, 5]) {
         const h = 1e-2;
-        const orig = data[i];
+        const orig = data[i] as number;
         data[i] = orig + h;
         p.copyFrom(tensorLike(data, p));
         const up = await lossAt();
@@ -93,7 +94,7 @@ describe("training path", () => {
         data[i] = orig;
         p.copyFrom(tensorLike(data, p));
         const fd = (up - down) / (2 * h);
-        const an = (g.get(name) as Float32Array)[i];
+        const an = (g.get(name) as Float32Array)[i] as number;
         expect(Math.abs(fd - an), `${name}[${i}] fd ${fd} vs ${an}`).toBeLessThan(
           2e-3 + 0.05 * Math.abs(an),
         );
@@ -153,7 +154,7 @@ describe("anchor token", () => {
     const d = CFG.dModel;
     for (const j of [0, 7, d - 1]) {
       let m = 0;
-      for (let r = 0; r < 32; r++) m += embed[r * d + j] / 32;
+      for (let r = 0; r < 32; r++) m += (embed[r * d + j] as number) / 32;
       expect(grown[32 * d + j]).toBeCloseTo(m, 5);
     }
     expect(model.param("lm_head.weight").shape).toEqual([33, d]);
