@@ -1,0 +1,145 @@
+// `anllm data inspect PATH`: reads a RedPajama-layout dataset (folder, file or files), tokenises
+// every document with the chosen anchors and reports documents, tokens, anchors and sentences per
+// subset and file, plus every skipped record counted by reason (with the first few locations).
+
+import { existsSync } from "node:fs";
+import {
+  BAD_INPUT_REASONS,
+  BadInputReport,
+  defaultDatasetPath,
+  encodeDocument,
+  readDocuments,
+  resolveDataset,
+} from "@anllm/redpajama-loader";
+import { choice, helpText, int, parse, str, type Values } from "../args";
+import type { Command } from "../command";
+import { UsageError } from "../errors";
+import { emit } from "../io";
+import { ANCHOR_MODES, anchorSetup, loadTokenizer } from "../wiring/tokenizer";
+
+const SPECS = {
+  tokenizer: {
+    type: "string",
+    arg: "NAME|PATH",
+    help: "bytes, llama2 or a tokenizer.json",
+    def: "llama2",
+  },
+  anchor: { type: "string", arg: "ac|ep|none", help: "anchor strategy to count", def: "ac" },
+  "max-docs": { type: "string", arg: "N", help: "stop after N documents (0 = all)", def: "0" },
+  "seq-len": {
+    type: "string",
+    arg: "N",
+    help: "also count documents longer than N tokens",
+    def: "4096",
+  },
+  strict: { type: "boolean", help: "fail on the first bad record instead of counting it" },
+} as const;
+
+const USAGE =
+  "anllm data inspect [PATH] [--tokenizer llama2|bytes|PATH] [--anchor ac|ep|none] [--json]";
+
+interface Tally {
+  documents: number;
+  tokens: number;
+  anchors: number;
+  characters: number;
+}
+
+function tally(): Tally {
+  return { documents: 0, tokens: 0, anchors: 0, characters: 0 };
+}
+
+async function inspect(path: string, v: Values) {
+  const c = "data inspect";
+  const base = loadTokenizer(c, str(v, "tokenizer", "llama2")!);
+  const mode = choice(c, v, "anchor", ANCHOR_MODES, "ac");
+  const maxDocs = int(c, v, "max-docs", 0, 0)!;
+  const seqLen = int(c, v, "seq-len", 4096, 1)!;
+  const { tokenizer, anchors } = anchorSetup(base, mode);
+  const ds = await resolveDataset(path);
+  const report = new BadInputReport(v.strict === true);
+  const total = tally();
+  const bySubset: Record<string, Tally> = {};
+  const byFile: Record<string, Tally> = {};
+  let longer = 0;
+  let maxTokens = 0;
+  for await (const doc of readDocuments(path, { report })) {
+    const enc = encodeDocument(doc.text, tokenizer, anchors);
+    const a = enc.anchors.reduce((s, x) => s + x, 0);
+    for (const t of [total, (bySubset[doc.subset] ??= tally()), (byFile[doc.file] ??= tally())]) {
+      t.documents += 1;
+      t.tokens += enc.ids.length;
+      t.anchors += a;
+      t.characters += doc.text.length;
+    }
+    if (enc.ids.length > seqLen) longer += 1;
+    maxTokens = Math.max(maxTokens, enc.ids.length);
+    if (maxDocs > 0 && total.documents >= maxDocs) break;
+  }
+  const skipped = Object.fromEntries(BAD_INPUT_REASONS.map((r) => [r, report.counts[r]]));
+  return {
+    path,
+    layout: ds.layout,
+    files: ds.files.length,
+    tokenizer: tokenizer.name,
+    anchor: { mode, ids: anchors.ids },
+    ...total,
+    meanTokensPerDocument: total.documents ? total.tokens / total.documents : 0,
+    maxTokensPerDocument: maxTokens,
+    tokensPerAnchor: total.anchors ? total.tokens / total.anchors : null,
+    documentsLongerThanSeqLen: { seqLen, count: longer },
+    bySubset,
+    byFile,
+    skipped: { total: report.total, byReason: skipped, samples: report.samples.slice(0, 10) },
+  };
+}
+
+function human(r: Awaited<ReturnType<typeof inspect>>): string {
+  const lines = [
+    `${r.path} (${r.layout}, ${r.files} files), tokenizer ${r.tokenizer}, anchor ${r.anchor.mode}`,
+    `documents ${r.documents}, tokens ${r.tokens}, anchors ${r.anchors} ` +
+      `(${r.tokensPerAnchor?.toFixed(1) ?? "-"} tokens per anchor), characters ${r.characters}`,
+    `tokens per document: mean ${r.meanTokensPerDocument.toFixed(1)}, max ${r.maxTokensPerDocument}; ` +
+      `${r.documentsLongerThanSeqLen.count} longer than ${r.documentsLongerThanSeqLen.seqLen}`,
+    "by subset:",
+    ...Object.entries(r.bySubset).map(
+      ([s, t]) => `  ${s.padEnd(16)} ${t.documents} docs, ${t.tokens} tokens, ${t.anchors} anchors`,
+    ),
+    `skipped records: ${r.skipped.total}`,
+    ...Object.entries(r.skipped.byReason)
+      .filter(([, n]) => n > 0)
+      .map(([reason, n]) => `  ${reason.padEnd(16)} ${n}`),
+    ...r.skipped.samples.map((s) => `  e.g. ${s.file}:${s.line} ${s.reason}: ${s.message}`),
+  ];
+  return lines.join("\n");
+}
+
+export const dataCommand: Command = {
+  name: "data",
+  summary: "data inspect PATH: documents, tokens, anchors, skipped records by reason",
+  async run(argv, io) {
+    const [sub, ...rest] = argv;
+    if (sub === undefined || sub === "--help" || sub === "-h") {
+      io.out(helpText(USAGE, "Subcommands: inspect. PATH defaults to the embedded corpus.", SPECS));
+      return 0;
+    }
+    if (sub !== "inspect")
+      throw new UsageError("data", `unknown subcommand "${sub}" (expected: inspect)`);
+    const { values, positionals } = parse("data inspect", rest, SPECS, 1);
+    if (values.help) {
+      io.out(
+        helpText(
+          USAGE,
+          "Counts documents, tokens and anchors; lists skipped records by reason.",
+          SPECS,
+        ),
+      );
+      return 0;
+    }
+    const path = positionals[0] ?? defaultDatasetPath();
+    if (!existsSync(path)) throw new UsageError("data inspect", `PATH not found: ${path}`);
+    const r = await inspect(path, values);
+    emit(io, values.json === true, r, () => human(r));
+    return 0;
+  },
+};

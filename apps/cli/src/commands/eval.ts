@@ -1,0 +1,295 @@
+// `anllm eval ppl | qa | cache`: thin wrappers over @anllm/evaluator (perplexity with the LongLoRA
+// protocol, lm-eval-harness multiple-choice QA, and the long-prompt K/V cache experiment) for a
+// model folder; --out writes report.json / report.md (/ ppl.svg) there.
+
+import { existsSync, readFileSync } from "node:fs";
+import {
+  cacheMarkdownTable,
+  evaluatePerplexity,
+  LlamaScorer,
+  loadEvalTokens,
+  type PplSeries,
+  pplMarkdownTable,
+  qaMarkdownTable,
+  runCacheEval,
+  runQaEval,
+  sentenceAnchorTransform,
+  TASK_NAMES,
+  type TaskName,
+  type TaskSource,
+  textTokenizerOf,
+  writeReport,
+} from "@anllm/evaluator";
+import { defaultDatasetPath, readDocuments } from "@anllm/redpajama-loader";
+import { choice, helpText, int, intList, parse, required, str, type Values } from "../args";
+import type { Command } from "../command";
+import { UsageError } from "../errors";
+import { emit, type Io } from "../io";
+import { ensureDevice } from "../wiring/device";
+import { documentTokens } from "../wiring/heldout";
+import { type LoadedModel, loadModelDir } from "../wiring/model";
+
+const COMMON_SPECS = {
+  model: { type: "string", arg: "DIR", help: "model, checkpoint or run folder (required)" },
+  out: { type: "string", arg: "DIR", help: "write report.json / report.md here" },
+  tokenizer: { type: "string", arg: "NAME|PATH", help: "override the model's tokenizer" },
+} as const;
+
+const PPL_SPECS = {
+  ...COMMON_SPECS,
+  data: {
+    type: "string",
+    arg: "PATH",
+    help: "token file (.bin uint16) or text (.txt/.jsonl[.gz]/folder)",
+    def: "embedded held-out split",
+  },
+  lengths: { type: "string", arg: "L,L", help: "context lengths", def: "256" },
+  stride: { type: "string", arg: "N", help: "distance between window starts", def: "256" },
+  attention: {
+    type: "string",
+    arg: "full|anchor|both",
+    help: "attention for scoring",
+    def: "both",
+  },
+  "max-windows": {
+    type: "string",
+    arg: "N",
+    help: "score only the first N windows per length (0 = up to 64 for text)",
+    def: "0",
+  },
+  "batch-size": { type: "string", arg: "N", help: "windows per forward", def: "1" },
+} as const;
+
+const QA_SPECS = {
+  ...COMMON_SPECS,
+  task: {
+    type: "string",
+    multiple: true,
+    arg: "NAME=FILE",
+    help: `task and its eval file (repeatable); tasks: ${TASK_NAMES.join(", ")}`,
+  },
+  shots: { type: "string", arg: "N", help: "few-shot demonstrations", def: "0" },
+  attention: {
+    type: "string",
+    arg: "full|anchor",
+    help: "full attention or anchor cache (AnSAN)",
+    def: "anchor",
+  },
+  limit: { type: "string", arg: "N", help: "score only the first N documents per task" },
+  "no-speed": { type: "boolean", help: "skip the timing baselines of anchor runs" },
+} as const;
+
+const CACHE_SPECS = {
+  ...COMMON_SPECS,
+  data: {
+    type: "string",
+    arg: "PATH",
+    help: "text to build long prompts from",
+    def: "embedded held-out split",
+  },
+  "prompt-lengths": { type: "string", arg: "L,L", help: "prompt lengths in tokens", def: "256" },
+  "max-new-tokens": { type: "string", arg: "N", help: "tokens generated per prompt", def: "16" },
+  prompts: { type: "string", arg: "N", help: "prompts per length", def: "1" },
+  "no-cache-baseline": { type: "boolean", help: "skip the (slow) recompute baseline" },
+} as const;
+
+async function openModel(c: string, v: Values, io: Io): Promise<LoadedModel> {
+  const dir = required(c, v, "model", "the model folder");
+  await ensureDevice(io);
+  return loadModelDir(c, dir, str(v, "tokenizer") ? { tokenizer: str(v, "tokenizer")! } : {});
+}
+
+function lengthsOpt(c: string, v: Values, name: string, def: number[]): number[] {
+  const ls = intList(c, v, name) ?? def;
+  if (ls.length === 0 || ls.some((l) => l < 2))
+    throw new UsageError(c, `--${name} expects lengths >= 2`);
+  return ls;
+}
+
+async function ppl(argv: string[], io: Io): Promise<number> {
+  const c = "eval ppl";
+  const { values: v } = parse(c, argv, PPL_SPECS);
+  if (v.help) {
+    io.out(
+      helpText(
+        "anllm eval ppl --model DIR [--data PATH] [--lengths 256,512] [--attention full|anchor|both]",
+        "Perplexity with the LongLoRA protocol (anllm-method.md §6).",
+        PPL_SPECS,
+      ),
+    );
+    return 0;
+  }
+  const lengths = lengthsOpt(c, v, "lengths", [256]);
+  const stride = int(c, v, "stride", 256, 1)!;
+  const which = choice(c, v, "attention", ["full", "anchor", "both"] as const, "both");
+  const maxWindows = int(c, v, "max-windows", 0, 0)!;
+  const batchSize = int(c, v, "batch-size", 1, 1, 1024)!;
+  const data = str(v, "data") ?? defaultDatasetPath("heldout");
+  if (!existsSync(data)) throw new UsageError(c, `--data not found: ${data}`);
+  const l = await openModel(c, v, io);
+  const scorer = new LlamaScorer(l.model, { maxLength: Math.max(...lengths) });
+  const series: PplSeries[] = [];
+  const out: Record<string, unknown> = { model: str(v, "model"), data, lengths, stride };
+  // a token file is read as is; text is tokenised like the training data (anchors included)
+  const ids = /\.(bin|u16)$/.test(data)
+    ? (await loadEvalTokens(data)).ids
+    : (
+        await documentTokens(
+          data,
+          l.tokenizer,
+          l.anchors,
+          (maxWindows || 64) * stride + Math.max(...lengths) + stride,
+        )
+      ).ids;
+  out.tokens = ids.length;
+  const kinds =
+    which === "both"
+      ? (["causal", "anchor"] as const)
+      : [which === "full" ? ("causal" as const) : ("anchor" as const)];
+  for (const attention of kinds) {
+    const results = await evaluatePerplexity(scorer, ids, {
+      lengths,
+      stride,
+      attention,
+      anchorIds: l.anchors.ids,
+      batchSize,
+      ...(maxWindows > 0 ? { maxWindows } : {}),
+    });
+    series.push({ label: `${attention === "causal" ? "full" : "anchor"} attention`, results });
+    out[attention === "causal" ? "full" : "anchor"] = results;
+  }
+  if (str(v, "out"))
+    out.report = await writeReport(str(v, "out")!, { perplexity: series, meta: out });
+  emit(io, v.json === true, out, () => pplMarkdownTable(series));
+  l.model.dispose();
+  return 0;
+}
+
+function parseTasks(c: string, v: Values): Partial<Record<TaskName, TaskSource>> {
+  const raw = (v.task as string[] | undefined) ?? [];
+  if (raw.length === 0) throw new UsageError(c, "--task NAME=FILE is required (at least one)");
+  const tasks: Partial<Record<TaskName, TaskSource>> = {};
+  for (const t of raw) {
+    const [name, file] = t.split("=", 2) as [string, string | undefined];
+    if (!(TASK_NAMES as readonly string[]).includes(name) || !file) {
+      throw new UsageError(
+        c,
+        `--task expects NAME=FILE with NAME in ${TASK_NAMES.join("|")}, got "${t}"`,
+      );
+    }
+    if (!existsSync(file)) throw new UsageError(c, `--task ${name}: file not found: ${file}`);
+    tasks[name as TaskName] = { eval: file };
+  }
+  return tasks;
+}
+
+async function qa(argv: string[], io: Io): Promise<number> {
+  const c = "eval qa";
+  const { values: v } = parse(c, argv, QA_SPECS);
+  if (v.help) {
+    io.out(
+      helpText(
+        "anllm eval qa --model DIR --task arc_easy=FILE [--task ...] [--shots N] [--attention full|anchor]",
+        "Multiple-choice QA, lm-eval-harness scoring (anllm-method.md §6).",
+        QA_SPECS,
+      ),
+    );
+    return 0;
+  }
+  const tasks = parseTasks(c, v);
+  const shots = int(c, v, "shots", 0, 0, 64)!;
+  const attention = choice(c, v, "attention", ["full", "anchor"] as const, "anchor");
+  const limit = int(c, v, "limit", undefined, 1);
+  const l = await openModel(c, v, io);
+  const ac = l.anchorMode === "ac";
+  const res = await runQaEval({
+    scorer: new LlamaScorer(l.model),
+    tokenizer: textTokenizerOf(l.tokenizer, ac ? ["<AC>"] : []),
+    tasks,
+    numFewshot: shots,
+    attention,
+    anchorIds: l.anchors.ids,
+    measureSpeed: v["no-speed"] !== true,
+    // AC models see <AC> after every sentence of the context and of each demonstration
+    ...(ac ? { demoAnchorText: "<AC>", transformText: sentenceAnchorTransform("<AC>") } : {}),
+    ...(limit ? { limit } : {}),
+  });
+  const out = { ...res, results: res.results.map(({ docs: _d, ...r }) => r) };
+  if (str(v, "out"))
+    await writeReport(str(v, "out")!, { qa: [{ label: str(v, "model")!, result: res }] });
+  emit(io, v.json === true, out, () => qaMarkdownTable([{ label: str(v, "model")!, result: res }]));
+  l.model.dispose();
+  return 0;
+}
+
+/** Texts of the documents at `path` (a .txt file is one text). */
+async function textsOf(path: string, maxDocs = 50): Promise<string[]> {
+  if (!existsSync(path)) throw new UsageError("eval cache", `--data not found: ${path}`);
+  if (path.endsWith(".txt")) return [readFileSync(path, "utf8")];
+  const out: string[] = [];
+  for await (const d of readDocuments(path)) {
+    out.push(d.text);
+    if (out.length >= maxDocs) break;
+  }
+  return out;
+}
+
+async function cache(argv: string[], io: Io): Promise<number> {
+  const c = "eval cache";
+  const { values: v } = parse(c, argv, CACHE_SPECS);
+  if (v.help) {
+    io.out(
+      helpText(
+        "anllm eval cache --model DIR [--prompt-lengths 256,512] [--max-new-tokens N]",
+        "K/V cache reduction C and speed-up T on long many-sentence prompts (anllm-method.md §4).",
+        CACHE_SPECS,
+      ),
+    );
+    return 0;
+  }
+  const promptLengths = lengthsOpt(c, v, "prompt-lengths", [256]);
+  const maxNewTokens = int(c, v, "max-new-tokens", 16, 1)!;
+  const prompts = int(c, v, "prompts", 1, 1, 64)!;
+  const texts = await textsOf(str(v, "data") ?? defaultDatasetPath("heldout"));
+  const l = await openModel(c, v, io);
+  if (l.anchors.ids.length === 0)
+    throw new UsageError(c, "the cache experiment needs anchors (--anchor ep|ac)");
+  const rows = await runCacheEval({
+    scorer: new LlamaScorer(l.model, { maxLength: Math.max(...promptLengths) + maxNewTokens }),
+    tokenizer: l.tokenizer,
+    anchors: l.anchors,
+    texts,
+    promptLengths,
+    promptsPerLength: prompts,
+    maxNewTokens,
+    bosId: l.tokenizer.bosId,
+    skipNoCache: v["no-cache-baseline"] === true,
+  });
+  if (str(v, "out")) await writeReport(str(v, "out")!, { cache: rows });
+  emit(io, v.json === true, { model: str(v, "model"), rows }, () => cacheMarkdownTable(rows));
+  l.model.dispose();
+  return 0;
+}
+
+const SUBS: Record<string, (argv: string[], io: Io) => Promise<number>> = { ppl, qa, cache };
+
+export const evalCommand: Command = {
+  name: "eval",
+  summary: "eval ppl | qa | cache: perplexity, multiple-choice QA, KV cache reduction",
+  async run(argv, io) {
+    const [sub, ...rest] = argv;
+    if (sub === undefined || sub === "--help" || sub === "-h") {
+      io.out(
+        "Usage: anllm eval <ppl|qa|cache> --model DIR [options]\n\n" +
+          "  ppl    perplexity (full and anchor attention), LongLoRA windows\n" +
+          "  qa     multiple-choice QA (OBQA, WinoGrande, ARC, PIQA, HellaSwag, SciQ, BoolQ)\n" +
+          "  cache  K/V cache reduction and speed-up on long prompts\n\n" +
+          'Run "anllm eval <sub> --help" for options.\n',
+      );
+      return 0;
+    }
+    const f = SUBS[sub];
+    if (!f) throw new UsageError("eval", `unknown subcommand "${sub}" (expected: ppl, qa, cache)`);
+    return f(rest, io);
+  },
+};

@@ -1,0 +1,222 @@
+// Options of `anllm train`: the flag table, the JSON config file (same keys as the long flags),
+// validation into a TrainConfig, and the rule for --resume (the stored config is reused; only
+// steps and checkpointing may change).
+
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { SCHEDULE_KINDS, type ScheduleKind } from "@anllm/trainer";
+import { choice, int, num, type OptionSpecs, str, type Values } from "../args";
+import { UsageError } from "../errors";
+import { ANCHOR_MODES, type AnchorMode } from "../wiring/tokenizer";
+
+/** Fully resolved options of a training run (saved as train-config.json in the run folder). */
+export interface TrainConfig {
+  model: string;
+  tokenizer: string;
+  data: string[];
+  anchor: AnchorMode;
+  steps: number;
+  batchSize: number;
+  gradAccum: number;
+  seqLen: number;
+  lr: number;
+  schedule: ScheduleKind;
+  warmup: number;
+  minLrRatio: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  seed: number;
+  out: string;
+  checkpointEvery: number;
+  mode: "paper" | "pack";
+  acInit: "mean" | "copy-period";
+}
+
+/** Flags of `anllm train` (also the keys of --config files). */
+export const TRAIN_SPECS: OptionSpecs = {
+  config: { type: "string", arg: "FILE", help: "JSON file with any of these options (flags win)" },
+  model: {
+    type: "string",
+    arg: "PRESET|DIR",
+    help: "model preset (tiny, small, llama2-7b, ...) or HF folder",
+    def: "small",
+  },
+  tokenizer: {
+    type: "string",
+    arg: "NAME|PATH",
+    help: "bytes, llama2 or tokenizer.json",
+    def: "bytes for tiny/small, else llama2 / the model folder's",
+  },
+  data: {
+    type: "string",
+    multiple: true,
+    arg: "PATH",
+    help: "dataset folder or file (repeatable)",
+    def: "the embedded corpus",
+  },
+  anchor: {
+    type: "string",
+    arg: "ac|ep|none",
+    help: "anchor strategy (none = full causal attention)",
+    def: "ac",
+  },
+  steps: { type: "string", arg: "N", help: "optimiser steps", def: "100" },
+  "batch-size": { type: "string", arg: "N", help: "sequences per micro-batch", def: "8" },
+  "grad-accum": { type: "string", arg: "N", help: "micro-batches per optimiser step", def: "1" },
+  "seq-len": {
+    type: "string",
+    arg: "N",
+    help: "tokens per sequence (documents are right-truncated)",
+    def: "128",
+  },
+  lr: { type: "string", arg: "LR", help: "peak learning rate", def: "3e-3" },
+  schedule: {
+    type: "string",
+    arg: "constant|linear|cosine",
+    help: "learning-rate schedule",
+    def: "constant",
+  },
+  warmup: { type: "string", arg: "N", help: "warm-up steps", def: "10" },
+  "min-lr-ratio": {
+    type: "string",
+    arg: "R",
+    help: "floor of linear/cosine as a fraction of --lr",
+    def: "0",
+  },
+  "weight-decay": { type: "string", arg: "WD", help: "AdamW decoupled weight decay", def: "0" },
+  "max-grad-norm": { type: "string", arg: "X", help: "global-norm clipping (0 = off)", def: "1" },
+  seed: { type: "string", arg: "N", help: "seed (weights, data order)", def: "34" },
+  out: { type: "string", arg: "DIR", help: "run folder", def: "runs/train" },
+  "checkpoint-every": {
+    type: "string",
+    arg: "N",
+    help: "checkpoint every N steps (and at the end)",
+    def: "50",
+  },
+  packing: {
+    type: "boolean",
+    help: "pack documents end to end (the paper uses one document per row)",
+  },
+  "ac-init": {
+    type: "string",
+    arg: "mean|copy-period",
+    help: "initial <AC> embedding",
+    def: "mean",
+  },
+  resume: { type: "boolean", help: "continue the run in --out from its latest checkpoint" },
+};
+
+/** Keys that may differ from the stored config when resuming. */
+const RESUME_MUTABLE = new Set([
+  "steps",
+  "checkpoint-every",
+  "out",
+  "resume",
+  "config",
+  "json",
+  "help",
+]);
+
+/** Reads a --config JSON file into flag values (strings / string arrays), checking its keys. */
+export function readConfigFile(path: string): Values {
+  if (!existsSync(path)) throw new UsageError("train", `--config file not found: ${path}`);
+  let obj: unknown;
+  try {
+    obj = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new UsageError("train", `--config ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+    throw new UsageError("train", `--config ${path} must hold a JSON object of option: value`);
+  }
+  const out: Values = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const spec = TRAIN_SPECS[k];
+    if (!spec || k === "config" || k === "resume") {
+      throw new UsageError("train", `--config ${path}: unknown option "${k}"`);
+    }
+    if (spec.type === "boolean") {
+      if (typeof v !== "boolean")
+        throw new UsageError("train", `--config ${path}: "${k}" must be true or false`);
+      out[k] = v;
+    } else if (spec.multiple) out[k] = (Array.isArray(v) ? v : [v]).map(String);
+    else if (typeof v === "string" || typeof v === "number") out[k] = String(v);
+    else throw new UsageError("train", `--config ${path}: "${k}" must be a string or a number`);
+  }
+  return out;
+}
+
+function defaultTokenizer(model: string): string {
+  if (existsSync(join(model, "tokenizer.json"))) return model;
+  if (existsSync(join(model, "anllm.json"))) return "from-model";
+  return model === "tiny" || model === "small" ? "bytes" : "llama2";
+}
+
+/** Validates merged flag values into a TrainConfig (UsageError names the flag). */
+export function toTrainConfig(v: Values, defaultData: () => string): TrainConfig {
+  const c = "train";
+  const model = str(v, "model", "small")!;
+  const data = (v.data as string[] | undefined) ?? [defaultData()];
+  const steps = int(c, v, "steps", 100, 1)!;
+  return {
+    model,
+    tokenizer: str(v, "tokenizer") ?? defaultTokenizer(model),
+    data,
+    anchor: choice(c, v, "anchor", ANCHOR_MODES, "ac"),
+    steps,
+    batchSize: int(c, v, "batch-size", 8, 1, 4096)!,
+    gradAccum: int(c, v, "grad-accum", 1, 1, 65536)!,
+    seqLen: int(c, v, "seq-len", 128, 2, 1 << 20)!,
+    lr: num(c, v, "lr", 3e-3, 0, 10)!,
+    schedule: choice(c, v, "schedule", SCHEDULE_KINDS, "constant"),
+    warmup: int(c, v, "warmup", 10, 0)!,
+    minLrRatio: num(c, v, "min-lr-ratio", 0, 0, 1)!,
+    weightDecay: num(c, v, "weight-decay", 0, 0, 10)!,
+    maxGradNorm: num(c, v, "max-grad-norm", 1, 0)!,
+    seed: int(c, v, "seed", 34, 0, 2 ** 32 - 1)!,
+    out: str(v, "out", "runs/train")!,
+    checkpointEvery: int(c, v, "checkpoint-every", 50, 1)!,
+    mode: v.packing === true ? "pack" : "paper",
+    acInit: choice(c, v, "ac-init", ["mean", "copy-period"] as const, "mean"),
+  };
+}
+
+/** Merges a resumed run's stored config with the flags given now (only mutable keys may differ). */
+export function resumeConfig(stored: TrainConfig, now: TrainConfig, given: Values): TrainConfig {
+  const byFlag: Record<string, keyof TrainConfig> = {
+    model: "model",
+    tokenizer: "tokenizer",
+    data: "data",
+    anchor: "anchor",
+    "batch-size": "batchSize",
+    "grad-accum": "gradAccum",
+    "seq-len": "seqLen",
+    lr: "lr",
+    schedule: "schedule",
+    warmup: "warmup",
+    "min-lr-ratio": "minLrRatio",
+    "weight-decay": "weightDecay",
+    "max-grad-norm": "maxGradNorm",
+    seed: "seed",
+    packing: "mode",
+    "ac-init": "acInit",
+  };
+  for (const flag of Object.keys(given)) {
+    if (RESUME_MUTABLE.has(flag) || given[flag] === undefined) continue;
+    const key = byFlag[flag];
+    if (key && JSON.stringify(stored[key]) !== JSON.stringify(now[key])) {
+      throw new UsageError(
+        "train",
+        `--${flag} ${JSON.stringify(now[key])} differs from the run being resumed (${JSON.stringify(stored[key])}); ` +
+          "a resumed run keeps its options (only --steps and --checkpoint-every may change)",
+      );
+    }
+  }
+  return {
+    ...stored,
+    steps: given.steps !== undefined ? now.steps : stored.steps,
+    checkpointEvery:
+      given["checkpoint-every"] !== undefined ? now.checkpointEvery : stored.checkpointEvery,
+    out: now.out,
+  };
+}

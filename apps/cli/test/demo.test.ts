@@ -1,0 +1,103 @@
+// `anllm demo` end to end on WebGPU (lavapipe here; fails, never skips, without an adapter) with a
+// tiny model and short budgets: falling loss, perplexities, a generated sample, a cache reduction,
+// and the run folder; plus its usage errors.
+
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { type AnyJson, cli, cliJson } from "./helpers";
+
+process.env.ANLLM_DEVICE = "webgpu";
+const tmp = () => mkdtempSync(join(tmpdir(), "anllm-demo-"));
+
+describe("anllm demo", () => {
+  it("trains, evaluates, generates and summarises into the run folder", async () => {
+    const out = join(tmp(), "demo");
+    const s = await cliJson<AnyJson>(
+      "demo",
+      "--model",
+      "tiny",
+      "--steps",
+      "16",
+      "--lr",
+      "1e-2",
+      "--warmup",
+      "2",
+      "--seq-len",
+      "48",
+      "--batch-size",
+      "4",
+      "--eval-windows",
+      "2",
+      "--cache-prompt",
+      "160",
+      "--max-new-tokens",
+      "6",
+      "--out",
+      out,
+    );
+    expect(s.device.kind).toBe("webgpu");
+    expect(s.model.anchor).toBe("ac");
+    expect(s.training.steps).toBe(16);
+    expect(s.training.lossEnd).toBeLessThan(s.training.lossStart);
+    expect(s.perplexity.full).toBeGreaterThan(1);
+    expect(s.perplexity.anchor).toBeGreaterThan(1);
+    expect(s.generation.tokens).toBeGreaterThan(0);
+    expect(s.cacheExperiment.reduction).toBeGreaterThan(0.1);
+    expect(s.cacheExperiment.speedupVsFullCache).toBeGreaterThan(0);
+    for (const f of [
+      s.files.metrics,
+      s.files.lossCurve,
+      s.files.summary,
+      join(s.files.checkpoint, "model.safetensors"),
+    ]) {
+      expect(existsSync(f), f).toBe(true);
+    }
+    expect(JSON.parse(readFileSync(s.files.summary, "utf8")).training.steps).toBe(16);
+    // a second demo into the same folder replaces the first
+    const again = await cli(
+      "demo",
+      "--model",
+      "tiny",
+      "--steps",
+      "2",
+      "--seq-len",
+      "32",
+      "--batch-size",
+      "2",
+      "--eval-windows",
+      "1",
+      "--cache-prompt",
+      "64",
+      "--max-new-tokens",
+      "2",
+      "--out",
+      out,
+    );
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/training: 2 steps/);
+    expect(again.stdout).toMatch(/K\/V cache reduction/);
+  });
+
+  it("rejects bad options with exit code 2", async () => {
+    const dir = tmp();
+    mkdirSync(join(dir, "busy"));
+    writeFileSync(join(dir, "busy", "notes.txt"), "keep me");
+    const cases: Array<[string[], RegExp]> = [
+      [["--steps=-1"], /--steps expects an integer >= 1, got "-1"/],
+      [["--steps", "-1"], /--steps.*ambiguous/],
+      [["--time-budget", "0"], /--time-budget expects a number in \[1, Infinity\]/],
+      [["--anchor", "both"], /--anchor expects one of none\|ep\|ac/],
+      [["--out", join(dir, "busy")], /is not a run folder/],
+      [["extra"], /unexpected argument "extra"/],
+    ];
+    for (const [argv, msg] of cases) {
+      const r = await cli("demo", ...argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.stderr, argv.join(" ")).toMatch(msg);
+    }
+    expect(readFileSync(join(dir, "busy", "notes.txt"), "utf8")).toBe("keep me");
+    expect((await cli("demo", "--help")).stdout).toMatch(/--time-budget SEC/);
+  });
+});

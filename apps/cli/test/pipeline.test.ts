@@ -1,0 +1,201 @@
+// generate and eval (ppl, qa, cache) in-process on a tiny AC model trained once in beforeAll:
+// JSON shapes, anchor vs full cache, and usage errors (exit code 2).
+
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type AnyJson, cli, cliJson, FIXTURES } from "./helpers";
+
+process.env.ANLLM_DEVICE ??= "cpu";
+let run = "";
+
+beforeAll(async () => {
+  run = join(mkdtempSync(join(tmpdir(), "anllm-pipe-")), "run");
+  const r = await cli(
+    "train",
+    "--model",
+    "tiny",
+    "--data",
+    join(FIXTURES, "corpus"),
+    "--batch-size",
+    "4",
+    "--seq-len",
+    "64",
+    "--steps",
+    "12",
+    "--lr",
+    "1e-2",
+    "--out",
+    run,
+  );
+  if (r.code !== 0) throw new Error(r.stderr);
+});
+
+describe("anllm generate", () => {
+  it("prints tokens, text and cache stats; anchor cache keeps fewer entries than full", async () => {
+    const prompt = "The cat walked to the barn. The dog found a box. The baker";
+    const a = await cliJson<AnyJson>(
+      "generate",
+      "--model",
+      run,
+      "--prompt",
+      prompt,
+      "--max-new-tokens",
+      "12",
+      "--chunk-size",
+      "8",
+    );
+    expect(a.tokens).toHaveLength(12);
+    expect(typeof a.text).toBe("string");
+    expect(a.prompt.tokens.filter((t: number) => t === 259)).toHaveLength(2); // <AC> after 2 sentences
+    expect(a.cache.fullEntries).toBe(a.prompt.tokens.length + 11);
+    expect(a.cache.peakEntries).toBeLessThan(a.cache.fullEntries);
+    expect(a.cache.reduction).toBeGreaterThan(0.2);
+    const f = await cliJson<AnyJson>(
+      "generate",
+      "--model",
+      run,
+      "--prompt",
+      prompt,
+      "--max-new-tokens",
+      "12",
+      "--attention",
+      "full",
+    );
+    expect(f.cache.peakEntries).toBe(f.cache.fullEntries);
+    expect(f.cache.reduction).toBe(0);
+  });
+
+  it("accepts --prompt-ids and seeded sampling is reproducible", async () => {
+    const argv = [
+      "generate",
+      "--model",
+      run,
+      "--prompt-ids",
+      "256,84,104,101",
+      "--max-new-tokens",
+      "6",
+      "--temperature",
+      "0.9",
+      "--top-k",
+      "5",
+      "--seed",
+      "7",
+    ];
+    const x = await cliJson<AnyJson>(...argv);
+    const y = await cliJson<AnyJson>(...argv);
+    expect(x.tokens).toEqual(y.tokens);
+    expect(x.prompt.tokens).toEqual([256, 84, 104, 101]);
+  });
+
+  it("rejects bad options with exit code 2", async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["--prompt", "x"], /--model is required/],
+      [["--model", run], /exactly one of --prompt/],
+      [["--model", run, "--prompt", "x", "--prompt-ids", "1"], /exactly one of --prompt/],
+      [
+        ["--model", run, "--prompt", "x", "--attention", "sparse"],
+        /--attention expects one of full\|anchor/,
+      ],
+      [["--model", run, "--prompt", "x", "--greedy", "--temperature", "1"], /exclude each other/],
+      [["--model", run, "--prompt", "x", "--top-p", "2"], /--top-p expects a number in \[0, 1\]/],
+      [["--model", run, "--prompt-ids", "1,99999"], /id 99999 >= vocab 260/],
+      [["--model", "/no/model", "--prompt", "x"], /--model folder not found/],
+    ];
+    for (const [argv, msg] of cases) {
+      const r = await cli("generate", ...argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.stderr, argv.join(" ")).toMatch(msg);
+    }
+  });
+});
+
+describe("anllm eval", () => {
+  it("ppl: full and anchor perplexity of held-out text", async () => {
+    const j = await cliJson<AnyJson>(
+      "eval",
+      "ppl",
+      "--model",
+      run,
+      "--data",
+      join(FIXTURES, "corpus", "wikipedia_sample.jsonl"),
+      "--lengths",
+      "32",
+      "--stride",
+      "32",
+      "--max-windows",
+      "4",
+    );
+    expect(j.full[0].windows).toBe(4);
+    expect(j.full[0].ppl).toBeGreaterThan(1);
+    expect(j.full[0].ppl).toBeLessThan(260);
+    expect(j.anchor[0].ppl).toBeGreaterThan(1);
+    expect(j.anchor[0].attention).toBe("anchor");
+  });
+
+  it("qa: accuracy on a multiple-choice task file", async () => {
+    const j = await cliJson<AnyJson>(
+      "eval",
+      "qa",
+      "--model",
+      run,
+      "--task",
+      `arc_easy=${join(FIXTURES, "arc-easy.jsonl")}`,
+      "--attention",
+      "anchor",
+    );
+    expect(j.results[0].task).toBe("arc_easy");
+    expect(j.results[0].n).toBe(3);
+    expect(j.results[0].acc.mean).toBeGreaterThanOrEqual(0);
+    expect(j.results[0].acc.mean).toBeLessThanOrEqual(1);
+    expect(j.average.tasks).toBe(1);
+  });
+
+  it("cache: reduction and speed-up on long prompts", async () => {
+    const j = await cliJson<AnyJson>(
+      "eval",
+      "cache",
+      "--model",
+      run,
+      "--data",
+      join(FIXTURES, "corpus"),
+      "--prompt-lengths",
+      "160",
+      "--max-new-tokens",
+      "4",
+      "--no-cache-baseline",
+    );
+    const row = j.rows[0];
+    expect(row.promptLength).toBe(160);
+    expect(row.C).toBeGreaterThan(0.2);
+    expect(row.tFullCache).toBeGreaterThan(0);
+  });
+
+  it("rejects bad usage with exit code 2", async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["bogus"], /unknown subcommand "bogus"/],
+      [["ppl"], /--model is required/],
+      [["ppl", "--model", run, "--lengths", "1"], /--lengths expects lengths >= 2/],
+      [
+        ["ppl", "--model", run, "--attention", "half"],
+        /--attention expects one of full\|anchor\|both/,
+      ],
+      [["ppl", "--model", run, "--data", "/nope.txt"], /--data not found/],
+      [["qa", "--model", run], /--task NAME=FILE is required/],
+      [["qa", "--model", run, "--task", "trivia=x.jsonl"], /--task expects NAME=FILE/],
+      [["qa", "--model", run, "--task", "arc_easy=/nope.jsonl"], /file not found/],
+      [
+        ["cache", "--model", run, "--max-new-tokens", "0"],
+        /--max-new-tokens expects an integer >= 1/,
+      ],
+    ];
+    for (const [argv, msg] of cases) {
+      const r = await cli("eval", ...argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.stderr, argv.join(" ")).toMatch(msg);
+    }
+    expect((await cli("eval", "--help")).stdout).toMatch(/ppl {4}perplexity/);
+    expect((await cli("eval", "qa", "--help")).code).toBe(0);
+  });
+});

@@ -1,0 +1,191 @@
+// `anllm train` in-process on a tiny model and the fixture corpus: loss falls, run folder layout,
+// JSON config files, usage errors (exit 2), and kill -9 + --resume reproducing the uninterrupted run.
+
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readMetrics } from "@anllm/trainer";
+import { describe, expect, it } from "vitest";
+import { type AnyJson, cli, cliJson, FIXTURES } from "./helpers";
+
+process.env.ANLLM_DEVICE ??= "cpu";
+const tmp = () => mkdtempSync(join(tmpdir(), "anllm-train-"));
+const CORPUS = join(FIXTURES, "corpus");
+const TINY = ["--model", "tiny", "--data", CORPUS, "--batch-size", "4", "--seq-len", "32"];
+
+describe("anllm train", () => {
+  it("trains a tiny AC model: the loss falls and the run folder is complete", async () => {
+    const out = join(tmp(), "run");
+    const j = await cliJson<AnyJson>(
+      "train",
+      ...TINY,
+      "--steps",
+      "30",
+      "--lr",
+      "1e-2",
+      "--warmup",
+      "2",
+      "--checkpoint-every",
+      "10",
+      "--out",
+      out,
+    );
+    expect(j.ok).toBe(true);
+    expect(j.steps).toBe(30);
+    expect(j.stopReason).toBe("completed");
+    const losses: number[] = j.losses;
+    const head = (losses[0]! + losses[1]! + losses[2]!) / 3;
+    const tail = (losses[27]! + losses[28]! + losses[29]!) / 3;
+    expect(head).toBeGreaterThan(5);
+    expect(tail).toBeLessThan(head - 1);
+    const ckpt = join(out, "checkpoints", "step-00000030");
+    for (const f of [
+      "model.safetensors",
+      "config.json",
+      "optimizer.safetensors",
+      "trainer-state.json",
+      "anllm.json",
+    ]) {
+      expect(existsSync(join(ckpt, f)), f).toBe(true);
+    }
+    const hf = JSON.parse(readFileSync(join(ckpt, "config.json"), "utf8"));
+    expect(hf.vocab_size).toBe(260); // 259 byte ids + <AC>
+    expect(readMetrics(join(out, "metrics.jsonl"))).toHaveLength(30);
+    expect(readFileSync(join(out, "loss-curve.svg"), "utf8")).toMatch(/^<svg/);
+    expect(JSON.parse(readFileSync(join(out, "train-config.json"), "utf8")).anchor).toBe("ac");
+  });
+
+  it("reads a JSON config file; flags override it", async () => {
+    const dir = tmp();
+    const cfg = join(dir, "cfg.json");
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        model: "tiny",
+        data: [CORPUS],
+        "batch-size": 2,
+        "seq-len": 16,
+        steps: 9,
+        anchor: "ep",
+      }),
+    );
+    const j = await cliJson<AnyJson>(
+      "train",
+      "--config",
+      cfg,
+      "--steps",
+      "2",
+      "--out",
+      join(dir, "r"),
+    );
+    expect(j.steps).toBe(2);
+    expect(j.config.seqLen).toBe(16);
+    expect(j.config.anchor).toBe("ep");
+  });
+
+  it("rejects bad options with exit code 2 and a message naming the option", async () => {
+    const dir = tmp();
+    const badCfg = join(dir, "bad.json");
+    writeFileSync(badCfg, JSON.stringify({ stepz: 3 }));
+    const cases: Array<[string[], RegExp]> = [
+      [["--steps", "0"], /--steps expects an integer >= 1, got "0"/],
+      [["--lr", "fast"], /--lr expects a number/],
+      [["--schedule", "step"], /--schedule expects one of constant\|linear\|cosine/],
+      [["--anchor", "xx"], /--anchor expects one of none\|ep\|ac/],
+      [["--model", "huge"], /neither a preset/],
+      [["--data", "/no/such/data"], /--data path not found/],
+      [["--config", badCfg], /unknown option "stepz"/],
+      [["--config", join(dir, "missing.json")], /--config file not found/],
+      [["--resume", "--out", join(dir, "none")], /--resume: no checkpoint/],
+      [["--batch-size"], /argument missing/],
+      [["--frobnicate"], /Unknown option '--frobnicate'/],
+    ];
+    for (const [argv, msg] of cases) {
+      const r = await cli("train", ...TINY, "--steps", "1", "--out", join(dir, "o"), ...argv);
+      expect(r.code, argv.join(" ")).toBe(2);
+      expect(r.stderr, argv.join(" ")).toMatch(msg);
+    }
+  });
+
+  it("refuses to overwrite a run and to resume with changed options", async () => {
+    const out = join(tmp(), "run");
+    expect((await cli("train", ...TINY, "--steps", "2", "--out", out)).code).toBe(0);
+    const again = await cli("train", ...TINY, "--steps", "2", "--out", out);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already holds a run; pass --resume/);
+    const changed = await cli("train", "--out", out, "--resume", "--seq-len", "16", "--steps", "3");
+    expect(changed.code).toBe(2);
+    expect(changed.stderr).toMatch(/--seq-len 16 differs from the run being resumed \(32\)/);
+    const ok = await cliJson<AnyJson>("train", "--out", out, "--resume", "--steps", "3");
+    expect(ok.startStep).toBe(2);
+    expect(ok.steps).toBe(3);
+  });
+
+  it("prints --help", async () => {
+    const r = await cli("train", "--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--grad-accum N/);
+  });
+
+  it("after kill -9 mid-run, --resume gives the losses of the uninterrupted run", async () => {
+    const main = join(import.meta.dirname, "..", "src", "main.ts");
+    const args = (out: string) => [
+      "--conditions=@anllm/source",
+      "--import",
+      "tsx",
+      main,
+      "train",
+      ...TINY,
+      "--steps",
+      "14",
+      "--grad-accum",
+      "2",
+      "--lr",
+      "5e-3",
+      "--schedule",
+      "cosine",
+      "--warmup",
+      "3",
+      "--checkpoint-every",
+      "3",
+      "--out",
+      out,
+    ];
+    const child = (argv: string[], killAfterSteps?: number, out?: string) =>
+      new Promise<string>((resolve, reject) => {
+        const p = spawn(process.execPath, argv, {
+          stdio: ["ignore", "ignore", "pipe"],
+          env: { ...process.env, ANLLM_DEVICE: "cpu" },
+        });
+        let err = "";
+        p.stderr.on("data", (d: Buffer) => {
+          err += d.toString();
+        });
+        const timer = killAfterSteps
+          ? setInterval(() => {
+              const m = join(out!, "metrics.jsonl");
+              if (existsSync(m) && readMetrics(m).length >= killAfterSteps) p.kill("SIGKILL");
+            }, 20)
+          : null;
+        p.on("error", reject);
+        p.on("close", (code, signal) => {
+          if (timer) clearInterval(timer);
+          resolve(`${code ?? signal}\n${err}`);
+        });
+      });
+    const ref = join(tmp(), "ref");
+    expect(await child(args(ref))).toMatch(/^0\n/);
+    const out = join(tmp(), "killed");
+    expect(await child(args(out), 8, out)).toMatch(/^SIGKILL\n/);
+    const stepsBefore = readMetrics(join(out, "metrics.jsonl")).length;
+    expect(stepsBefore).toBeGreaterThanOrEqual(8);
+    expect(stepsBefore).toBeLessThan(14);
+    const resumed = await child([...args(out), "--resume"]);
+    expect(resumed).toMatch(/^0\n/);
+    const want = readMetrics(join(ref, "metrics.jsonl")).map((m) => m.loss);
+    const got = readMetrics(join(out, "metrics.jsonl")).map((m) => m.loss);
+    expect(want).toHaveLength(14);
+    expect(got).toEqual(want);
+  });
+});
