@@ -2,7 +2,7 @@
 // no-cache and full-cache baselines, same run) on long many-sentence prompts, and perplexity throughput.
 // Usage: pnpm bench [-- --device cpu|webgpu --preset small --lengths 512,1024,2048 --new 16 --chunk 64]
 import { parseArgs } from "node:util";
-import { Llama2, PRESETS } from "@anllm/llama2-model";
+import { Llama2, preset } from "@anllm/llama2-model";
 import { initNodeDevice } from "@anllm/tensor/node";
 import { runCacheBench } from "../src/cache-bench";
 import { LlamaScorer } from "../src/llama-scorer";
@@ -27,7 +27,7 @@ async function main() {
   const device = await initNodeDevice({ prefer: values.device as "cpu" | "webgpu" });
   const lengths = values.lengths!.split(",").map(Number);
   const maxNew = Number(values.new);
-  const base = PRESETS[values.preset!]!;
+  const base = preset(values.preset!);
   const config = { ...base, maxSeqLen: Math.max(base.maxSeqLen, Math.max(...lengths) + maxNew) };
   const model = Llama2.init(config, { seed: 1 });
   const scorer = new LlamaScorer(model, { name: `${values.preset} (seed 1)` });

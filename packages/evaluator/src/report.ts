@@ -70,6 +70,45 @@ export function qaMarkdownTable(
   return lines.join("\n");
 }
 
+/** Per-task detail of one run: n, acc ± stderr, acc_norm ± stderr, C, both T, mask check. */
+export function qaTaskTable(result: QaSuiteResult): string {
+  const pm = (m: { mean: number; stderr: number } | undefined) =>
+    m ? `${pct(m.mean)} ± ${pct(m.stderr)}` : "–";
+  const head = [
+    "Task",
+    "n",
+    "Acc",
+    "Acc norm",
+    "C (%)",
+    "C bytes (%)",
+    "T (no cache)",
+    "T (full cache)",
+    "max |Δll| vs mask",
+  ];
+  const lines = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
+  for (const r of result.results) {
+    const cells = [
+      TASK_LABELS[r.task],
+      String(r.n),
+      pm(r.acc),
+      pm(r.accNorm),
+      pct(r.cache?.C),
+      pct(r.cache?.Cbytes),
+    ];
+    cells.push(
+      times(r.speed?.tNoCache),
+      times(r.speed?.tFullCache),
+      r.maskCheck ? r.maskCheck.maxAbsDiff.toExponential(1) : "–",
+    );
+    lines.push(`| ${cells.join(" | ")} |`);
+  }
+  const a = result.average;
+  lines.push(
+    `| Avg | | ${pct(a.acc)} | ${pct(a.accNormOrAcc)} | ${pct(a.C)} | | ${times(a.tNoCache)} | ${times(a.tFullCache)} | |`,
+  );
+  return lines.join("\n");
+}
+
 /** Perplexity table: one row per series, one column per context length. */
 export function pplMarkdownTable(series: readonly PplSeries[]): string {
   const lengths = [...new Set(series.flatMap((s) => s.results.map((r) => r.length)))].sort(
@@ -132,8 +171,13 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 export async function writeReport(dir: string, report: EvalReport): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const md: string[] = ["# anllm evaluation report", ""];
-  if (report.qa?.length)
+  if (report.qa?.length) {
     md.push("## Multiple-choice QA", "", qaMarkdownTable(report.qa, report.qaMetric), "");
+    for (const row of report.qa) {
+      const r = row.result;
+      md.push(`### ${row.label} (${r.numFewshot}-shot, ${r.attention})`, "", qaTaskTable(r), "");
+    }
+  }
   if (report.perplexity?.length)
     md.push(
       "## Perplexity",

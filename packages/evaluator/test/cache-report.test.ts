@@ -10,7 +10,7 @@ import type { PerplexityResult } from "../src/perplexity";
 import { pplPlotSvg } from "../src/plot";
 import type { TaskResult } from "../src/qa-eval";
 import { averageResults } from "../src/qa-suite";
-import { pplMarkdownTable, qaMarkdownTable, writeReport } from "../src/report";
+import { pplMarkdownTable, qaMarkdownTable, qaTaskTable, writeReport } from "../src/report";
 import { VisibleCountScorer } from "../src/visible-count-scorer";
 import { ids } from "./helpers";
 
@@ -155,6 +155,20 @@ describe("reports", () => {
         "acc_norm",
       ).split("\n")[2],
     ).toContain("| 50.0 | 60.0 | 55.0 |");
+  });
+
+  it("per-task table with stderr, C, T and the mask check", () => {
+    const ansan = [task("openbookqa", 0.4, 0.5, 0.9)];
+    const md = qaTaskTable({
+      model: "m",
+      numFewshot: 5,
+      attention: "anchor",
+      results: ansan,
+      average: averageResults(ansan),
+    });
+    expect(md.split("\n")[2]).toBe(
+      "| OBQA | 10 | 40.0 ± 0.0 | 50.0 ± 0.0 | 90.0 | 90.0 | 3.00x | 1.50x | – |",
+    );
   });
 
   it("perplexity table and SVG plot", async () => {

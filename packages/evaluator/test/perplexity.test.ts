@@ -49,7 +49,7 @@ describe("evaluatePerplexity", () => {
     }
   });
 
-  it("is not the token-weighted mean when windows differ in scored counts (last-stride variant)", async () => {
+  it("last-stride variant scores only the newest stride targets, token-weighted", async () => {
     const [r] = await evaluatePerplexity(scorer, data, {
       lengths: [3],
       stride: 1,
