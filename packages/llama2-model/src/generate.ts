@@ -23,6 +23,11 @@ export interface GenerateOptions extends SampleOptions {
   positions?: "original" | "compacted";
   /** cache option: original-position range kept in full */
   keepFullRange?: [number, number];
+  /**
+   * attention rule; default "anchor" for cache "anchor", "causal" for cache "full", and for
+   * "none" "anchor" when anchorIds are given (else "causal")
+   */
+  attention?: "anchor" | "causal";
 }
 
 /** Result of `generate`: new tokens per prompt (EOS included if emitted). */
@@ -71,7 +76,7 @@ export async function generate(
     });
   const stats =
     opts.cache === "none"
-      ? await runRecompute(model, prompts, out, done, anchors, pick)
+      ? await runRecompute(model, prompts, out, done, anchors, pick, opts.attention)
       : await runCached(model, prompts, out, done, anchors, pick, opts);
   return { tokens: out.map((o) => Int32Array.from(o)), stats, timeMs: performance.now() - t0 };
 }
@@ -94,6 +99,7 @@ async function runCached(
     policy: opts.cache === "anchor" ? "anchor" : "full",
     positions: opts.positions,
     keepFullRange: opts.keepFullRange,
+    attention: opts.attention,
   });
   try {
     const maxLen = Math.max(...prompts.map((p) => p.length));
@@ -141,9 +147,11 @@ async function runRecompute(
   done: boolean[],
   anchors: Set<number>,
   pick: Pick,
+  attentionOpt: "anchor" | "causal" | undefined,
 ): Promise<CacheStats> {
   const batch = prompts.length;
   const c = model.config;
+  const attention = attentionOpt ?? (anchors.size > 0 ? "anchor" : "causal");
   let peak = 0;
   let fed = prompts.map((p) => p.length);
   while (!done.every(Boolean)) {
@@ -161,7 +169,6 @@ async function runRecompute(
       fed.reduce((a, n) => a + n, 0),
     );
     const lengths = Int32Array.from(fed);
-    const attention = anchors.size > 0 ? "anchor" : "causal";
     const logits = noGrad(() =>
       tidy(() => {
         const { hidden } = model.hidden({ inputIds, batch, seqLen, attention, isAnchor, lengths });

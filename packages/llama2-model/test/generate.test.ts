@@ -55,6 +55,15 @@ describe("generate", () => {
     expect(a.stats.fullEntries).toEqual(a.stats.entries);
   });
 
+  it("full cache with the anchor rule gives the anchor-cache tokens, keeping every row", async () => {
+    const o = { maxNewTokens: 8, anchorIds: [A], eosId: -1 };
+    const reduced = await generate(model, prompts, { ...o, cache: "anchor" });
+    const full = await generate(model, prompts, { ...o, cache: "full", attention: "anchor" });
+    expect(full.tokens).toEqual(reduced.tokens);
+    expect(full.stats.entries).toEqual(full.stats.fullEntries);
+    expect(reduced.stats.bytes).toBeLessThan(full.stats.bytes);
+  });
+
   it("seeded sampling is reproducible; top-k 1 is greedy; EOS stops", async () => {
     const o = {
       maxNewTokens: 12,
