@@ -17,6 +17,7 @@ import {
 } from "../src/index";
 import { flagsArb } from "./arbitraries";
 import { bruteMask } from "./brute-force";
+import { firstDiff } from "./compare";
 
 /** Splits n tokens into chunks of the given sizes (cycled), the last one truncated. */
 function chunk(n: number, sizes: number[]): Array<[number, number]> {
@@ -123,7 +124,7 @@ describe("AnchorCacheState replay vs the training mask", () => {
     fc.assert(
       fc.property(replayArb, ({ flags, sizes, options }) => {
         const want = buildAnchorMask(flags, options);
-        expect(want).toEqual(bruteMask({ isAnchor: flags, ...options }));
+        expect(firstDiff(want, bruteMask({ isAnchor: flags, ...options }))).toBe(-1);
         const state = new AnchorCacheState(options);
         for (const [s, e] of chunk(flags.length, sizes)) {
           const rowsBefore = state.cachedRows();
