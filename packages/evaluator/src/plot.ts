@@ -30,7 +30,10 @@ export function pplPlotSpec(
         type: "quantitative",
         title: "context length (tokens)",
         scale: { type: "log", base: 2 },
-        axis: { values: [...new Set(values.map((v) => v.length))].sort((a, b) => a - b) },
+        axis: {
+          values: [...new Set(values.map((v) => v.length))].sort((a, b) => a - b),
+          format: "d",
+        },
       },
       y: { field: "ppl", type: "quantitative", title: "perplexity", scale: { zero: false } },
       color: { field: "model", type: "nominal", title: null },

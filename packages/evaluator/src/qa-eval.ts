@@ -26,6 +26,8 @@ export interface QaEvalOptions extends PromptOptions {
   chunkSize?: number;
   /** Anchor cache runs: also time the no-cache and full-cache baselines (default true). */
   measureSpeed?: boolean;
+  /** Time the baselines on the first N documents only (default all); T compares the same N. */
+  speedDocs?: number;
   /** Anchor cache runs: also score with the anchor mask only and compare (default false). */
   verifyMask?: boolean;
 }
@@ -124,10 +126,14 @@ export async function evaluateTask(
   if (inference === "cache" && (opts.measureSpeed ?? true) && perDoc.length > 0) {
     await run(perDoc[0]!); // untimed warm-up, as for the baselines in measureQaSpeed
   }
-  const t0 = performance.now();
   const scores: RequestScore[][] = [];
-  for (const reqs of perDoc) scores.push(await run(reqs));
-  const timeMs = performance.now() - t0;
+  const docMs: number[] = [];
+  for (const reqs of perDoc) {
+    const t0 = performance.now();
+    scores.push(await run(reqs));
+    docMs.push(performance.now() - t0);
+  }
+  const timeMs = docMs.reduce((a, b) => a + b, 0);
   const docResults: DocResult[] = prepared.map((p, i) => {
     const lls = scores[i]!.map((s) => s.ll);
     return { index: p.index, id: p.doc.id, gold: p.doc.gold, lls, ...scoreDoc(p.doc, lls) };
@@ -150,7 +156,9 @@ export async function evaluateTask(
   if (inference === "cache") {
     result.cache = summarizeUsage(scores.map((s) => s.map((r) => r.usage!)));
     if (opts.measureSpeed ?? true) {
-      result.speed = await measureQaSpeed(scorer, perDoc, anchorIds, timeMs, opts);
+      const n = Math.min(perDoc.length, opts.speedDocs ?? perDoc.length);
+      const anchorMs = docMs.slice(0, n).reduce((a, b) => a + b, 0);
+      result.speed = await measureQaSpeed(scorer, perDoc.slice(0, n), anchorIds, anchorMs, opts);
     }
     if (opts.verifyMask)
       result.maskCheck = await maskCheck(

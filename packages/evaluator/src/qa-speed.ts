@@ -6,6 +6,8 @@ import type { Scorer } from "./scorer";
 
 /** Wall times (ms) and speed-ups of one task. */
 export interface QaSpeedReport {
+  /** Documents the three timings cover. */
+  docs: number;
   anchorCacheMs: number;
   noCacheMs: number;
   fullCacheMs: number;
@@ -42,6 +44,7 @@ export async function measureQaSpeed(
   const noCacheMs = await timeAll(noCache);
   const fullCacheMs = await timeAll(fullCache);
   return {
+    docs: perDoc.length,
     anchorCacheMs,
     noCacheMs,
     fullCacheMs,

@@ -102,7 +102,14 @@ describe("reports", () => {
             meanFullBytes: 2,
             samples: 10,
           },
-          speed: { anchorCacheMs: 1, noCacheMs: 3, fullCacheMs: 1.5, tNoCache: 3, tFullCache: 1.5 },
+          speed: {
+            docs: 10,
+            anchorCacheMs: 1,
+            noCacheMs: 3,
+            fullCacheMs: 1.5,
+            tNoCache: 3,
+            tFullCache: 1.5,
+          },
         }
       : {}),
   });

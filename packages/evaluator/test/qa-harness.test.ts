@@ -225,6 +225,16 @@ describe("scoring with the reference model", () => {
       chunkSize: 8,
     });
     expect(anchored.cache!.C).toBeGreaterThan(0.3);
+    expect(anchored.speed!.docs).toBe(3);
+    const sampled = await evaluateTask(scorer, charTokenizer, "openbookqa", docs, trainDocs, {
+      numFewshot: 2,
+      attention: "anchor",
+      anchorIds: [AC_ID],
+      demoAnchorText: "<AC>",
+      speedDocs: 1,
+    });
+    expect(sampled.speed!.docs).toBe(1);
+    expect(sampled.speed!.anchorCacheMs).toBeLessThanOrEqual(sampled.timeMs);
     expect(anchored.cache!.meanPeakEntries).toBeLessThan(anchored.cache!.meanFullEntries);
     const full = await evaluateTask(scorer, charTokenizer, "openbookqa", docs, trainDocs, {
       numFewshot: 2,
