@@ -124,4 +124,28 @@ describeDevices("anchor KV cache", (getDevice: () => Device) => {
     cache.dispose();
     model.dispose();
   });
+
+  it("bosVisible option: BOS stays cached and visible; equals the forward with the option", async () => {
+    const model = await load();
+    const p = Int32Array.of(1, 5, 9, A, 11, 12, A, 13, 14);
+    const cache = model.createCache({ batch: 1, policy: "anchor", bosVisible: true });
+    const rows = await cachedLogits(model, cache, [p], [[3, 2, 2, 2]]);
+    const t = model.forward({
+      inputIds: p,
+      isAnchor: flags(p),
+      batch: 1,
+      seqLen: p.length,
+      attention: "anchor",
+      bosVisible: true,
+    });
+    const full = (await t.data()) as Float32Array;
+    t.dispose();
+    expect(relError(rows[0] as number[], full)).toBeLessThan(1e-4);
+    expect(relError(rows[0] as number[], await fullLogits(model, p, "anchor"))).toBeGreaterThan(
+      1e-3,
+    );
+    expect(cache.stats().entries).toEqual([1 + 2 + 2]); // BOS, anchors 3 and 6, open 7..8
+    cache.dispose();
+    model.dispose();
+  });
 });
