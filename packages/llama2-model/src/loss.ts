@@ -85,6 +85,8 @@ export function lmHeadLoss(
   const gHidden = concat(gradRows, 0); // [N, dModel]
   for (const g of gradRows) g.dispose();
   const gHead = wLeaf.grad as Tensor; // [vocabSize, dModel]
+  wLeaf.grad = null;
   const surrogate = add(sum(mul(reshape(hidden, [n, dModel]), gHidden)), sum(mul(head, gHead)));
+  gHead.dispose(); // grads live outside tidy scopes; the graph holds its own reference
   return add(sub(surrogate, surrogate.detach()), value as Tensor);
 }
