@@ -83,7 +83,7 @@ export function qaTaskTable(result: QaSuiteResult): string {
     "C bytes (%)",
     "T (no cache)",
     "T (full cache)",
-    "max |Δll| vs mask",
+    "max abs Δll vs mask",
   ];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
   for (const r of result.results) {

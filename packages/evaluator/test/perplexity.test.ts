@@ -129,5 +129,9 @@ describe("token files", () => {
     await writeTokenFile(join(dir, "d.bin"), capped.ids);
     expect([...(await loadEvalTokens(join(dir, "d.bin"))).ids]).toEqual([97, 98, 99, 2]);
     await expect(loadEvalTokens(join(dir, "d.jsonl"))).rejects.toThrow(/tokenizer/);
+    await writeFile(join(dir, "plain.txt"), "hi\nyo");
+    const txt = await loadEvalTokens(join(dir, "plain.txt"), charTokenizer);
+    expect([...txt.ids]).toEqual([1, 104, 105, 10, 121, 111]);
+    expect(txt.documents).toBe(1);
   });
 });
