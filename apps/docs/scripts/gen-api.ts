@@ -72,6 +72,7 @@ async function documentPackage(p: ApiPackage, outDir: string): Promise<boolean> 
     out: outDir,
     readme: "none",
     entryFileName: "index",
+    outputFileStrategy: "modules",
     excludePrivate: true,
     excludeInternal: true,
     exclude: ["**/*.test.ts"],

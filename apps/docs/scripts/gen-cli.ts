@@ -1,24 +1,26 @@
-// CLI reference: runs the CLI's own `--help` for the program and for every command it lists, and
-// writes reference/cli.md from that text, so the page can never drift from the code.
-import { spawnSync } from "node:child_process";
+// CLI reference: runs the CLI's own `--help` (through its public `run(argv, io)`, exactly what the
+// `anllm` binary calls) for the program and every command it lists, and writes reference/cli.md
+// from that text, so the page can never drift from the code.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** Output of one `anllm ... --help` run. */
 interface HelpRun {
   readonly args: string[];
-  readonly status: number | null;
+  readonly status: number;
   readonly text: string;
 }
 
-function runHelp(repoRoot: string, args: string[]): HelpRun {
-  const main = join(repoRoot, "apps", "cli", "src", "main.ts");
-  const r = spawnSync(
-    process.execPath,
-    ["--conditions=@anllm/source", "--import", "tsx", main, ...args, "--help"],
-    { cwd: repoRoot, encoding: "utf8", timeout: 60_000, env: { ...process.env, NO_COLOR: "1" } },
-  );
-  return { args, status: r.status, text: `${r.stdout ?? ""}${r.stderr ?? ""}`.trimEnd() };
+type RunCli = (
+  argv: string[],
+  io: { out(t: string): void; err(t: string): void },
+) => Promise<number>;
+
+async function runHelp(run: RunCli, args: string[]): Promise<HelpRun> {
+  let text = "";
+  const io = { out: (t: string) => void (text += t), err: (t: string) => void (text += t) };
+  const status = await run([...args, "--help"], io);
+  return { args, status, text: text.trimEnd() };
 }
 
 /**
@@ -95,7 +97,8 @@ export async function generateCliReference(repoRoot: string, docsRoot: string): 
     console.log("cli: apps/cli/src/main.ts missing; wrote a placeholder page saying so");
     return 0;
   }
-  const top = runHelp(repoRoot, []);
+  const { run } = (await import("@anllm/cli")) as { run: RunCli };
+  const top = await runHelp(run, []);
   const sections: string[] = [];
   const failures: string[] = [];
   const document = (r: HelpRun): void => {
@@ -115,11 +118,11 @@ export async function generateCliReference(repoRoot: string, docsRoot: string): 
   document(top);
   const commands = top.status === 0 ? listedCommands(top.text) : [];
   for (const path of commands) {
-    const r = runHelp(repoRoot, path);
+    const r = await runHelp(run, path);
     document(r);
     // One level of subcommands (e.g. `eval ppl`), named in the command's own help.
     for (const sub of r.status === 0 ? subcommandsOf(r.text, path.join(" ")) : []) {
-      const s = runHelp(repoRoot, [...path, sub]);
+      const s = await runHelp(run, [...path, sub]);
       if (s.text !== r.text) document(s);
     }
   }

@@ -11,3 +11,5 @@ const t0 = Date.now();
 await generateApi(repoRoot, docsRoot);
 await generateCliReference(repoRoot, docsRoot);
 console.log(`docs generate: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+// The CLI modules may hold handles (e.g. a GPU runtime); nothing else is pending here.
+process.exit(0);

@@ -147,8 +147,14 @@ describe("build helpers", () => {
     expect(listedCommands(help)).toEqual([["demo"], ["eval", "ppl"]]);
   });
   it("finds the subcommands a command's help names", () => {
-    expect(subcommandsOf("Usage: anllm eval <ppl|qa|cache> --model DIR\n", "eval")).toEqual(["ppl", "qa", "cache"]);
-    expect(subcommandsOf("Usage: anllm data inspect [PATH]\n\nSubcommands: inspect. PATH ...\n", "data")).toEqual(["inspect"]);
+    expect(subcommandsOf("Usage: anllm eval <ppl|qa|cache> --model DIR\n", "eval")).toEqual([
+      "ppl",
+      "qa",
+      "cache",
+    ]);
+    expect(
+      subcommandsOf("Usage: anllm data inspect [PATH]\n\nSubcommands: inspect. PATH ...\n", "data"),
+    ).toEqual(["inspect"]);
     expect(subcommandsOf("Usage: anllm mask --text T\n", "mask")).toEqual([]);
   });
   it("finds dead internal links and missing fragments", () => {
