@@ -29,7 +29,7 @@ export { type GenerateOptions, type GenerateResult, generate } from "./generate"
 export { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16, f32ToF16Bits } from "./half";
 export { type CacheOptions, type CacheStats, KVCache } from "./kv-cache";
 export { type HeadLossOptions, lmHeadLoss } from "./loss";
-export { Llama2, type LoadOptions } from "./model";
+export { Llama2, type LoadOptions, pickRows, uploadMask } from "./model";
 export {
   type SafetensorsDType,
   type SafetensorsEntry,

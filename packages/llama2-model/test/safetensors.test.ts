@@ -148,6 +148,27 @@ describe("checkpoint directories", () => {
     }
   });
 
+  it("ignores derived rotary inv_freq buffers of old HF checkpoints", async () => {
+    const config = { ...PRESETS.tiny, nLayers: 1 };
+    const specs = paramSpecs(config);
+    const sources = specs.map((s) => ({
+      name: s.name,
+      shape: s.shape,
+      data: () => new Float32Array(s.numel),
+    }));
+    sources.push({
+      name: "model.layers.0.self_attn.rotary_emb.inv_freq",
+      shape: [4],
+      data: () => new Float32Array(4),
+    });
+    const dir = await tmp();
+    await saveCheckpoint(dir, config, sources);
+    const r = await CheckpointReader.open(dir);
+    r.validate(specs);
+    expect(r.names()).not.toContain("model.layers.0.self_attn.rotary_emb.inv_freq");
+    await r.close();
+  });
+
   it("explains an empty directory", async () => {
     const dir = await tmp();
     await writeFile(join(dir, "notes.txt"), "x");
