@@ -212,6 +212,29 @@ describe("scoring with the reference model", () => {
     }
   });
 
+  it("inference 'mask' (masked forwards) gives the same log-likelihoods as the anchor cache", async () => {
+    const docs = await readTaskFile("sciq", fx("sciq/test.json"));
+    const opts = {
+      numFewshot: 1,
+      attention: "anchor" as const,
+      anchorIds: [PERIOD],
+      measureSpeed: false,
+    };
+    const mask = await evaluateTask(scorer, charTokenizer, "sciq", docs, undefined, {
+      ...opts,
+      inference: "mask",
+    });
+    const cache = await evaluateTask(scorer, charTokenizer, "sciq", docs, undefined, opts);
+    expect(mask.inference).toBe("mask");
+    expect(mask.cache).toBeUndefined();
+    expect(cache.speed).toBeUndefined();
+    mask.docs.forEach((d, i) => {
+      d.lls.forEach((ll, k) => {
+        expect(ll).toBeCloseTo(cache.docs[i]!.lls[k]!, 9);
+      });
+    });
+  });
+
   it("anchor cache keeps fewer entries than the full prompt; full attention has no cache report", async () => {
     const { docs, trainDocs } = await loadTask("openbookqa", {
       eval: fx("openbookqa/test.jsonl"),
