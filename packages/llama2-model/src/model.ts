@@ -26,7 +26,7 @@ import { ModelInputError } from "./errors";
 import { type CacheOptions, forwardChunk, KVCache } from "./kv-cache";
 import { decoderLayer, type LayerContext, linear, rmsNormRows } from "./layers";
 import { type HeadLossOptions, lmHeadLoss } from "./loss";
-import { paramSpecs } from "./spec";
+import { memoryReport, paramSpecs } from "./spec";
 import { EMBED, FINAL_NORM, type InitOptions, initParams, LM_HEAD, loadParams } from "./weights";
 
 /** Options of `Llama2.load`. */
@@ -40,6 +40,18 @@ export class Llama2 {
     public config: LlamaConfig,
     private params: Map<string, Tensor>,
   ) {}
+
+  /**
+   * Lazy, shape-only instantiation: every parameter's name and shape and the memory the model
+   * needs (weights per dtype, training state, KV cache), without allocating any tensor.
+   */
+  static shapeOnly(config: LlamaConfig, opts: { batch?: number; seqLen?: number } = {}) {
+    return {
+      config: { ...config },
+      params: paramSpecs(config),
+      memory: memoryReport(config, opts),
+    };
+  }
 
   /** Seeded fresh model (HF init: N(0, 0.02) matrices, unit norms). */
   static init(config: LlamaConfig, opts: InitOptions): Llama2 {

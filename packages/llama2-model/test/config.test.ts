@@ -1,9 +1,13 @@
 // Config parsing/serialisation, presets and the shape-only memory report (7B never allocated).
+
+import { memoryStats } from "@anllm/tensor";
 import { describe, expect, it } from "vitest";
 import {
   ConfigError,
   configFromHF,
   configToHF,
+  formatBytes,
+  Llama2,
   memoryReport,
   PRESETS,
   paramSpecs,
@@ -79,6 +83,17 @@ describe("shape-only 7B", () => {
     expect(m.kvBytesPerToken).toBe(2 * 32 * 4096 * 4);
     expect(m.kvBytesFull).toBe(2 * 32 * 4096 * 4 * 4096);
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(1e6);
+  });
+
+  it("Llama2.shapeOnly(7B) allocates no tensor", () => {
+    const live = memoryStats().liveTensors;
+    const lazy = Llama2.shapeOnly(PRESETS["llama2-7b"], { seqLen: 4096 });
+    expect(
+      lazy.params.find((p) => p.name === "model.layers.31.mlp.down_proj.weight")?.shape,
+    ).toEqual([4096, 11008]);
+    expect(formatBytes(lazy.memory.weightBytes.f16)).toBe("12.55 GiB");
+    expect(formatBytes(lazy.memory.kvBytesFull)).toBe("4.00 GiB");
+    expect(memoryStats().liveTensors).toBe(live);
   });
 
   it("counts GQA and tied heads", () => {
