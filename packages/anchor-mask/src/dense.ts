@@ -170,16 +170,18 @@ function fillMask(
     if (start === i) prev = -1;
     const doc = s.docStart[i]!;
     if (prev >= 0 && !s.isAnchor[i]) {
-      out.copyWithin(base, prev * n, prev * n + i); // same prefix, template and run so far
+      // Same prefix, template and run so far; a dirty buffer also takes the previous row's blocked
+      // tail (entries prev+1..i-1 are padding, hence blocked), saving one call per row.
+      out.copyWithin(base, prev * n, prev * n + (zeroed ? i : n));
     } else {
       if (!zeroed) out.fill(off, base, base + start);
       if (prev >= 0) out.copyWithin(base + start, prev * n + start, prev * n + i);
       else if (!s.isAnchor[i] && start > doc) out.set(tmpl.subarray(doc, start), base + doc);
       const extra = c.extraKey[i]!;
       if (extra >= 0) out[base + extra] = on;
+      if (!zeroed) out.fill(off, base + i + 1, base + n);
     }
     out[base + i] = on;
-    if (!zeroed) out.fill(off, base + i + 1, base + n);
     if (s.keyAnchor[i] || (s.bosVisible && s.positions[i] === 0)) tmpl[i] = on;
     prev = s.isAnchor[i] ? -1 : i;
   }
