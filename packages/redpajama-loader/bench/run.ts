@@ -2,7 +2,7 @@
 // vs worker threads (medians, interleaved repeats, with a pure-CPU 1-vs-2-thread control that
 // shows how much parallelism the machine had free), and RSS while streaming a synthetic ~1 GB
 // file (plain and zstd) generated in the temp folder and deleted afterwards.
-// Usage: pnpm bench [--quick] [--repeats N] [--gb X]
+// Usage: pnpm bench [--quick] [--repeats N] [--gb X] [--skip-memory]
 import { execFileSync } from "node:child_process";
 import { createWriteStream, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -25,6 +25,7 @@ const argNum = (name: string, dflt: number) => {
 };
 const repeats = argNum("--repeats", quick ? 1 : 3);
 const targetBytes = Math.round(argNum("--gb", quick ? 0.1 : 1) * 1024 ** 3);
+const skipMemory = args.includes("--skip-memory");
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -110,6 +111,12 @@ async function throughput() {
     },
     controlSpeedup2Threads: +median(control).toFixed(2),
     parallelEfficiencyVsControl: +(rate(2) / single / median(control)).toFixed(2),
+    // Upper bound on 2 idle cores from CPU cost alone: single-thread CPU-seconds over half of the
+    // 2-worker run's CPU-seconds (main thread + workers, startup included).
+    projectedSpeedup2IdleCores: +(
+      median(runs.get(0)!.map((x) => x.cpuSeconds)) /
+      (median(runs.get(2)!.map((x) => x.cpuSeconds)) / 2)
+    ).toFixed(2),
     cpuSecondsMedian: Object.fromEntries(
       configs.map((w) => [
         `workers${w}`,
@@ -161,7 +168,7 @@ async function streamRss(path: string) {
   const seconds = (performance.now() - t0) / 1000;
   const afterWarmup = rss[Math.floor(rss.length / 10)] ?? rss[0]!;
   return {
-    fileMB: Math.round(size / 2 ** 20),
+    fileMBOnDisk: Math.round(size / 2 ** 20),
     docs,
     seconds: +seconds.toFixed(1),
     rssMB: {
@@ -205,7 +212,7 @@ const result = {
     node: process.version,
   },
   throughput: await throughput(),
-  memory: await memory(),
+  memory: skipMemory ? null : await memory(),
   loadavgAtEnd: loadavg().map((x) => +x.toFixed(2)),
 };
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -1,6 +1,12 @@
 // Normalisation rules (data-formats.md 2.4) and every bad-input reason, with counts, file and line.
 import { describe, expect, it } from "vitest";
-import { BAD_INPUT_REASONS, BadInputReport, BadRecordError, normaliseRow } from "../src/index";
+import {
+  BAD_INPUT_REASONS,
+  BadInputReport,
+  BadRecordError,
+  normaliseRow,
+  readDocuments,
+} from "../src/index";
 import type { FileInfo } from "../src/records";
 import { collect, fixture } from "./helpers";
 
@@ -126,6 +132,23 @@ describe("bad input", () => {
     expect(docs.filter((d) => d.file === "bad/truncated.jsonl.gz").length).toBe(gz.line - 1);
     expect(docs.filter((d) => d.file === "bad/truncated.jsonl.zst").length).toBe(zst.line - 1);
     expect(docs[docs.length - 1]!.text).toBe("A c4 page.");
+  });
+
+  it("counts over-long lines (maxLineBytes) with their line numbers", async () => {
+    const report = new BadInputReport();
+    const docs: string[] = [];
+    for await (const d of readDocuments(fixture("sample", "arxiv_sample.jsonl"), {
+      report,
+      maxLineBytes: 150,
+    }))
+      docs.push(d.text);
+    expect(docs).toEqual(["Second arxiv paper. It has two sentences."]);
+    expect(report.counts["line-too-long"]).toBe(1);
+    expect(report.samples[0]).toMatchObject({
+      reason: "line-too-long",
+      file: "arxiv_sample.jsonl",
+      line: 1,
+    });
   });
 
   it("strict mode throws a BadRecordError naming file, line and reason", async () => {
