@@ -91,6 +91,8 @@ describe("anllm demo", () => {
       [["--anchor", "both"], /--anchor expects one of none\|ep\|ac/],
       [["--out", join(dir, "busy")], /is not a run folder/],
       [["extra"], /unexpected argument "extra"/],
+      [["--model", "giant"], /--model expects a preset/],
+      [["--model", "tiny", "--cache-prompt", "250"], /exceeds the model's maxSeqLen 256/],
     ];
     for (const [argv, msg] of cases) {
       const r = await cli("demo", ...argv);

@@ -17,7 +17,7 @@ function metric(step: number, loss: number): StepMetrics {
     totalTokens: 10 * step,
     tokensPerSec: 100,
     stepMs: 100,
-    memory: { liveBytes: 0, peakBytes: 0, rssBytes: 0 },
+    memory: { liveBytes: 0, peakBytes: 0, pooledBytes: 0, rssBytes: 0 },
     time: new Date(0).toISOString(),
   };
 }

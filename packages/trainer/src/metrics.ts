@@ -27,8 +27,8 @@ export interface StepMetrics {
   tokensPerSec: number;
   /** wall time of this step in ms */
   stepMs: number;
-  /** live and peak tensor bytes on the device, and the process's resident set size */
-  memory: { liveBytes: number; peakBytes: number; rssBytes: number };
+  /** live, peak and pooled (cached for reuse) tensor bytes on the device; process resident set size */
+  memory: { liveBytes: number; peakBytes: number; pooledBytes: number; rssBytes: number };
   /** wall-clock time (ISO 8601) */
   time: string;
 }

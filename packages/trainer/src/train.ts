@@ -240,6 +240,7 @@ class TrainingRun<B> {
       memory: {
         liveBytes: mem.liveBytes,
         peakBytes: mem.peakBytes,
+        pooledBytes: mem.pooledBytes,
         rssBytes: process.memoryUsage().rss,
       },
       time: new Date().toISOString(),

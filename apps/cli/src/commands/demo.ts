@@ -11,7 +11,7 @@ import {
   LlamaScorer,
   runCacheEval,
 } from "@anllm/evaluator";
-import { generate } from "@anllm/llama2-model";
+import { generate, PRESETS, preset } from "@anllm/llama2-model";
 import { defaultDatasetPath } from "@anllm/redpajama-loader";
 import { choice, helpText, int, num, parse, str, type Values } from "../args";
 import type { Command } from "../command";
@@ -31,7 +31,7 @@ const SPECS = {
     help: "run folder (a previous demo there is replaced)",
     def: "runs/demo",
   },
-  steps: { type: "string", arg: "N", help: "optimiser steps (at most)", def: "150" },
+  steps: { type: "string", arg: "N", help: "optimiser steps (at most)", def: "300" },
   "time-budget": {
     type: "string",
     arg: "SEC",
@@ -87,7 +87,7 @@ function demoConfig(v: Values, out: string): TrainConfig {
     tokenizer: "bytes",
     data: [defaultDatasetPath("train")],
     anchor: choice(c, v, "anchor", ANCHOR_MODES, "ac"),
-    steps: int(c, v, "steps", 150, 1)!,
+    steps: int(c, v, "steps", 300, 1)!,
     batchSize: int(c, v, "batch-size", 8, 1, 1024)!,
     gradAccum: 1,
     seqLen: int(c, v, "seq-len", 128, 8, 4096)!,
@@ -129,7 +129,21 @@ export const demoCommand: Command = {
     const maxNew = int("demo", v, "max-new-tokens", 48, 1, 4096)!;
     const windows = int("demo", v, "eval-windows", 8, 1, 4096)!;
     const cachePrompt = int("demo", v, "cache-prompt", 384, 16)!;
+    const cacheNew = int("demo", v, "cache-new-tokens", 16, 1, 1024)!;
     const promptText = str(v, "prompt", DEFAULT_PROMPT)!;
+    if (!Object.hasOwn(PRESETS, cfg.model)) {
+      throw new UsageError(
+        "demo",
+        `--model expects a preset (${Object.keys(PRESETS).join(", ")}), got "${cfg.model}"`,
+      );
+    }
+    const maxSeqLen = Math.max(preset(cfg.model).maxSeqLen, cfg.seqLen);
+    if (cachePrompt + cacheNew > maxSeqLen) {
+      throw new UsageError(
+        "demo",
+        `--cache-prompt ${cachePrompt} + --cache-new-tokens ${cacheNew} exceeds the model's maxSeqLen ${maxSeqLen}`,
+      );
+    }
     prepareOut(out);
     const device = await ensureDevice(io);
     // 1. training, stopped by --steps or the time budget
@@ -153,7 +167,7 @@ export const demoCommand: Command = {
       anchors,
       (windows + 2) * L,
     );
-    const scorer = new LlamaScorer(model, { maxLength: Math.max(L, cachePrompt + 64) });
+    const scorer = new LlamaScorer(model, { maxLength: Math.max(L, cachePrompt + cacheNew) });
     const pplOpts = { lengths: [L], stride: L, maxWindows: windows, anchorIds: anchors.ids };
     const [full] = await evaluatePerplexity(scorer, held.ids, { ...pplOpts, attention: "causal" });
     const [anchor] = await evaluatePerplexity(scorer, held.ids, {
@@ -183,7 +197,7 @@ export const demoCommand: Command = {
         tokenizer,
         anchors,
         promptLengths: [cachePrompt],
-        maxNewTokens: 32,
+        maxNewTokens: cacheNew,
         bosId: tokenizer.bosId,
       });
       cache = rows[0] ?? null;
