@@ -79,7 +79,7 @@ export class AnchorCacheState {
   private readonly bosVisible: boolean;
   private readonly keepAll: boolean;
 
-  constructor(private readonly options: CacheOptions = {}) {
+  constructor(options: CacheOptions = {}) {
     this.full = checkRanges(options.keepFull ?? []);
     this.compacted = (options.positions ?? "original") === "compacted";
     this.bosVisible = options.bosVisible ?? false;
@@ -106,7 +106,10 @@ export class AnchorCacheState {
     return this.segment;
   }
 
-  /** A copy of the cached rows' original positions, segment ids, anchor flags and rotary positions. */
+  /**
+   * A copy of the cached rows' original positions, segment ids, visible-as-anchor flags (anchors and
+   * keep-full rows, as `kAnchor`) and rotary positions, in cache order.
+   */
   cachedRows(): { pos: Int32Array; seg: Int32Array; anchor: Int32Array; ropePos: Int32Array } {
     const r = this.rows;
     return {
@@ -119,7 +122,12 @@ export class AnchorCacheState {
 
   /** An independent copy of this state (same options), e.g. for beam search. */
   fork(): AnchorCacheState {
-    const copy = new AnchorCacheState(this.options);
+    const copy = new AnchorCacheState({
+      positions: this.compacted ? "compacted" : "original",
+      keepFull: this.full,
+      bosVisible: this.bosVisible,
+      policy: this.keepAll ? "full" : "anchor",
+    });
     const r = this.rows;
     copy.rows = {
       pos: r.pos.slice(),
