@@ -60,6 +60,16 @@ export async function generate(
   if (prompts.length === 0 || prompts.some((p) => p.length === 0)) {
     throw new ModelInputError("generate: every prompt needs at least one token");
   }
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) {
+    throw new ModelInputError(
+      `generate: maxNewTokens must be an integer >= 0, got ${opts.maxNewTokens}`,
+    );
+  }
+  if (opts.chunkSize !== undefined && !(Number.isInteger(opts.chunkSize) && opts.chunkSize > 0)) {
+    throw new ModelInputError(
+      `generate: chunkSize must be a positive integer, got ${opts.chunkSize}`,
+    );
+  }
   const t0 = performance.now();
   const anchors = new Set(opts.anchorIds ?? []);
   const rand = seededRng(opts.seed ?? 0);

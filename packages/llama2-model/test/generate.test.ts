@@ -157,6 +157,9 @@ describe("sampling", () => {
     await expect(
       generate(m, [new Int32Array(0)], { maxNewTokens: 1, cache: "anchor" }),
     ).rejects.toThrow(/at least one token/);
+    await expect(
+      generate(m, [Int32Array.of(1)], { maxNewTokens: 2, cache: "anchor", chunkSize: 0 }),
+    ).rejects.toThrow(/chunkSize must be a positive integer/);
     m.dispose();
   });
 });
