@@ -62,8 +62,6 @@ export async function evaluatePerplexity(
 ): Promise<PerplexityResult[]> {
   const lengths = opts.lengths ?? [256, 512, 1024, 2048, 4096];
   const stride = opts.stride ?? 256;
-  const attention = opts.attention ?? "causal";
-  const batchSize = Math.max(1, opts.batchSize ?? 1);
   const data = Int32Array.from(tokens);
   const results: PerplexityResult[] = [];
   for (const L of lengths) {
@@ -79,48 +77,61 @@ export async function evaluatePerplexity(
         `${data.length} tokens give no window of length ${L} with stride ${stride} (need > ${L + stride} tokens)`,
       );
     }
-    const t0 = performance.now();
-    let lossSum = 0;
-    let nllSum = 0;
-    let scored = 0;
-    let correct = 0;
-    for (let b = 0; b < starts.length; b += batchSize) {
-      const batchStarts = starts.slice(b, b + batchSize);
-      const seqs = batchStarts.map((s) => data.subarray(s, s + L));
-      const out = await scorer.scoreSequences(seqs, { attention, anchorIds: opts.anchorIds ?? [] });
-      if (out.length !== seqs.length) {
-        throw new ScorerContractError(
-          `scoreSequences returned ${out.length} results for ${seqs.length}`,
-        );
-      }
-      out.forEach((r, k) => {
-        if (r.logprobs.length !== L - 1) {
-          throw new ScorerContractError(
-            `window of ${L} tokens got ${r.logprobs.length} scores, expected ${L - 1}`,
-          );
-        }
-        const first = opts.scoring === "last-stride" && b + k > 0 ? Math.max(0, L - 1 - stride) : 0;
-        let nll = 0;
-        for (let t = first; t < L - 1; t++) {
-          nll -= r.logprobs[t]!;
-          correct += r.greedy[t]!;
-        }
-        nllSum += nll;
-        scored += L - 1 - first;
-        lossSum += nll / (L - 1 - first);
-      });
-    }
-    const loss = opts.scoring === "last-stride" ? nllSum / scored : lossSum / starts.length;
-    results.push({
-      length: L,
-      ppl: Math.exp(loss),
-      pplLongLoRA: LONGLORA_E ** loss,
-      loss,
-      windows: starts.length,
-      attention,
-      tokenAccuracy: correct / scored,
-      timeMs: performance.now() - t0,
-    });
+    results.push(await scoreWindows(scorer, data, L, starts, stride, opts));
   }
   return results;
+}
+
+/** Scores the windows of one length in batches and averages (see PerplexityOptions.scoring). */
+async function scoreWindows(
+  scorer: Scorer,
+  data: Int32Array,
+  L: number,
+  starts: number[],
+  stride: number,
+  opts: PerplexityOptions,
+): Promise<PerplexityResult> {
+  const attention = opts.attention ?? "causal";
+  const batchSize = Math.max(1, opts.batchSize ?? 1);
+  const t0 = performance.now();
+  let lossSum = 0;
+  let nllSum = 0;
+  let scored = 0;
+  let correct = 0;
+  for (let b = 0; b < starts.length; b += batchSize) {
+    const seqs = starts.slice(b, b + batchSize).map((s) => data.subarray(s, s + L));
+    const out = await scorer.scoreSequences(seqs, { attention, anchorIds: opts.anchorIds ?? [] });
+    if (out.length !== seqs.length) {
+      throw new ScorerContractError(
+        `scoreSequences returned ${out.length} results for ${seqs.length}`,
+      );
+    }
+    out.forEach((r, k) => {
+      if (r.logprobs.length !== L - 1) {
+        throw new ScorerContractError(
+          `window of ${L} tokens got ${r.logprobs.length} scores, expected ${L - 1}`,
+        );
+      }
+      const first = opts.scoring === "last-stride" && b + k > 0 ? Math.max(0, L - 1 - stride) : 0;
+      let nll = 0;
+      for (let t = first; t < L - 1; t++) {
+        nll -= r.logprobs[t]!;
+        correct += r.greedy[t]!;
+      }
+      nllSum += nll;
+      scored += L - 1 - first;
+      lossSum += nll / (L - 1 - first);
+    });
+  }
+  const loss = opts.scoring === "last-stride" ? nllSum / scored : lossSum / starts.length;
+  return {
+    length: L,
+    ppl: Math.exp(loss),
+    pplLongLoRA: LONGLORA_E ** loss,
+    loss,
+    windows: starts.length,
+    attention,
+    tokenAccuracy: correct / scored,
+    timeMs: performance.now() - t0,
+  };
 }

@@ -117,22 +117,7 @@ export async function evaluateTask(
     p.requests.map((r) => encodeRequest(tokenizer, r, { bos: opts.bos, maxLength })),
   );
   const inference = opts.attention === "full" ? "recompute" : (opts.inference ?? "cache");
-  const run = async (reqs: TokenRequest[]): Promise<RequestScore[]> => {
-    if (inference === "cache")
-      return scoreCached(scorer, reqs, "anchor", anchorIds, opts.chunkSize);
-    const attention = inference === "mask" ? "anchor" : "causal";
-    return scoreRecompute(scorer, reqs, attention, anchorIds, opts.batchSize);
-  };
-  if (inference === "cache" && (opts.measureSpeed ?? true) && perDoc.length > 0) {
-    await run(perDoc[0]!); // untimed warm-up, as for the baselines in measureQaSpeed
-  }
-  const scores: RequestScore[][] = [];
-  const docMs: number[] = [];
-  for (const reqs of perDoc) {
-    const t0 = performance.now();
-    scores.push(await run(reqs));
-    docMs.push(performance.now() - t0);
-  }
+  const { scores, docMs } = await scoreAll(scorer, perDoc, inference, anchorIds, opts);
   const timeMs = docMs.reduce((a, b) => a + b, 0);
   const docResults: DocResult[] = prepared.map((p, i) => {
     const lls = scores[i]!.map((s) => s.ll);
@@ -160,17 +145,39 @@ export async function evaluateTask(
       const anchorMs = docMs.slice(0, n).reduce((a, b) => a + b, 0);
       result.speed = await measureQaSpeed(scorer, perDoc.slice(0, n), anchorIds, anchorMs, opts);
     }
-    if (opts.verifyMask)
-      result.maskCheck = await maskCheck(
-        scorer,
-        perDoc,
-        scores,
-        prepared.map((p) => p.doc),
-        anchorIds,
-        opts,
-      );
+    if (opts.verifyMask) {
+      const docList = prepared.map((p) => p.doc);
+      result.maskCheck = await maskCheck(scorer, perDoc, scores, docList, anchorIds, opts);
+    }
   }
   return result;
+}
+
+/** Scores every document's requests in `inference` mode, timing each document. */
+async function scoreAll(
+  scorer: Scorer,
+  perDoc: readonly TokenRequest[][],
+  inference: TaskResult["inference"],
+  anchorIds: readonly number[],
+  opts: QaEvalOptions,
+): Promise<{ scores: RequestScore[][]; docMs: number[] }> {
+  const run = async (reqs: TokenRequest[]): Promise<RequestScore[]> => {
+    if (inference === "cache")
+      return scoreCached(scorer, reqs, "anchor", anchorIds, opts.chunkSize);
+    const attention = inference === "mask" ? "anchor" : "causal";
+    return scoreRecompute(scorer, reqs, attention, anchorIds, opts.batchSize);
+  };
+  if (inference === "cache" && (opts.measureSpeed ?? true) && perDoc.length > 0) {
+    await run(perDoc[0]!); // untimed warm-up, as for the baselines in measureQaSpeed
+  }
+  const scores: RequestScore[][] = [];
+  const docMs: number[] = [];
+  for (const reqs of perDoc) {
+    const t0 = performance.now();
+    scores.push(await run(reqs));
+    docMs.push(performance.now() - t0);
+  }
+  return { scores, docMs };
 }
 
 async function maskCheck(
