@@ -3,19 +3,23 @@
 // on repeated text drives its loss near zero. Anchor-token addition (mean / copy).
 import {
   adamwUpdate,
+  type Device,
   initDevice,
   memoryStats,
   noGrad,
+  setDevice,
   type Tensor,
   tensor,
   tidy,
   zeros,
 } from "@anllm/tensor";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describeDevices } from "@anllm/tensor/testing";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Llama2, type ModelBatch, PRESETS } from "../src/index";
 
+let cpu: Device;
 beforeAll(async () => {
-  await initDevice({ prefer: "cpu" });
+  cpu = await initDevice({ prefer: "cpu" });
 });
 
 /** Grads persist outside tidy scopes (they accumulate): free them explicitly. */
@@ -51,7 +55,7 @@ async function grads(model: Llama2, batch: ModelBatch, maxLogits?: number) {
   return { loss: await loss.item(), grads: out };
 }
 
-describe("training path", () => {
+describeDevices("training path", () => {
   it("every parameter gets a nonzero gradient; chunked head == direct head", async () => {
     const model = Llama2.init(CFG, { seed: 3, std: 0.2 });
     const b = repeatedBatch();
@@ -66,39 +70,6 @@ describe("training path", () => {
       for (let i = 0; i < g.length; i++)
         diff = Math.max(diff, Math.abs((g[i] as number) - (c[i] as number)));
       expect(diff / maxAbs, name).toBeLessThan(1e-4);
-    }
-    model.dispose();
-  });
-
-  it("gradient agrees with finite differences (loss in float32, central differences)", async () => {
-    const model = Llama2.init(CFG, { seed: 4, std: 0.3 });
-    const b = repeatedBatch();
-    const { grads: g } = await grads(model, b);
-    const lossAt = async () => noGrad(() => model.loss(b)).item();
-    for (const name of [
-      "model.layers.1.self_attn.k_proj.weight",
-      "model.layers.0.mlp.gate_proj.weight",
-      "model.norm.weight",
-    ]) {
-      const p = model.param(name);
-      const data = (await p.data()) as Float32Array;
-      for (const i of [0, 5]) {
-        const h = 1e-2;
-        const orig = data[i] as number;
-        data[i] = orig + h;
-        p.copyFrom(tensorLike(data, p));
-        const up = await lossAt();
-        data[i] = orig - h;
-        p.copyFrom(tensorLike(data, p));
-        const down = await lossAt();
-        data[i] = orig;
-        p.copyFrom(tensorLike(data, p));
-        const fd = (up - down) / (2 * h);
-        const an = (g.get(name) as Float32Array)[i] as number;
-        expect(Math.abs(fd - an), `${name}[${i}] fd ${fd} vs ${an}`).toBeLessThan(
-          2e-3 + 0.05 * Math.abs(an),
-        );
-      }
     }
     model.dispose();
   });
@@ -139,11 +110,50 @@ describe("training path", () => {
   });
 });
 
+describe("finite differences (CPU device)", () => {
+  beforeEach(() => setDevice(cpu));
+
+  it("gradient agrees with finite differences (loss in float32, central differences)", async () => {
+    const model = Llama2.init(CFG, { seed: 4, std: 0.3 });
+    const b = repeatedBatch();
+    const { grads: g } = await grads(model, b);
+    const lossAt = async () => noGrad(() => model.loss(b)).item();
+    for (const name of [
+      "model.layers.1.self_attn.k_proj.weight",
+      "model.layers.0.mlp.gate_proj.weight",
+      "model.norm.weight",
+    ]) {
+      const p = model.param(name);
+      const data = (await p.data()) as Float32Array;
+      for (const i of [0, 5]) {
+        const h = 1e-2;
+        const orig = data[i] as number;
+        data[i] = orig + h;
+        p.copyFrom(tensorLike(data, p));
+        const up = await lossAt();
+        data[i] = orig - h;
+        p.copyFrom(tensorLike(data, p));
+        const down = await lossAt();
+        data[i] = orig;
+        p.copyFrom(tensorLike(data, p));
+        const fd = (up - down) / (2 * h);
+        const an = (g.get(name) as Float32Array)[i] as number;
+        expect(Math.abs(fd - an), `${name}[${i}] fd ${fd} vs ${an}`).toBeLessThan(
+          2e-3 + 0.05 * Math.abs(an),
+        );
+      }
+    }
+    model.dispose();
+  });
+});
+
 function tensorLike(data: Float32Array, p: Tensor) {
   return tensor(data.slice(), p.shape);
 }
 
 describe("anchor token", () => {
+  beforeEach(() => setDevice(cpu));
+
   it("mean init: new rows are the mean of embed and head; vocab grows; forward works", async () => {
     const model = Llama2.init(CFG, { seed: 1, std: 0.5 });
     const embed = (await model.param("model.embed_tokens.weight").data()) as Float32Array;
