@@ -2,7 +2,7 @@
 // the same kernel with flipped transpose flags (no transposed copies).
 import { attach } from "../autograd";
 import { ShapeError } from "../errors";
-import { matmulKernel } from "../kernels/matmul/matmul.kernel";
+import { matmulKernel, matmulVec4Kernel, vecMode } from "../kernels/matmul/matmul.kernel";
 import type { MatmulTiling } from "../kernels/matmul/matmul.wgsl";
 import type { Tensor } from "../tensor";
 import { broadcastShapes, checkSame, empty, stridesOf } from "./core";
@@ -11,11 +11,20 @@ import { broadcastShapes, checkSame, empty, stridesOf } from "./core";
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
-  /** Force a kernel tiling (benchmarks). */
+  /** Force a kernel tiling (benchmarks and tests). */
   tiling?: MatmulTiling;
+  /** Force the scalar (non-vectorised) kernel (benchmarks and tests). */
+  scalar?: boolean;
 }
 
-function mm(a: Tensor, b: Tensor, transA: boolean, transB: boolean, tiling?: MatmulTiling): Tensor {
+function mm(
+  a: Tensor,
+  b: Tensor,
+  transA: boolean,
+  transB: boolean,
+  opts: MatmulOptions = {},
+): Tensor {
+  const tiling = opts.tiling;
   checkSame("matmul", [a, b]);
   if (a.rank < 2 || b.rank < 2)
     throw new ShapeError(`matmul: operands need rank >= 2, got [${a.shape}] @ [${b.shape}]`);
@@ -43,25 +52,23 @@ function mm(a: Tensor, b: Tensor, transA: boolean, transB: boolean, tiling?: Mat
   const out = empty([...batchShape, M, N], "f32", a);
   if (out.size === 0) return out;
   if (K === 0) throw new ShapeError("matmul: K = 0 not supported");
-  out.backend.run(
-    matmulKernel,
-    {
-      M,
-      N,
-      K,
-      transA,
-      transB,
-      batchShape,
-      aBatchStrides: bStr(aBatch, ar * ac),
-      bBatchStrides: bStr(bBatch, br * bc),
-      tiling,
-    },
-    [
-      { storage: a.storage, dtype: "f32" },
-      { storage: b.storage, dtype: "f32" },
-      { storage: out.storage, dtype: "f32" },
-    ],
-  );
+  const params = {
+    M,
+    N,
+    K,
+    transA,
+    transB,
+    batchShape,
+    aBatchStrides: bStr(aBatch, ar * ac),
+    bBatchStrides: bStr(bBatch, br * bc),
+    tiling,
+  };
+  const vec = opts.scalar ? null : vecMode(params);
+  out.backend.run(vec ? matmulVec4Kernel : matmulKernel, { ...params, vec: vec ?? undefined }, [
+    { storage: a.storage, dtype: "f32" },
+    { storage: b.storage, dtype: "f32" },
+    { storage: out.storage, dtype: "f32" },
+  ]);
   return out;
 }
 
@@ -72,7 +79,7 @@ function mm(a: Tensor, b: Tensor, transA: boolean, transB: boolean, tiling?: Mat
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const tA = opts.transA ?? false;
   const tB = opts.transB ?? false;
-  const out = mm(a, b, tA, tB, opts.tiling);
+  const out = mm(a, b, tA, tB, opts);
   const [na, nb] = [a.requiresGrad, b.requiresGrad];
   return attach("matmul", out, [a, b], [a, b], (g, [sa, sb]) => {
     const A = sa as Tensor;

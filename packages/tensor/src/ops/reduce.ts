@@ -13,9 +13,26 @@ function reduceAxis(x: Tensor, axis: number, op: 0 | 1 | 2): Tensor {
   const inner = shapeSize(x.shape.slice(axis + 1));
   const shape = [...x.shape];
   shape[axis] = 1;
+  // a long axis with few outputs: first reduce chunks of it, then the partials
+  if (op !== 2 && r >= 4096 && outer * inner < 256) {
+    const chunk = Math.ceil(Math.sqrt(r));
+    const nChunks = Math.ceil(r / chunk);
+    const part = empty([outer, nChunks, inner], "f32", x);
+    part.backend.run(reduceKernel, { outer, r, inner, op, chunk }, [
+      { storage: x.storage, dtype: "f32" },
+      { storage: part.storage, dtype: "f32" },
+    ]);
+    const out = empty(shape, "f32", x);
+    out.backend.run(reduceKernel, { outer, r: nChunks, inner, op, chunk: nChunks }, [
+      { storage: part.storage, dtype: "f32" },
+      { storage: out.storage, dtype: "f32" },
+    ]);
+    part.dispose();
+    return out;
+  }
   const out = empty(shape, op === 2 ? "i32" : "f32", x);
-  if (out.size > 0) {
-    out.backend.run(reduceKernel, { outer, r, inner, op }, [
+  if (out.size > 0 && r > 0) {
+    out.backend.run(reduceKernel, { outer, r, inner, op, chunk: r }, [
       { storage: x.storage, dtype: "f32" },
       { storage: out.storage, dtype: out.dtype },
     ]);

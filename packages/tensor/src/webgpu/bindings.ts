@@ -17,7 +17,7 @@ function elemType(t: BindingSpec["type"]): string {
 
 /** Declarations for all bindings; `pages[i]` = number of pages of binding i. */
 export function bindingDecls(specs: BindingSpec[], pages: number[], pageElems: number): string {
-  const out = [META, `const PAGE: u32 = ${pageElems}u;`];
+  const out = [META, `const PAGE: u32 = ${pageElems}u;`, `const PAGE4: u32 = ${pageElems / 4}u;`];
   let slot = 1;
   specs.forEach((s, i) => {
     const np = pages[i] ?? 1;
@@ -35,11 +35,12 @@ export function bindingDecls(specs: BindingSpec[], pages: number[], pageElems: n
   return out.join("\n");
 }
 
-function pageSwitch(names: string[], body: (nm: string) => string): string {
+function pageSwitch(names: string[], body: (nm: string) => string, vec = false): string {
+  const page = vec ? "PAGE4" : "PAGE";
   const cases = names.map((nm, p) =>
     p === names.length - 1 ? `default: { ${body(nm)} }` : `case ${p}u: { ${body(nm)} }`,
   );
-  return `let pg_ = idx_ / PAGE; let o_ = idx_ - pg_ * PAGE; switch pg_ { ${cases.join(" ")} }`;
+  return `let pg_ = idx_ / ${page}; let o_ = idx_ - pg_ * ${page}; switch pg_ { ${cases.join(" ")} }`;
 }
 
 function accessors(s: BindingSpec, names: string[]): string {
@@ -56,7 +57,8 @@ function accessors(s: BindingSpec, names: string[]): string {
     const ld = `fn ld_${n}(idx_: u32) -> ${t} { return ${n}[idx_]; }`;
     return s.write ? `${ld}\nfn st_${n}(idx_: u32, val_: ${t}) { ${n}[idx_] = val_; }` : ld;
   }
-  const ld = `fn ld_${n}(idx_: u32) -> ${t} { var r_: ${t}; ${pageSwitch(names, (nm) => `r_ = ${nm}[o_];`)} return r_; }`;
+  const vec = t === "vec4<f32>";
+  const ld = `fn ld_${n}(idx_: u32) -> ${t} { var r_: ${t}; ${pageSwitch(names, (nm) => `r_ = ${nm}[o_];`, vec)} return r_; }`;
   if (!s.write) return ld;
-  return `${ld}\nfn st_${n}(idx_: u32, val_: ${t}) { ${pageSwitch(names, (nm) => `${nm}[o_] = val_;`)} }`;
+  return `${ld}\nfn st_${n}(idx_: u32, val_: ${t}) { ${pageSwitch(names, (nm) => `${nm}[o_] = val_;`, vec)} }`;
 }

@@ -7,6 +7,7 @@ import { DeviceLostError, KernelError } from "../errors";
 import type { KernelDef } from "../kernels/kernel";
 import { bindingDecls } from "./bindings";
 import { BufferPool, sizeClass } from "./buffer-pool";
+import { Profiler } from "./profiler";
 
 const META_BYTES = 256;
 const RING_SLOTS = 256;
@@ -29,6 +30,8 @@ interface Compiled {
 export interface WebGPUDeviceOptions {
   /** Override of the binding limit (bytes) to exercise paging in tests. */
   maxBindingBytes?: number;
+  /** Force the kernel variants of a software ("software") or hardware ("hardware") adapter. */
+  variants?: "software" | "hardware";
 }
 
 /** A device that runs WGSL kernels through a GPUDevice. */
@@ -58,7 +61,7 @@ export class WebGPUDevice implements Backend {
     opts: WebGPUDeviceOptions = {},
   ) {
     const l = gpu.limits;
-    this.software = software;
+    this.software = opts.variants ? opts.variants === "software" : software;
     this.limits = {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,
@@ -218,7 +221,10 @@ export class WebGPUDevice implements Backend {
     });
     this.gpu.pushErrorScope("validation");
     const bindGroup = this.gpu.createBindGroup({ layout: c.layout, entries });
-    const pass = this.enc().beginComputePass();
+    const timestampWrites = this.profiler?.next(
+      `${kernel.name} ${kernel.variant(p, this.software)}`,
+    );
+    const pass = this.enc().beginComputePass(timestampWrites ? { timestampWrites } : {});
     pass.setPipeline(c.pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
@@ -264,6 +270,25 @@ export class WebGPUDevice implements Backend {
     this.flush();
     await this.gpu.queue.onSubmittedWorkDone();
     await this.settle();
+    await this.profiler?.collect();
+  }
+
+  private profiler: Profiler | null = null;
+
+  /** Starts per-kernel GPU timing (needs the timestamp-query feature). */
+  startProfile(): void {
+    if (!this.gpu.features.has("timestamp-query")) {
+      throw new KernelError("profiling needs the adapter feature timestamp-query");
+    }
+    this.profiler = new Profiler(this.gpu);
+  }
+
+  /** Stops timing and returns milliseconds per kernel variant, slowest first. */
+  async stopProfile(): Promise<{ kernel: string; ms: number; count: number }[]> {
+    await this.sync();
+    const r = this.profiler?.report() ?? [];
+    this.profiler = null;
+    return r;
   }
 
   pooledBytes(): number {

@@ -1,6 +1,6 @@
 // Kernel definitions of the fused cross-entropy forward and backward.
 import type { KernelDef } from "../kernel";
-import { rowGrid } from "../rows";
+import { perThreadRows, rowGrid } from "../rows";
 import {
   type CrossEntropyParams,
   crossEntropyBackwardRef,
@@ -19,10 +19,10 @@ export const crossEntropyKernel: KernelDef<CrossEntropyParams> = {
     { name: "loss", type: "f32", write: true },
     { name: "lse", type: "f32", write: true },
   ],
-  variant: () => "",
-  wgsl: (_p, env) => crossEntropyWgsl(env.decls),
+  variant: (_p, sw) => (perThreadRows(sw) ? "thread" : "group"),
+  wgsl: (_p, env) => crossEntropyWgsl(env.decls, perThreadRows(env.software)),
   meta,
-  grid: (p) => rowGrid(p.rows),
+  grid: (p, sw) => rowGrid(p.rows, perThreadRows(sw)),
   ref: crossEntropyRef,
 };
 
@@ -36,9 +36,9 @@ export const crossEntropyBackwardKernel: KernelDef<CrossEntropyParams> = {
     { name: "g", type: "f32", write: false },
     { name: "dlogits", type: "f32", write: true },
   ],
-  variant: () => "",
-  wgsl: (_p, env) => crossEntropyBackwardWgsl(env.decls),
+  variant: (_p, sw) => (perThreadRows(sw) ? "thread" : "group"),
+  wgsl: (_p, env) => crossEntropyBackwardWgsl(env.decls, perThreadRows(env.software)),
   meta,
-  grid: (p) => rowGrid(p.rows),
+  grid: (p, sw) => rowGrid(p.rows, perThreadRows(sw)),
   ref: crossEntropyBackwardRef,
 };

@@ -13,8 +13,8 @@ export const elementwiseKernel: KernelDef<ElemParams> = {
     { name: "c", type: "u32", write: false },
     { name: "out", type: "u32", write: true },
   ],
-  variant: () => "",
-  wgsl: (_p, env) => elementwiseWgsl(env.decls),
+  variant: (p) => `${p.op}/${p.dtypes.join("")}/${p.modes.join("")}`,
+  wgsl: (p, env) => elementwiseWgsl(env.decls, p),
   meta(p) {
     const m = new Array<number>(META.strides + 3 * MAX_RANK).fill(0);
     m[META.n] = p.n;

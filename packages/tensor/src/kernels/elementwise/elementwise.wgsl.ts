@@ -1,7 +1,8 @@
-// WGSL builder of the single elementwise kernel: every op of the table is one case of a switch on
-// the op code (a uniform), so all elementwise work shares one pipeline. Broadcasting by strides.
+// WGSL builder of the elementwise kernel: one small shader per (op, dtypes, broadcast modes)
+// built from the op table (a switch over all ops in one shader ran ~10x slower on lavapipe).
+// Shapes and strides stay uniforms, so the number of variants is bounded by the ops used.
 import { STRIDE_PRELUDE } from "../kernel";
-import { ELEM_OPS, type ElemOp, GRAD_CODE_OFFSET } from "./table";
+import { GRAD_CODE_OFFSET, OPS_BY_CODE } from "./table";
 
 /** Workgroup size of the elementwise kernel. */
 export const ELEM_WG = 256;
@@ -11,21 +12,45 @@ export const MAX_RANK = 8;
 /** Meta word layout (see elementwise.ref.ts for the same layout in JS). */
 export const META = { n: 0, op: 1, rank: 2, modes: 3, dt: 4, s: 8, s2: 9, shape: 10, strides: 18 };
 
-function cases(): string {
-  const out: string[] = [];
-  for (const op of Object.values(ELEM_OPS as Record<string, ElemOp>)) {
-    out.push(`case ${op.code}u: { r = ${op.wgsl}; }`);
-    if (op.gradWgsl) {
-      out.push(
-        `case ${op.code + GRAD_CODE_OFFSET}u: { let g = y; let o = z; r = ${op.gradWgsl}; }`,
-      );
-    }
-  }
-  return out.join("\n      ");
+function expression(op: number): { expr: string; arity: number } {
+  const grad = op >= GRAD_CODE_OFFSET;
+  const def = OPS_BY_CODE.get(grad ? op - GRAD_CODE_OFFSET : op);
+  if (!def || (grad && !def.gradWgsl)) throw new Error(`elementwise: unknown op code ${op}`);
+  if (grad) return { expr: `let g = y; let o = z; let r = ${def.gradWgsl};`, arity: 3 };
+  return { expr: `let r = ${def.wgsl};`, arity: def.arity };
 }
 
-/** Full WGSL of the elementwise kernel over the given binding declarations. */
-export function elementwiseWgsl(decls: string): string {
+const TO_F = ["bitcast<f32>(BITS)", "f32(bitcast<i32>(BITS))", "f32(BITS)"];
+const FROM_F = ["bitcast<u32>(V)", "bitcast<u32>(i32(V))", "u32(V)"];
+
+/** What a specialised elementwise shader bakes in: op code, dtype codes (a, b, c, out), modes. */
+export interface ElemSpec {
+  op: number;
+  dtypes: number[];
+  modes: number[];
+}
+
+/** WGSL of the elementwise kernel specialised for one op, dtypes and broadcast modes. */
+export function elementwiseWgsl(decls: string, spec: ElemSpec): string {
+  const { expr, arity } = expression(spec.op);
+  const names = ["a", "b", "c"];
+  const vars = ["x", "y", "z"];
+  const index = (k: number) => {
+    const m = spec.modes[k] ?? 0;
+    return m === 0 ? "i" : m === 1 ? "0u" : `src(${k}u, i)`;
+  };
+  const dOut = spec.dtypes[3] ?? 0;
+  const copy = spec.op === 0 && spec.dtypes[0] === dOut;
+  const loads = [0, 1, 2]
+    .map((k) =>
+      k < arity
+        ? `let ${vars[k]} = ${(TO_F[spec.dtypes[k] ?? 0] as string).replace("BITS", `ld_${names[k]}(${index(k)})`)};`
+        : `let ${vars[k]} = 0.0;`,
+    )
+    .join(" ");
+  const body = copy
+    ? `st_out(i, ld_a(${index(0)}));`
+    : `${loads} ${expr} st_out(i, ${(FROM_F[dOut] as string).replace("V", "r")});`;
   return /* wgsl */ `${decls}
 const WG: u32 = ${ELEM_WG}u;
 fn tanh_(x: f32) -> f32 { let e = exp(-2.0 * abs(x)); return sign(x) * (1.0 - e) / (1.0 + e); }
@@ -34,20 +59,7 @@ fn powf(x: f32, p: f32) -> f32 {
   if (p == round(p)) { let m = pow(-x, p); return select(m, -m, (i32(p) & 1) == 1); }
   return nan_();
 }
-fn toF(bits: u32, dt: u32) -> f32 {
-  if (dt == 0u) { return bitcast<f32>(bits); }
-  if (dt == 1u) { return f32(bitcast<i32>(bits)); }
-  return f32(bits);
-}
-fn fromF(v: f32, dt: u32) -> u32 {
-  if (dt == 0u) { return bitcast<u32>(v); }
-  if (dt == 1u) { return bitcast<u32>(i32(v)); }
-  return u32(v);
-}
 fn src(k: u32, i: u32) -> u32 {
-  let mode = (M(${META.modes}u) >> (2u * k)) & 3u;
-  if (mode == 0u) { return i; }
-  if (mode == 1u) { return 0u; }
   var rem = i;
   var off = 0u;
   let rank = M(${META.rank}u);
@@ -62,21 +74,10 @@ fn src(k: u32, i: u32) -> u32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   ${STRIDE_PRELUDE}
   let n = M(${META.n}u);
-  let op = M(${META.op}u);
-  let dtA = M(${META.dt}u); let dtB = M(${META.dt + 1}u); let dtC = M(${META.dt + 2}u); let dtO = M(${META.dt + 3}u);
   let s = Mf(${META.s}u);
   let s2 = Mf(${META.s2}u);
   for (var i = tid; i < n; i += nthreads) {
-    if (op == 0u && dtA == dtO) { st_out(i, ld_a(src(0u, i))); continue; }
-    let x = toF(ld_a(src(0u, i)), dtA);
-    let y = toF(ld_b(src(1u, i)), dtB);
-    let z = toF(ld_c(src(2u, i)), dtC);
-    var r: f32 = 0.0;
-    switch op {
-      ${cases()}
-      default: { r = nan_(); }
-    }
-    st_out(i, fromF(r, dtO));
+    ${body}
   }
 }`;
 }

@@ -2,9 +2,10 @@
 import type { KernelDef } from "../kernel";
 import { type MatmulParams, matmulRef } from "./matmul.ref";
 import { GPU_TILING, type MatmulTiling, matmulWgsl, SOFTWARE_TILING } from "./matmul.wgsl";
+import { matmulNNWgsl, matmulNTWgsl } from "./matmul-vec4.wgsl";
 
 /** Matmul params plus an optional forced tiling (benchmarks). */
-export type MatmulRun = MatmulParams & { tiling?: MatmulTiling };
+export type MatmulRun = MatmulParams & { tiling?: MatmulTiling; vec?: "nn" | "nt" };
 
 function tiling(p: MatmulRun, software: boolean): MatmulTiling {
   return p.tiling ?? (software ? SOFTWARE_TILING : GPU_TILING);
@@ -40,6 +41,60 @@ export const matmulKernel: KernelDef<MatmulRun> = {
     const t = tiling(p, sw);
     const batch = p.batchShape.reduce((x, y) => x * y, 1);
     return [Math.ceil(p.N / (t.wx * t.tn)), Math.ceil(p.M / (t.wy * t.tm)), batch];
+  },
+  ref: matmulRef,
+};
+
+const VEC_SOFTWARE: Record<"nn" | "nt", MatmulTiling> = {
+  nn: { tm: 8, tn: 4, wx: 8, wy: 1 },
+  nt: { tm: 4, tn: 4, wx: 8, wy: 1 },
+};
+const VEC_GPU: Record<"nn" | "nt", MatmulTiling> = {
+  nn: { tm: 4, tn: 1, wx: 16, wy: 16 },
+  nt: { tm: 2, tn: 2, wx: 16, wy: 16 },
+};
+
+function vecTiling(p: MatmulRun, software: boolean): MatmulTiling {
+  const mode = p.vec ?? "nn";
+  return p.tiling ?? (software ? VEC_SOFTWARE : VEC_GPU)[mode];
+}
+
+/** Which vectorised variant fits these params (null: use the scalar kernel). */
+export function vecMode(p: MatmulParams): "nn" | "nt" | null {
+  if (!p.transB && p.N % 4 === 0) return "nn";
+  if (p.transB && !p.transA && p.K % 4 === 0) return "nt";
+  return null;
+}
+
+/** Vectorised batched matmul (16-byte loads); `vec` selects the layout. */
+export const matmulVec4Kernel: KernelDef<MatmulRun> = {
+  name: "matmul-vec4",
+  bindings: (p) =>
+    p.vec === "nt"
+      ? [
+          { name: "a", type: "vec4<f32>", write: false },
+          { name: "b", type: "vec4<f32>", write: false },
+          { name: "c", type: "f32", write: true },
+        ]
+      : [
+          { name: "a", type: "f32", write: false },
+          { name: "b", type: "vec4<f32>", write: false },
+          { name: "c", type: "vec4<f32>", write: true },
+        ],
+  variant: (p, sw) => {
+    const t = vecTiling(p, sw);
+    return `${p.vec}/${t.tm}x${t.tn}/${t.wx}x${t.wy}/${+p.transA}`;
+  },
+  wgsl: (p, env) =>
+    p.vec === "nt"
+      ? matmulNTWgsl(env.decls, vecTiling(p, env.software))
+      : matmulNNWgsl(env.decls, vecTiling(p, env.software), p.transA),
+  meta: matmulKernel.meta,
+  grid(p, sw) {
+    const t = vecTiling(p, sw);
+    const batch = p.batchShape.reduce((x, y) => x * y, 1);
+    const cols = p.vec === "nt" ? p.N : p.N / 4;
+    return [Math.ceil(cols / (t.wx * t.tn)), Math.ceil(p.M / (t.wy * t.tm)), batch];
   },
   ref: matmulRef,
 };

@@ -102,6 +102,27 @@ describeDevices("matmul", () => {
     }
   });
 
+  it("vectorised variants (N % 4 == 0 or K % 4 == 0) with odd M and K", async () => {
+    for (const [M, K, N, tA, tB] of [
+      [45, 33, 76, false, false],
+      [45, 33, 76, true, false],
+      [19, 36, 23, false, true],
+      [1, 4, 4, false, true],
+    ] as const) {
+      await expectSameAsCpu(() => {
+        const a = T.tensor(host(M * K, 11), tA ? [K, M] : [M, K]);
+        const b = T.tensor(host(K * N, 12), tB ? [N, K] : [K, N]);
+        return [
+          T.matmul(a, b, { transA: tA, transB: tB }),
+          T.matmul(T.reshape(a, [1, ...a.shape]), T.reshape(b, [1, ...b.shape]), {
+            transA: tA,
+            transB: tB,
+          }),
+        ];
+      }, matmulTol(K));
+    }
+  });
+
   it("256 x 256 x 256", async () => {
     const a = host(256 * 256, 9);
     const b = host(256 * 256, 10);

@@ -44,7 +44,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     bOff += cd * M(12u + u32(d));
   }
   let cOff = wid.z * Mm * Nn;
-  let row0 = (wid.y * ${wy}u + lid.y) * ${tm}u;
+  let row0 = ${wy === 1 ? `wid.y * ${tm}u` : `(wid.y * ${wy}u + lid.y) * ${tm}u`};
   let col0 = wid.x * ${wx * tn}u + lid.x;
   if (row0 >= Mm) { return; }
   ${unroll(tm, (i) => `let r${i} = min(row0 + ${i}u, Mm - 1u);`)}
@@ -53,7 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   for (var k = 0u; k < Kk; k++) {
     ${unroll(tm, (i) => `let a${i} = ld_a(${aIdx(i)});`)}
     ${unroll(tn, (j) => `let b${j} = ld_b(${bIdx(j)});`)}
-    ${unroll(tm * tn, (q) => `acc[${q}] = fma(a${Math.floor(q / tn)}, b${q % tn}, acc[${q}]);`)}
+    ${unroll(tm * tn, (q) => `acc[${q}] += a${Math.floor(q / tn)} * b${q % tn};`)}
   }
   ${unroll(
     tm * tn,

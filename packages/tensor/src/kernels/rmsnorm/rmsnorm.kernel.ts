@@ -1,7 +1,7 @@
 // Kernel definitions of RMSNorm forward and backward (input gradient).
 import { f32Bits } from "../../dtype";
 import type { KernelDef } from "../kernel";
-import { rowGrid } from "../rows";
+import { perThreadRows, rowGrid } from "../rows";
 import { type RmsNormParams, rmsNormBackwardRef, rmsNormRef } from "./rmsnorm.ref";
 import { rmsNormBackwardWgsl, rmsNormWgsl } from "./rmsnorm.wgsl";
 
@@ -16,10 +16,10 @@ export const rmsNormKernel: KernelDef<RmsNormParams> = {
     { name: "y", type: "f32", write: true },
     { name: "rstd", type: "f32", write: true },
   ],
-  variant: () => "",
-  wgsl: (_p, env) => rmsNormWgsl(env.decls),
+  variant: (_p, sw) => (perThreadRows(sw) ? "thread" : "group"),
+  wgsl: (_p, env) => rmsNormWgsl(env.decls, perThreadRows(env.software)),
   meta,
-  grid: (p) => rowGrid(p.rows),
+  grid: (p, sw) => rowGrid(p.rows, perThreadRows(sw)),
   ref: rmsNormRef,
 };
 
@@ -33,9 +33,9 @@ export const rmsNormBackwardKernel: KernelDef<RmsNormParams> = {
     { name: "rstd", type: "f32", write: false },
     { name: "dx", type: "f32", write: true },
   ],
-  variant: () => "",
-  wgsl: (_p, env) => rmsNormBackwardWgsl(env.decls),
+  variant: (_p, sw) => (perThreadRows(sw) ? "thread" : "group"),
+  wgsl: (_p, env) => rmsNormBackwardWgsl(env.decls, perThreadRows(env.software)),
   meta,
-  grid: (p) => rowGrid(p.rows),
+  grid: (p, sw) => rowGrid(p.rows, perThreadRows(sw)),
   ref: rmsNormBackwardRef,
 };

@@ -1,25 +1,26 @@
 // WGSL of RMSNorm over the last axis: y = x * rstd * w with rstd = 1/sqrt(mean(x^2) + eps), and
 // its input gradient dx = rstd * (g w - xhat * mean(g w xhat)).
-import { ROW_WG, rowKernel } from "../rows";
+import { rowKernel } from "../rows";
 
 /** meta: rows, n, eps. Bindings x, w, y, rstd. */
-export function rmsNormWgsl(decls: string): string {
+export function rmsNormWgsl(decls: string, perThread = false): string {
   return rowKernel(
     decls,
     /* wgsl */ `
     let n = M(1u); let eps = Mf(2u);
     let base = row * n;
     var ss = 0.0;
-    for (var j = lid; j < n; j += ${ROW_WG}u) { let v = ld_x(base + j); ss += v * v; }
+    for (var j = lid; j < n; j += STRIDE) { let v = ld_x(base + j); ss += v * v; }
     ss = wgSum(lid, ss);
     let r = inverseSqrt(ss / f32(n) + eps);
-    for (var j = lid; j < n; j += ${ROW_WG}u) { st_y(base + j, ld_x(base + j) * r * ld_w(j)); }
+    for (var j = lid; j < n; j += STRIDE) { st_y(base + j, ld_x(base + j) * r * ld_w(j)); }
     if (lid == 0u) { st_rstd(row, r); }`,
+    perThread,
   );
 }
 
 /** meta as forward. Bindings x, w, g, rstd, dx. */
-export function rmsNormBackwardWgsl(decls: string): string {
+export function rmsNormBackwardWgsl(decls: string, perThread = false): string {
   return rowKernel(
     decls,
     /* wgsl */ `
@@ -27,11 +28,12 @@ export function rmsNormBackwardWgsl(decls: string): string {
     let base = row * n;
     let r = ld_rstd(row);
     var d = 0.0;
-    for (var j = lid; j < n; j += ${ROW_WG}u) { d += ld_g(base + j) * ld_w(j) * ld_x(base + j) * r; }
+    for (var j = lid; j < n; j += STRIDE) { d += ld_g(base + j) * ld_w(j) * ld_x(base + j) * r; }
     d = wgSum(lid, d) / f32(n);
-    for (var j = lid; j < n; j += ${ROW_WG}u) {
+    for (var j = lid; j < n; j += STRIDE) {
       let xh = ld_x(base + j) * r;
       st_dx(base + j, r * (ld_g(base + j) * ld_w(j) - xh * d));
     }`,
+    perThread,
   );
 }

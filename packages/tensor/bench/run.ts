@@ -1,0 +1,136 @@
+// `pnpm bench`: matmul GFLOP/s and training-step time of @anllm/tensor vs tfjs-webgpu, measured
+// in the same run on the same adapter (medians). Prints a table and JSON; writes
+// bench-results.json. Flags: --quick (fewer reps), --big (add the "big" model), --sizes=256,512.
+import { writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import * as T from "../src/index";
+import { initNodeDevice, nodeGpu } from "../src/node";
+import { type BenchConfig, makeOurs } from "./model";
+import { makeTfjs } from "./tfjs-model";
+
+const args = process.argv.slice(2);
+const flag = (n: string) => args.includes(`--${n}`);
+const opt = (n: string) => args.find((a) => a.startsWith(`--${n}=`))?.split("=")[1];
+const REPS = flag("quick") ? 3 : 5;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+};
+
+const dev = await initNodeDevice({ prefer: "webgpu" });
+(globalThis as { navigator?: unknown }).navigator = { gpu: nodeGpu() };
+// tfjs's ESM dist uses directory imports Node rejects: load through require (tsx transpiles)
+const require = createRequire(import.meta.url);
+const tf = require("@tensorflow/tfjs-core") as typeof import("@tensorflow/tfjs-core");
+require("@tensorflow/tfjs-core/dist/register_all_gradients.js");
+require("@tensorflow/tfjs-backend-webgpu");
+await tf.setBackend("webgpu");
+await tf.ready();
+
+async function timeIt(fn: () => Promise<unknown>, reps: number): Promise<number[]> {
+  await fn(); // warm-up: pipeline compiles
+  const out: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+const results: Record<string, unknown>[] = [];
+const sizes = (opt("sizes") ?? "256,512,1024").split(",").map(Number);
+for (const n of sizes) {
+  const a = T.randn([n, n], { seed: 1 });
+  const b = T.randn([n, n], { seed: 2 });
+  const ta = tf.randomNormal([n, n]);
+  const tb = tf.randomNormal([n, n]);
+  const ours = async () => {
+    const c = T.matmul(a, b);
+    await dev.sync();
+    c.dispose();
+  };
+  const theirs = async () => {
+    const c = tf.matMul(ta, tb);
+    await c.data();
+    c.dispose();
+  };
+  const oursB = async () => {
+    const c = T.matmul(a, b);
+    await c.data();
+    c.dispose();
+  };
+  // interleave so both see the same machine load
+  const o: number[] = [];
+  const t: number[] = [];
+  const ob: number[] = [];
+  for (let r = 0; r < REPS; r++) {
+    o.push(...(await timeIt(ours, 1)));
+    t.push(...(await timeIt(theirs, 1)));
+    ob.push(...(await timeIt(oursB, 1)));
+  }
+  const gf = (ms: number) => (2 * n ** 3) / ms / 1e6;
+  results.push({
+    bench: `matmul ${n}`,
+    oursMs: median(o),
+    oursReadbackMs: median(ob),
+    tfjsMs: median(t),
+    oursGflops: gf(median(o)),
+    tfjsGflops: gf(median(t)),
+    speedup: median(t) / median(ob),
+  });
+  for (const x of [a, b]) x.dispose();
+  tf.dispose([ta, tb]);
+}
+
+const configs: BenchConfig[] = [
+  { name: "small", dModel: 128, nLayers: 2, nHeads: 4, seqLen: 128, batch: 4, vocabSize: 2048 },
+];
+if (flag("big"))
+  configs.push({
+    name: "big",
+    dModel: 256,
+    nLayers: 4,
+    nHeads: 4,
+    seqLen: 256,
+    batch: 8,
+    vocabSize: 32000,
+  });
+for (const c of configs) {
+  const ours = makeOurs(c);
+  const theirs = makeTfjs(tf, c);
+  const reps = c.name === "big" ? 2 : REPS;
+  const o: number[] = [];
+  const t: number[] = [];
+  const lossesOurs: number[] = [];
+  const lossesTfjs: number[] = [];
+  lossesOurs.push(await ours());
+  lossesTfjs.push(await theirs());
+  for (let r = 0; r < reps; r++) {
+    let t0 = performance.now();
+    lossesOurs.push(await ours());
+    o.push(performance.now() - t0);
+    t0 = performance.now();
+    lossesTfjs.push(await theirs());
+    t.push(performance.now() - t0);
+  }
+  results.push({
+    bench: `train step ${c.name}`,
+    oursMs: median(o),
+    tfjsMs: median(t),
+    speedup: median(t) / median(o),
+    lossesOurs,
+    lossesTfjs,
+  });
+}
+
+const table = results.map((r) => {
+  const f = (x: unknown) => (typeof x === "number" ? x.toFixed(x > 100 ? 0 : 2) : "");
+  return `${String(r.bench).padEnd(20)} ours ${f(r.oursReadbackMs ?? r.oursMs).padStart(8)} ms  tfjs ${f(r.tfjsMs).padStart(8)} ms  x${f(r.speedup)}${r.oursGflops ? `  (${f(r.oursGflops)} vs ${f(r.tfjsGflops)} GFLOP/s)` : ""}`;
+});
+const report = { device: dev.name, reps: REPS, date: new Date().toISOString(), results };
+writeFileSync("bench-results.json", `${JSON.stringify(report, null, 2)}\n`);
+console.error(table.join("\n"));
+console.log(JSON.stringify(report));
+process.exit(0);

@@ -1,0 +1,69 @@
+// The kernel variants meant for hardware GPUs (workgroup-tree rows and reductions, GPU matmul
+// tilings) checked against the CPU reference: forced on this adapter, which otherwise runs the
+// software variants.
+import { afterAll, beforeAll, describe, it } from "vitest";
+import * as T from "../index";
+import { initNodeDevice } from "../node";
+import { expectSameAsCpu, seededRandom } from "../testing";
+import type { WebGPUDevice } from "./webgpu-device";
+
+let dev: WebGPUDevice;
+beforeAll(async () => {
+  dev = (await initNodeDevice({ prefer: "webgpu", variants: "hardware" })) as WebGPUDevice;
+});
+afterAll(() => dev?.destroy());
+
+function host(n: number, seed: number): Float32Array {
+  const r = seededRandom(seed);
+  return Float32Array.from({ length: n }, () => r.next() * 4 - 2);
+}
+
+describe("hardware kernel variants", () => {
+  it("row kernels and reductions (workgroup trees)", async () => {
+    await expectSameAsCpu(
+      () => {
+        const x = T.param(T.tensor(host(7 * 301, 1), [7, 301]));
+        const w = T.param(T.tensor(host(301, 2), [301]));
+        const y = T.rmsNorm(x, w);
+        const s = T.softmax(x);
+        const ls = T.logSoftmax(x);
+        const ce = T.crossEntropy(x, T.tensor(new Int32Array([0, 300, 5, -100, 7, 8, 9]), [7]));
+        T.add(T.add(T.sum(T.mul(y, s)), T.sum(ls)), ce).backward();
+        const big = T.tensor(host(70000, 3), [70000]);
+        return [
+          y,
+          s,
+          ls,
+          ce,
+          x.grad as T.Tensor,
+          w.grad as T.Tensor,
+          T.sum(x, 0),
+          T.max(x, 1),
+          T.cast(T.argmax(x, 1), "f32"),
+          T.sum(big),
+          T.max(big),
+        ];
+      },
+      { rtol: 1e-4, atol: 1e-4 },
+    );
+  });
+
+  it("GPU matmul tilings, scalar and vectorised", async () => {
+    for (const [M, K, N, tA, tB] of [
+      [45, 33, 76, false, false],
+      [45, 33, 76, true, false],
+      [19, 36, 23, false, true],
+      [33, 17, 65, false, false],
+      [37, 20, 70, true, true],
+    ] as const) {
+      await expectSameAsCpu(
+        () => {
+          const a = T.tensor(host(M * K, 4), tA ? [K, M] : [M, K]);
+          const b = T.tensor(host(K * N, 5), tB ? [N, K] : [K, N]);
+          return T.matmul(a, b, { transA: tA, transB: tB });
+        },
+        { rtol: 1e-3, atol: 1e-3 },
+      );
+    }
+  });
+});
