@@ -5,8 +5,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readMetrics } from "@anllm/trainer";
 import { describe, expect, it } from "vitest";
-import { type AnyJson, cli, cliJson } from "./helpers";
+import { type AnyJson, cli, cliJson, FIXTURES } from "./helpers";
 
 process.env.ANLLM_DEVICE = "webgpu";
 const tmp = () => mkdtempSync(join(tmpdir(), "anllm-demo-"));
@@ -101,5 +102,29 @@ describe("anllm demo", () => {
     }
     expect(readFileSync(join(dir, "busy", "notes.txt"), "utf8")).toBe("keep me");
     expect((await cli("demo", "--help")).stdout).toMatch(/--time-budget SEC/);
+  });
+
+  it("train --resume on WebGPU continues bit-exactly", async () => {
+    const dir = tmp();
+    const base = [
+      "train",
+      "--model",
+      "tiny",
+      "--data",
+      join(FIXTURES, "corpus"),
+      "--batch-size",
+      "4",
+      "--seq-len",
+      "32",
+      "--checkpoint-every",
+      "3",
+    ];
+    expect((await cli(...base, "--steps", "7", "--out", join(dir, "a"))).code).toBe(0);
+    expect((await cli(...base, "--steps", "3", "--out", join(dir, "b"))).code).toBe(0);
+    expect((await cli("train", "--out", join(dir, "b"), "--resume", "--steps", "7")).code).toBe(0);
+    const a = readMetrics(join(dir, "a", "metrics.jsonl")).map((m) => m.loss);
+    const b = readMetrics(join(dir, "b", "metrics.jsonl")).map((m) => m.loss);
+    expect(a).toHaveLength(7);
+    expect(b).toEqual(a);
   });
 });
