@@ -136,6 +136,8 @@ describe("generate", () => {
     const a1 = await model.forwardChunk(orig, [Int32Array.of(11)], {}).data();
     const b1 = await model.forwardChunk(comp, [Int32Array.of(11)], {}).data();
     expect([...b1]).not.toEqual([...a1]); // position 4 (cache length) instead of 9
+    expect([...(comp.states[0]?.cachedRows().ropePos ?? [])]).toEqual([3, 6, 7, 8, 4]);
+    expect([...(orig.states[0]?.cachedRows().ropePos ?? [])]).toEqual([3, 6, 7, 8, 9]);
     orig.dispose();
     comp.dispose();
   });
