@@ -1,5 +1,7 @@
 // Sequential, seekable reader of normalised documents over a dataset's files; its position
 // (file index, next line) is what loader states store.
+
+import { existsSync } from "node:fs";
 import { BadInputReport } from "./bad-input";
 import { type DatasetSource, resolveDataset } from "./layouts";
 import { type LineEvent, readLines } from "./line-reader";
@@ -14,6 +16,7 @@ export interface ReaderPosition {
 /** Reads documents file after file, counting bad input in `report`. */
 export class DocumentReader {
   private iter: AsyncGenerator<LineEvent> | null = null;
+  private signals: AsyncGenerator<LineEvent> | null = null;
   private fileIndex = 0;
   private nextLine = 1;
 
@@ -21,6 +24,8 @@ export class DocumentReader {
     readonly files: readonly FileInfo[],
     readonly report: BadInputReport,
     readonly maxLineBytes?: number,
+    /** RedPajama-V2: attach the line-aligned quality signals as `meta.quality_signals`. */
+    readonly v2Signals = false,
   ) {}
 
   /** The position just after the last document returned (or seeked to). */
@@ -38,6 +43,7 @@ export class DocumentReader {
     while (this.nextLine < pos.line) {
       const r = await this.iter!.next();
       if (r.done) return this.advanceFile();
+      await this.signals?.next();
       this.nextLine = r.value.line + 1;
       if (r.value.kind === "truncated") return this.advanceFile();
     }
@@ -66,10 +72,13 @@ export class DocumentReader {
         continue;
       }
       if (ev.kind === "too-long") {
+        await this.signals?.next();
         this.report.add("line-too-long", info.relPath, ev.line, `line has ${ev.bytes} bytes`);
         continue;
       }
+      const sig = this.signals ? await this.signals.next() : null;
       const doc = normaliseLine(ev.bytes, info, ev.line, this.report);
+      if (doc && sig && !sig.done && sig.value.kind === "line") attachSignals(doc, sig.value.bytes);
       if (doc) return doc;
     }
     return null;
@@ -78,18 +87,38 @@ export class DocumentReader {
   /** Releases the open file. */
   async close(): Promise<void> {
     if (this.iter) await this.iter.return(undefined);
+    if (this.signals) await this.signals.return(undefined);
     this.iter = null;
+    this.signals = null;
   }
 
   private open(): void {
     const info = this.files[this.fileIndex]!;
     this.iter = readLines(info.path, { maxLineBytes: this.maxLineBytes });
+    const sig = info.v2 && this.v2Signals ? signalsPath(info.path) : null;
+    if (sig && existsSync(sig)) this.signals = readLines(sig);
   }
 
   private async advanceFile(): Promise<void> {
     await this.close();
     this.fileIndex++;
     this.nextLine = 1;
+  }
+}
+
+/** quality_signals/<tag>.signals.json.gz beside documents/<tag>.json.gz (null if not V2). */
+export function signalsPath(documentsPath: string): string | null {
+  const m = /^(.*)[/\\]documents[/\\](.+)\.json\.gz$/.exec(documentsPath);
+  return m ? `${m[1]}/quality_signals/${m[2]}.signals.json.gz` : null;
+}
+
+function attachSignals(doc: DocRecord, bytes: Buffer): void {
+  try {
+    const row = JSON.parse(bytes.toString("utf8")) as { id?: unknown; quality_signals?: unknown };
+    if (row.id !== undefined && row.id !== doc.meta.doc_id) return;
+    doc.meta.quality_signals = row.quality_signals;
+  } catch {
+    // a malformed signals line leaves the document without signals
   }
 }
 
@@ -101,6 +130,8 @@ export interface ReadDocumentsOptions {
   report?: BadInputReport;
   /** Skip lines longer than this (default 256 MiB). */
   maxLineBytes?: number;
+  /** RedPajama-V2: attach quality signals (when the signals file exists) as meta.quality_signals. */
+  v2Signals?: boolean;
 }
 
 /**
@@ -113,7 +144,7 @@ export async function* readDocuments(
 ): AsyncGenerator<DocRecord> {
   const ds = await resolveDataset(source);
   const report = opts.report ?? new BadInputReport(opts.strict ?? false);
-  const reader = new DocumentReader(ds.files, report, opts.maxLineBytes);
+  const reader = new DocumentReader(ds.files, report, opts.maxLineBytes, opts.v2Signals ?? false);
   try {
     for (let doc = await reader.next(); doc !== null; doc = await reader.next()) yield doc;
   } finally {

@@ -53,6 +53,8 @@ export interface LoaderOptions {
   resume?: LoaderState;
   /** Skip lines longer than this many bytes (default 256 MiB). */
   maxLineBytes?: number;
+  /** RedPajama-V2: attach quality signals as meta.quality_signals (documents only otherwise). */
+  v2Signals?: boolean;
 }
 
 /** A batch plus the state to resume right after it. */
@@ -92,7 +94,7 @@ export class RedPajamaLoader {
   readonly anchors: ResolvedAnchors;
   readonly fingerprint: string;
   private readonly o: Required<
-    Omit<LoaderOptions, "resume" | "shuffle" | "maxLineBytes" | "padId">
+    Omit<LoaderOptions, "resume" | "shuffle" | "maxLineBytes" | "padId" | "v2Signals">
   > & {
     padId: number;
   };
@@ -158,7 +160,12 @@ export class RedPajamaLoader {
     if (start) this.report.restore(start.block.report);
     for (; epoch < epochs; epoch++) {
       const files = this.fileOrder(epoch).map((i) => this.dataset.files[i]!);
-      const reader = new DocumentReader(files, this.report, this.opts.maxLineBytes);
+      const reader = new DocumentReader(
+        files,
+        this.report,
+        this.opts.maxLineBytes,
+        this.opts.v2Signals,
+      );
       try {
         if (start) await reader.seek({ fileIndex: start.block.fileIndex, line: start.block.line });
         start = undefined;

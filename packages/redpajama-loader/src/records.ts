@@ -43,6 +43,7 @@ const SLIM_SETS: Record<string, string> = {
 
 const V2_META_KEYS = ["url", "language", "source_domain", "date_download", "digest"] as const;
 
+// fatal: invalid UTF-8 throws; a leading byte-order mark is dropped (ignoreBOM defaults to false).
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -5,7 +5,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DatasetError, readLines, resolveDataset } from "../src/index";
+import {
+  BadInputReport,
+  DatasetError,
+  DocumentReader,
+  readDocuments,
+  readLines,
+  resolveDataset,
+  signalsPath,
+} from "../src/index";
 import { collect, fixture } from "./helpers";
 
 async function lines(path: string, highWaterMark?: number, maxLineBytes?: number) {
@@ -166,6 +174,35 @@ describe("layouts", () => {
     expect(docs[1]!.meta.doc_id).toBe("2023-06/0000/en_head.json.gz/1");
     expect(docs[2]!.meta.partition).toBe("middle");
     expect(docs.every((d) => d.subset === "redpajama_v2")).toBe(true);
+  });
+
+  it("V2 quality signals: attached line by line on request, absent without a signals file", async () => {
+    const docs = [];
+    for await (const d of readDocuments(fixture("v2"), { v2Signals: true })) docs.push(d);
+    expect(docs[0]!.meta.quality_signals).toEqual({
+      ccnet_perplexity: [[0, 21, 100]],
+      rps_doc_word_count: [[0, 21, 4]],
+    });
+    expect(docs[1]!.meta.quality_signals).toEqual({
+      ccnet_perplexity: [[0, 21, 250.5]],
+      rps_doc_word_count: [[0, 21, 4]],
+    });
+    expect("quality_signals" in docs[2]!.meta).toBe(false);
+    const plain = await collect(fixture("v2"));
+    expect(plain.docs.some((d) => "quality_signals" in d.meta)).toBe(false);
+    const ds = await resolveDataset(fixture("v2"));
+    const reader = new DocumentReader(ds.files, new BadInputReport(), undefined, true);
+    await reader.seek({ fileIndex: 0, line: 2 });
+    const second = await reader.next();
+    expect(second!.text).toBe("V2 head document two.");
+    expect((second!.meta.quality_signals as Record<string, unknown>).ccnet_perplexity).toEqual([
+      [0, 21, 250.5],
+    ]);
+    expect(reader.position()).toEqual({ fileIndex: 0, line: 3 });
+    await reader.close();
+    expect(signalsPath("/x/documents/2023-06/0000/en_head.json.gz")).toBe(
+      "/x/quality_signals/2023-06/0000/en_head.signals.json.gz",
+    );
   });
 
   it("a single file and a list of files", async () => {

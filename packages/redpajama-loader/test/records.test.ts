@@ -4,6 +4,7 @@ import {
   BAD_INPUT_REASONS,
   BadInputReport,
   BadRecordError,
+  normaliseLine,
   normaliseRow,
   readDocuments,
 } from "../src/index";
@@ -59,6 +60,13 @@ describe("normalisation", () => {
     expect(normaliseRow({ text: "t", meta: "plain" }, info, 1, r)!.meta).toEqual({
       value: "plain",
     });
+  });
+
+  it("drops a UTF-8 byte-order mark on the first line", () => {
+    const r = new BadInputReport();
+    const bytes = new TextEncoder().encode('\uFEFF{"text":"bom"}');
+    expect(normaliseLine(bytes, info, 1, r)?.text).toBe("bom");
+    expect(r.total).toBe(0);
   });
 
   it("takes the subset from the path, not from meta.source", () => {
