@@ -122,6 +122,46 @@ describe("anllm train", () => {
     expect(ok.steps).toBe(3);
   });
 
+  it("continues pre-training a model folder, adding the <AC> row when switching to AC", async () => {
+    const dir = tmp();
+    const plain = join(dir, "plain");
+    expect(
+      (await cli("train", ...TINY, "--anchor", "none", "--steps", "2", "--out", plain)).code,
+    ).toBe(0);
+    const j = await cliJson<AnyJson>(
+      "train",
+      ...TINY.slice(2),
+      "--model",
+      plain,
+      "--anchor",
+      "ac",
+      "--steps",
+      "2",
+      "--out",
+      join(dir, "ac"),
+    );
+    const ckpt = j.checkpoint as string;
+    expect(JSON.parse(readFileSync(join(ckpt, "config.json"), "utf8")).vocab_size).toBe(260);
+    expect(JSON.parse(readFileSync(join(ckpt, "anllm.json"), "utf8")).anchor).toEqual({
+      mode: "ac",
+      ids: [259],
+    });
+    const wrongTok = await cli(
+      "train",
+      ...TINY.slice(2),
+      "--model",
+      plain,
+      "--tokenizer",
+      "llama2",
+      "--steps",
+      "1",
+      "--out",
+      join(dir, "x"),
+    );
+    expect(wrongTok.code).toBe(2);
+    expect(wrongTok.stderr).toMatch(/has 32000 ids but the model only 259/);
+  });
+
   it("prints --help", async () => {
     const r = await cli("train", "--help");
     expect(r.code).toBe(0);

@@ -3,7 +3,6 @@
 // steps and checkpointing may change).
 
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { SCHEDULE_KINDS, type ScheduleKind } from "@anllm/trainer";
 import { choice, int, num, type OptionSpecs, str, type Values } from "../args";
 import { UsageError } from "../errors";
@@ -147,8 +146,8 @@ export function readConfigFile(path: string): Values {
 }
 
 function defaultTokenizer(model: string): string {
-  if (existsSync(join(model, "tokenizer.json"))) return model;
-  if (existsSync(join(model, "anllm.json"))) return "from-model";
+  // a folder brings its own (anllm.json of a checkpoint/run, tokenizer.json, else Llama-2)
+  if (existsSync(model)) return "from-model";
   return model === "tiny" || model === "small" ? "bytes" : "llama2";
 }
 

@@ -90,7 +90,7 @@ export function withAnchors(
 export async function loadModelDir(
   command: string,
   path: string,
-  opts: { tokenizer?: string; anchor?: AnchorMode } = {},
+  opts: { tokenizer?: string; anchor?: AnchorMode; acInit?: "mean" | "copy-period" } = {},
 ): Promise<LoadedModel> {
   if (!existsSync(path)) throw new UsageError(command, `--model folder not found: ${path}`);
   const dir = await resolveModelDir(path);
@@ -102,27 +102,40 @@ export async function loadModelDir(
   }
   const model = await Llama2.load(dir);
   const metaPath = join(dir, "anllm.json");
-  if (existsSync(metaPath) && opts.tokenizer === undefined) {
-    const meta = JSON.parse(readFileSync(metaPath, "utf8")) as AnllmMeta;
-    const tokenizer = tokenizerFromSpec(meta.tokenizer);
-    const mode = opts.anchor ?? meta.anchor.mode;
-    const anchors =
-      mode === meta.anchor.mode
-        ? { mode, ids: meta.anchor.ids, placement: "after" as const, lineBreaks: "space" as const }
-        : anchorSetup(tokenizer, mode).anchors;
-    return { model, tokenizer, anchorMode: mode, anchors, dir };
+  const meta =
+    existsSync(metaPath) && opts.tokenizer === undefined
+      ? (JSON.parse(readFileSync(metaPath, "utf8")) as AnllmMeta)
+      : null;
+  const base = meta
+    ? tokenizerFromSpec(meta.tokenizer)
+    : loadTokenizer(
+        command,
+        opts.tokenizer ?? (existsSync(join(dir, "tokenizer.json")) ? dir : "llama2"),
+      );
+  const mode = opts.anchor ?? meta?.anchor.mode ?? "ep";
+  if (meta && mode === meta.anchor.mode) {
+    const anchors = {
+      mode,
+      ids: meta.anchor.ids,
+      placement: "after" as const,
+      lineBreaks: "space" as const,
+    };
+    return { model, tokenizer: base, anchorMode: mode, anchors, dir };
   }
-  const base = loadTokenizer(
-    command,
-    opts.tokenizer ?? (existsSync(join(dir, "tokenizer.json")) ? dir : "llama2"),
-  );
-  const mode = opts.anchor ?? "ep";
+  if (base.vocabSize > model.config.vocabSize) {
+    throw new UsageError(
+      command,
+      `tokenizer ${base.name} has ${base.vocabSize} ids but the model only ${model.config.vocabSize}; ` +
+        "pass the model's tokenizer with --tokenizer",
+    );
+  }
+  if (opts.acInit && mode === "ac") return { ...withAnchors(model, base, mode, opts.acInit), dir };
   const { tokenizer, anchors } = anchorSetup(base, mode);
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new UsageError(
       command,
-      `the tokenizer has ${tokenizer.vocabSize} ids but the model only ${model.config.vocabSize} ` +
-        "(train it with --anchor ac first, or pick another --anchor)",
+      `the model has no rows for the tokens added by --anchor ${mode} (vocab ${model.config.vocabSize}, ` +
+        `tokenizer ${tokenizer.vocabSize}); train it with --anchor ac first, or use --anchor ep`,
     );
   }
   return { model, tokenizer, anchorMode: mode, anchors, dir };

@@ -36,6 +36,7 @@ export async function buildModel(cfg: TrainConfig): Promise<LoadedModel> {
     const l = await loadModelDir("train", cfg.model, {
       ...(cfg.tokenizer !== "from-model" ? { tokenizer: cfg.tokenizer } : {}),
       anchor: cfg.anchor,
+      acInit: cfg.acInit, // training adds <AC> rows to a model that lacks them
     });
     return l;
   }
