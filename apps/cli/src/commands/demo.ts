@@ -102,6 +102,7 @@ function demoConfig(v: Values, out: string): TrainConfig {
     checkpointEvery: 1_000_000,
     mode: "paper",
     acInit: "mean",
+    onNonFinite: "stop",
   };
 }
 

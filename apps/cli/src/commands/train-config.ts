@@ -29,6 +29,7 @@ export interface TrainConfig {
   checkpointEvery: number;
   mode: "paper" | "pack";
   acInit: "mean" | "copy-period";
+  onNonFinite: "stop" | "skip";
 }
 
 /** Flags of `anllm train` (also the keys of --config files). */
@@ -102,6 +103,12 @@ export const TRAIN_SPECS: OptionSpecs = {
     help: "initial <AC> embedding",
     def: "mean",
   },
+  "on-nonfinite": {
+    type: "string",
+    arg: "stop|skip",
+    help: "NaN/Inf loss or gradient: stop (checkpoint of the last good state) or skip the step",
+    def: "stop",
+  },
   resume: { type: "boolean", help: "continue the run in --out from its latest checkpoint" },
 };
 
@@ -109,6 +116,7 @@ export const TRAIN_SPECS: OptionSpecs = {
 const RESUME_MUTABLE = new Set([
   "steps",
   "checkpoint-every",
+  "on-nonfinite",
   "out",
   "resume",
   "config",
@@ -177,6 +185,7 @@ export function toTrainConfig(v: Values, defaultData: () => string): TrainConfig
     checkpointEvery: int(c, v, "checkpoint-every", 50, 1)!,
     mode: v.packing === true ? "pack" : "paper",
     acInit: choice(c, v, "ac-init", ["mean", "copy-period"] as const, "mean"),
+    onNonFinite: choice(c, v, "on-nonfinite", ["stop", "skip"] as const, "stop"),
   };
 }
 
@@ -216,6 +225,8 @@ export function resumeConfig(stored: TrainConfig, now: TrainConfig, given: Value
     steps: given.steps !== undefined ? now.steps : stored.steps,
     checkpointEvery:
       given["checkpoint-every"] !== undefined ? now.checkpointEvery : stored.checkpointEvery,
+    onNonFinite:
+      given["on-nonfinite"] !== undefined ? now.onNonFinite : (stored.onNonFinite ?? "stop"),
     out: now.out,
   };
 }

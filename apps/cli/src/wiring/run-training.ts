@@ -115,6 +115,7 @@ export async function runTraining(
     optimizer: { weightDecay: cfg.weightDecay },
     maxGradNorm: cfg.maxGradNorm > 0 ? cfg.maxGradNorm : null,
     seed: cfg.seed,
+    onNonFinite: cfg.onNonFinite ?? "stop",
     outDir: cfg.out,
     checkpointEvery: cfg.checkpointEvery,
     resume: opts.resume,
