@@ -3,13 +3,14 @@
 import { attach } from "../autograd";
 import type { Device } from "../device";
 import { ShapeError } from "../errors";
-import { tensor } from "../factories";
+import { full, tensor } from "../factories";
 import {
   attentionDkvKernel,
   attentionDqKernel,
   attentionKernel,
 } from "../kernels/attention/attention.kernel";
 import type { AttentionParams } from "../kernels/attention/attention.ref";
+import { maskRule } from "../kernels/attention/attention.ref";
 import type { Tensor } from "../tensor";
 import { isTensor } from "../tensor";
 import { checkSame, empty, launchElementwise } from "./core";
@@ -77,6 +78,58 @@ function filled(n: number, f: (i: number) => number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => f(i));
 }
 
+/**
+ * Per query the [lo, hi) range of keys it may see and per key the range of queries that may see
+ * it (from the packed arrays, by the same rule as the kernels); empty ranges are [0, 0).
+ */
+function allowedSpans(
+  packed: Int32Array,
+  batch: number,
+  lq: number,
+  lk: number,
+  anchorMode: boolean,
+  hasDoc: boolean,
+  bosVisible: boolean,
+): Int32Array {
+  const ok = maskRule(
+    { batch, nHeads: 1, nKvHeads: 1, lq, lk, headDim: 1, scale: 1, anchorMode, hasDoc, bosVisible },
+    packed,
+  );
+  const nq = batch * lq;
+  const nk = batch * lk;
+  const out = new Int32Array(2 * nq + 2 * nk);
+  if (batch * lq * lk > 2 ** 24) {
+    // too large to scan on the host: full spans (the kernels still apply the rule per pair)
+    out.fill(lk, nq, 2 * nq);
+    out.fill(lq, 2 * nq + nk);
+    return out;
+  }
+  const qLo = new Int32Array(nq).fill(lk);
+  const qHi = new Int32Array(nq);
+  const kLo = new Int32Array(nk).fill(lq);
+  const kHi = new Int32Array(nk);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < lq; i++) {
+      for (let j = 0; j < lk; j++) {
+        if (!ok(b, i, j)) continue;
+        const qi = b * lq + i;
+        const kj = b * lk + j;
+        if (j < (qLo[qi] as number)) qLo[qi] = j;
+        if (j + 1 > (qHi[qi] as number)) qHi[qi] = j + 1;
+        if (i < (kLo[kj] as number)) kLo[kj] = i;
+        if (i + 1 > (kHi[kj] as number)) kHi[kj] = i + 1;
+      }
+    }
+  }
+  for (let t = 0; t < nq; t++) if ((qHi[t] as number) === 0) qLo[t] = 0;
+  for (let t = 0; t < nk; t++) if ((kHi[t] as number) === 0) kLo[t] = 0;
+  out.set(qLo, 0);
+  out.set(qHi, nq);
+  out.set(kLo, 2 * nq);
+  out.set(kHi, 2 * nq + nk);
+  return out;
+}
+
 /** Builds an AttentionMask from host arrays and uploads it once (packed). Dispose `packed` when done. */
 export function makeAttentionMask(m: MaskInput): AttentionMask & { packed: Tensor } {
   const lk = m.lk ?? m.lq;
@@ -114,11 +167,21 @@ export function makeAttentionMask(m: MaskInput): AttentionMask & { packed: Tenso
   }
   if ((qDoc === undefined) !== (kDoc === undefined))
     throw new ShapeError("makeAttentionMask: give both qDoc and kDoc or neither");
-  const packedHost = new Int32Array(4 * nq + 5 * nk);
+  const packedHost = new Int32Array(6 * nq + 7 * nk);
   const qParts = [qPos, qSeg, qAnchor, qDoc ?? new Int32Array(nq)];
   const kParts = [kPos, kSeg, kAnchor, kDoc ?? new Int32Array(nk), kValid];
   for (const [i, a] of qParts.entries()) packedHost.set(a, i * nq);
   for (const [i, a] of kParts.entries()) packedHost.set(a, 4 * nq + i * nk);
+  const spans = allowedSpans(
+    packedHost,
+    m.batch,
+    m.lq,
+    lk,
+    (m.mode ?? "anchor") === "anchor",
+    qDoc !== undefined,
+    m.bosVisible ?? false,
+  );
+  packedHost.set(spans, 4 * nq + 5 * nk);
   const packed = tensor(packedHost, [packedHost.length], { dtype: "i32", device: m.device });
   packed.kept = true;
   return {
@@ -172,6 +235,11 @@ function packMask(
     flat(mask.kAnchor, nk, "kAnchor"),
     flat(mask.kDoc, nk, "kDoc"),
     flat(mask.kValid, nk, "kValid"),
+    // no host copy of the arrays here: full spans (every pair is still checked by the rule)
+    full([nq], 0, { dtype: "i32", device: dev }),
+    full([nq], lk, { dtype: "i32", device: dev }),
+    full([nk], 0, { dtype: "i32", device: dev }),
+    full([nk], lq, { dtype: "i32", device: dev }),
   ];
   const t = concat(parts, 0);
   for (const p of parts) p.dispose();

@@ -1,11 +1,12 @@
 // Batched matmul with transposed operands read in place and broadcast batch dims; its vjp uses
 // the same kernel with flipped transpose flags (no transposed copies).
-import { attach } from "../autograd";
+import { attach, noGrad } from "../autograd";
 import { ShapeError } from "../errors";
 import { matmulKernel, matmulVec4Kernel, vecMode } from "../kernels/matmul/matmul.kernel";
 import type { MatmulTiling } from "../kernels/matmul/matmul.wgsl";
 import type { Tensor } from "../tensor";
 import { broadcastShapes, checkSame, empty, stridesOf } from "./core";
+import { transpose } from "./movement";
 
 /** Options of matmul. */
 export interface MatmulOptions {
@@ -26,6 +27,17 @@ function mm(
 ): Tensor {
   const tiling = opts.tiling;
   checkSame("matmul", [a, b]);
+  // software adapters: A @ B^T runs faster as a transposed copy of B (weights are small next to
+  // activations) followed by the vectorised "nn" kernel than as dot products along K
+  if (transB && !transA && a.backend.software && !opts.tiling && !opts.scalar && b.rank >= 2) {
+    const rowsA = a.size / (a.shape[a.rank - 1] as number);
+    if ((b.shape[b.rank - 2] as number) % 4 === 0 && rowsA >= 16) {
+      const bt = noGrad(() => transpose(b, -1, -2));
+      const out = mm(a, bt, false, false, opts);
+      bt.dispose();
+      return out;
+    }
+  }
   if (a.rank < 2 || b.rank < 2)
     throw new ShapeError(`matmul: operands need rank >= 2, got [${a.shape}] @ [${b.shape}]`);
   const [ar, ac] = a.shape.slice(-2) as [number, number];

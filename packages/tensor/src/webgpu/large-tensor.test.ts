@@ -47,7 +47,11 @@ describe("tensors above the binding limit", () => {
     T.adamwUpdate(W, doubled, m, v, { lr: 0.5, step: 1 });
     const after = await T.gather(W, 0, T.tensor(Int32Array.from([32999]), [1])).data();
     // first AdamW step moves each weight by lr * sign(grad) (up to eps)
-    await expectAllClose(after.slice(0, 4), [0, 1, 2, 3].map((c) => w(32999, c) - 0.5 * Math.sign(w(32999, c))), { rtol: 1e-4, atol: 1e-5 });
+    await expectAllClose(
+      after.slice(0, 4),
+      [0, 1, 2, 3].map((c) => w(32999, c) - 0.5 * Math.sign(w(32999, c))),
+      { rtol: 1e-4, atol: 1e-5 },
+    );
     const total = await T.sum(T.gather(doubled, 0, T.tensor(Int32Array.from([32999]), [1]))).item();
     let want = 0;
     for (let c = 0; c < D; c++) want += 2 * w(32999, c);

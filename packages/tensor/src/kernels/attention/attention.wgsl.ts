@@ -16,18 +16,39 @@ export function headDimMax(hd: number): number {
 const COMMON = (hdm: number) => /* wgsl */ `
 const WG: u32 = ${ATTN_WG}u;
 const HDM: u32 = ${hdm}u;
-fn allowed(b: u32, i: u32, j: u32) -> bool {
-  let B = M(0u); let Lq = M(3u); let Lk = M(4u); let flags = M(7u);
-  let nq = B * Lq; let nk = B * Lk;
-  let qb = b * Lq + i; let kb = 4u * nq + b * Lk + j;
-  if (ld_mask(kb + 4u * nk) == 0) { return false; }
-  let kp = ld_mask(kb);
-  if (kp > ld_mask(qb)) { return false; }
-  if ((flags & 2u) != 0u && ld_mask(qb + 3u * nq) != ld_mask(kb + 3u * nk)) { return false; }
+struct Tok { pos: i32, seg: i32, anchor: i32, doc: i32, valid: i32 }
+fn tokQ(b: u32, i: u32) -> Tok {
+  let nq = M(0u) * M(3u);
+  let o = b * M(3u) + i;
+  return Tok(ld_mask(o), ld_mask(o + nq), ld_mask(o + 2u * nq), ld_mask(o + 3u * nq), 1);
+}
+fn tokK(b: u32, j: u32) -> Tok {
+  let nq = M(0u) * M(3u); let nk = M(0u) * M(4u);
+  let o = 4u * nq + b * M(4u) + j;
+  return Tok(ld_mask(o), ld_mask(o + nk), ld_mask(o + 2u * nk), ld_mask(o + 3u * nk), ld_mask(o + 4u * nk));
+}
+// the attention rule (anllm-method.md section 2) for one query / key pair
+fn rule(q: Tok, k: Tok) -> bool {
+  let flags = M(7u);
+  if (k.valid == 0 || k.pos > q.pos) { return false; }
+  if ((flags & 2u) != 0u && q.doc != k.doc) { return false; }
   if ((flags & 1u) == 0u) { return true; }
-  if ((flags & 4u) != 0u && kp == 0) { return true; }
-  if (ld_mask(qb + nq) == ld_mask(kb + nk)) { return true; }
-  return ld_mask(kb + 2u * nk) != 0 && ld_mask(qb + 2u * nq) == 0;
+  if ((flags & 4u) != 0u && k.pos == 0) { return true; }
+  if (q.seg == k.seg) { return true; }
+  return k.anchor != 0 && q.anchor == 0;
+}
+// [lo, hi) of keys a query may see (k = 0) or of queries that may see a key (k = 1): outside it
+// every pair is blocked, so whole blocks of the L x L plane are never visited
+fn span(k: u32, b: u32, t: u32) -> vec2<u32> {
+  let B = M(0u); let Lq = M(3u); let Lk = M(4u);
+  let nq = B * Lq; let nk = B * Lk;
+  let base = 4u * nq + 5u * nk;
+  if (k == 0u) {
+    let o = base + b * Lq + t;
+    return vec2<u32>(u32(ld_mask(o)), u32(ld_mask(o + nq)));
+  }
+  let o = base + 2u * nq + b * Lk + t;
+  return vec2<u32>(u32(ld_mask(o)), u32(ld_mask(o + nk)));
 }`;
 
 const HEAD = /* wgsl */ `
@@ -54,8 +75,10 @@ ${HEAD}
     for (var d = 0u; d < hd; d++) { qv[d] = ld_q(r * hd + d) * scale; acc[d] = 0.0; }
     var m = ninf_();
     var l = 0.0;
-    for (var j = 0u; j < Lk; j++) {
-      if (!allowed(b, i, j)) { continue; }
+    let sp = span(0u, b, i);
+    let qt = tokQ(b, i);
+    for (var j = sp.x; j < sp.y; j++) {
+      if (!rule(qt, tokK(b, j))) { continue; }
       var s = 0.0;
       for (var d = 0u; d < hd; d++) { s += qv[d] * ld_k(kBase + j * hd + d); }
       if (s > m) {
@@ -89,8 +112,10 @@ ${HEAD}
     var dq: array<f32, HDM>;
     for (var d = 0u; d < hd; d++) { qv[d] = ld_q(r * hd + d) * scale; dov[d] = ld_dout(r * hd + d); dq[d] = 0.0; }
     let lse = ld_lse(r); let D = ld_dsum(r);
-    for (var j = 0u; j < Lk; j++) {
-      if (!allowed(b, i, j)) { continue; }
+    let sp = span(0u, b, i);
+    let qt = tokQ(b, i);
+    for (var j = sp.x; j < sp.y; j++) {
+      if (!rule(qt, tokK(b, j))) { continue; }
       var s = 0.0; var dp = 0.0;
       for (var d = 0u; d < hd; d++) {
         s += qv[d] * ld_k(kBase + j * hd + d);
@@ -117,10 +142,12 @@ ${HEAD}
     var dk: array<f32, HDM>;
     var dv: array<f32, HDM>;
     for (var d = 0u; d < hd; d++) { kk[d] = ld_k(r * hd + d); vv[d] = ld_v(r * hd + d); dk[d] = 0.0; dv[d] = 0.0; }
+    let sp = span(1u, b, j);
+    let kt = tokK(b, j);
     for (var hh = 0u; hh < group; hh++) {
       let h = kvh * group + hh;
-      for (var i = 0u; i < Lq; i++) {
-        if (!allowed(b, i, j)) { continue; }
+      for (var i = sp.x; i < sp.y; i++) {
+        if (!rule(tokQ(b, i), kt)) { continue; }
         let qr = (b * H + h) * Lq + i;
         var s = 0.0; var dp = 0.0;
         for (var d = 0u; d < hd; d++) {

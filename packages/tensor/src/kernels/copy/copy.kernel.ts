@@ -1,7 +1,12 @@
 // Kernel definition of the strided copy.
 import { type KernelDef, strideGroups } from "../kernel";
 import { type CopyParams, copyRef } from "./copy.ref";
-import { COPY_WG, copyWgsl } from "./copy.wgsl";
+import { COPY_CHUNK, COPY_WG, copyWgsl } from "./copy.wgsl";
+
+/** A rank-0 copy as rank 1. */
+function rank1(p: CopyParams): CopyParams {
+  return p.shape.length > 0 ? p : { ...p, shape: [1], srcStrides: [1], dstStrides: [1] };
+}
 
 /** Strided copy of raw words (any dtype). */
 export const copyKernel: KernelDef<CopyParams> = {
@@ -12,7 +17,8 @@ export const copyKernel: KernelDef<CopyParams> = {
   ],
   variant: () => "",
   wgsl: (_p, env) => copyWgsl(env.decls),
-  meta(p) {
+  meta(q) {
+    const p = rank1(q);
     if (p.shape.length > 8) throw new Error(`copy: rank ${p.shape.length} > 8`);
     const m = new Array<number>(28).fill(0);
     m[0] = p.shape.reduce((a, b) => a * b, 1);
@@ -26,13 +32,11 @@ export const copyKernel: KernelDef<CopyParams> = {
     });
     return m;
   },
-  grid: (p) => [
-    strideGroups(
-      p.shape.reduce((a, b) => a * b, 1),
-      COPY_WG,
-    ),
-    1,
-    1,
-  ],
+  grid: (q) => {
+    const p = rank1(q);
+    const last = p.shape[p.shape.length - 1] as number;
+    const rows = p.shape.reduce((a, b) => a * b, 1) / last;
+    return [strideGroups(rows * Math.ceil(last / COPY_CHUNK), COPY_WG), 1, 1];
+  },
   ref: copyRef,
 };
