@@ -58,34 +58,63 @@ export function parseDataFile(file: string, text: string): DataFile {
   }
 }
 
-/** Chart specs for every recognised data file (see the recognisers below). */
+/** Chart specs for every recognised data file: loss curves, perplexity and cache reduction. */
 export function buildCharts(
   manifest: readonly ManifestEntry[],
   files: readonly DataFile[],
 ): ChartSpec[] {
   const command = new Map(manifest.map((m) => [m.file, m.command]));
-  const charts: ChartSpec[] = [];
-  const loss: ChartSeries[] = [];
-  const lossSources: { file: string; command: string }[] = [];
+  const groups = new Map<
+    string,
+    { series: ChartSeries[]; sources: ChartSpec["sources"][number][] }
+  >();
+  const add = (id: string, series: ChartSeries[], file: string) => {
+    const g = groups.get(id) ?? { series: [], sources: [] };
+    g.series.push(...series);
+    g.sources.push({ file, command: command.get(file) ?? "(not in data/manifest.json)" });
+    groups.set(id, g);
+  };
   for (const f of files) {
-    const src = { file: f.file, command: command.get(f.file) ?? "(unknown)" };
+    const name = f.file.replace(/(\.metrics)?\.(jsonl|json)$/, "");
     const curve = lossCurve(f.content);
-    if (curve) {
-      loss.push({ name: f.file.replace(/\.(jsonl|json)$/, ""), points: curve });
-      lossSources.push(src);
+    if (curve) add("loss", [{ name, points: movingAverage(curve, 10) }], f.file);
+    const ppl = perplexitySeries(f.content, name);
+    if (ppl) add("perplexity", ppl, f.file);
+    const cache = cacheSeries(f.content, name);
+    if (cache) {
+      add("cache", cache.reduction, f.file);
+      add("speedup", cache.speedup, f.file);
     }
   }
-  if (loss.length > 0) {
-    charts.push({
-      id: "loss",
-      title: "Training loss",
-      xLabel: "step",
-      yLabel: "loss (cross-entropy, nats/token)",
-      series: loss,
-      sources: lossSources,
-    });
-  }
-  return charts;
+  const META: Record<string, Omit<ChartSpec, "id" | "series" | "sources">> = {
+    loss: {
+      title: "Training loss (moving average over 10 steps)",
+      xLabel: "optimiser step",
+      yLabel: "loss (nats / token)",
+    },
+    perplexity: {
+      title: "Perplexity vs context length",
+      xLabel: "context length (tokens)",
+      yLabel: "perplexity",
+      logX: true,
+    },
+    cache: {
+      title: "K/V cache reduction vs prompt length",
+      xLabel: "prompt length (tokens)",
+      yLabel: "C = 1 − peak / full entries (%)",
+      logX: true,
+    },
+    speedup: {
+      title: "Speed-up of anchor-cache generation vs prompt length",
+      xLabel: "prompt length (tokens)",
+      yLabel: "T = time(baseline) / time(anchor)",
+      logX: true,
+    },
+  };
+  return ["loss", "perplexity", "cache", "speedup"].flatMap((id) => {
+    const g = groups.get(id);
+    return g ? [{ id, ...META[id]!, series: g.series, sources: g.sources }] : [];
+  });
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {
@@ -100,4 +129,60 @@ export function lossCurve(content: unknown): Array<[number, number]> | null {
     .filter((r) => typeof r.step === "number" && typeof r.loss === "number")
     .map((r) => [r.step as number, r.loss as number] as [number, number]);
   return pts.length > 0 ? pts : null;
+}
+
+/** Mean of each point's last `w` y values (fewer at the start). */
+export function movingAverage(
+  points: ReadonlyArray<readonly [number, number]>,
+  w: number,
+): Array<[number, number]> {
+  let sum = 0;
+  return points.map(([x, y], i) => {
+    sum += y;
+    if (i >= w) sum -= points[i - w]![1];
+    return [x, sum / Math.min(i + 1, w)];
+  });
+}
+
+function rowsOf(x: unknown, xKey: string, yKey: string): Array<[number, number]> | null {
+  if (!Array.isArray(x)) return null;
+  const pts = x
+    .filter(isRecord)
+    .filter((r) => typeof r[xKey] === "number" && typeof r[yKey] === "number")
+    .map((r) => [r[xKey] as number, r[yKey] as number] as [number, number])
+    .sort((a, b) => a[0] - b[0]);
+  return pts.length > 0 ? pts : null;
+}
+
+/** `anllm eval ppl --json` ({full?: rows, anchor?: rows} with {length, ppl}) -> series. */
+export function perplexitySeries(content: unknown, name: string): ChartSeries[] | null {
+  if (!isRecord(content)) return null;
+  const out: ChartSeries[] = [];
+  for (const [key, label] of [
+    ["full", "full attention"],
+    ["anchor", "anchor attention"],
+  ] as const) {
+    const pts = rowsOf(content[key], "length", "ppl");
+    if (pts) out.push({ name: `${name}: ${label}`, points: pts });
+  }
+  return out.length > 0 ? out : null;
+}
+
+/** `anllm eval cache --json` ({rows: [{promptLength, C, tFullCache, tNoCache?}]}) -> series. */
+export function cacheSeries(
+  content: unknown,
+  name: string,
+): { reduction: ChartSeries[]; speedup: ChartSeries[] } | null {
+  if (!isRecord(content)) return null;
+  const c = rowsOf(content.rows, "promptLength", "C");
+  if (!c) return null;
+  const speedup: ChartSeries[] = [];
+  const full = rowsOf(content.rows, "promptLength", "tFullCache");
+  if (full) speedup.push({ name: `${name}: vs full cache`, points: full });
+  const none = rowsOf(content.rows, "promptLength", "tNoCache");
+  if (none) speedup.push({ name: `${name}: vs no cache`, points: none });
+  return {
+    reduction: [{ name, points: c.map(([x, y]) => [x, 100 * y] as [number, number]) }],
+    speedup,
+  };
 }

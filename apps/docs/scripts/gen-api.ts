@@ -56,6 +56,49 @@ export function vueSafeMarkdown(md: string): string {
   return `::: v-pre\n${out.join("\n")}\n:::\n`;
 }
 
+/**
+ * Gives every heading of a page a unique explicit id (`### name {#id}`), which VitePress requires:
+ * typedoc's custom ids (useCustomAnchors) are kept where first used (links point at them), a
+ * repeated one (two classes' `message`) is replaced, and headings without one (parameters) get a
+ * slug that collides with none of them.
+ */
+export function uniqueHeadingIds(md: string): string {
+  const heading = /^(#{1,6} )(.*?)(?: \{#([^}]+)\})?$/;
+  const lines = md.split("\n");
+  const reserved = new Set<string>();
+  const owner = new Map<string, number>();
+  lines.forEach((l, k) => {
+    const id = l.match(heading)?.[3];
+    if (id !== undefined && !owner.has(id)) {
+      owner.set(id, k);
+      reserved.add(id);
+    }
+  });
+  const used = new Set<string>();
+  let fenced = false;
+  return lines
+    .map((l, k) => {
+      if (/^\s*(```|~~~)/.test(l)) fenced = !fenced;
+      const m = fenced ? null : l.match(heading);
+      if (!m) return l;
+      const [, hashes, text, id] = m as unknown as [string, string, string, string | undefined];
+      if (id !== undefined && owner.get(id) === k) {
+        used.add(id);
+        return l;
+      }
+      const base =
+        text
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, "-")
+          .replace(/^-|-$/g, "") || "section";
+      let slug = base;
+      for (let n = 1; reserved.has(slug) || used.has(slug); n++) slug = `${base}-${n}`;
+      used.add(slug);
+      return `${hashes}${text} {#${slug}}`;
+    })
+    .join("\n");
+}
+
 function markdownFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && e.name.endsWith(".md"))
@@ -73,6 +116,7 @@ async function documentPackage(p: ApiPackage, outDir: string): Promise<boolean> 
     readme: "none",
     entryFileName: "index",
     outputFileStrategy: "modules",
+    useCustomAnchors: true,
     excludePrivate: true,
     excludeInternal: true,
     exclude: ["**/*.test.ts"],
@@ -89,7 +133,7 @@ async function documentPackage(p: ApiPackage, outDir: string): Promise<boolean> 
   if (!project) return false;
   await app.outputs.writeOutputs(project);
   for (const file of markdownFiles(outDir)) {
-    writeFileSync(file, vueSafeMarkdown(readFileSync(file, "utf8")));
+    writeFileSync(file, vueSafeMarkdown(uniqueHeadingIds(readFileSync(file, "utf8"))));
   }
   return true;
 }

@@ -8,7 +8,7 @@ import { tokenizeAc, tokenizeEp } from "../lib/illustrative-tokenizer";
 import { checkLinks } from "../lib/link-check";
 import { maskView, viewOfFlags } from "../lib/mask-model";
 import { buildCharts, lossCurve, parseDataFile } from "../lib/results";
-import { vueSafeMarkdown } from "../scripts/gen-api";
+import { uniqueHeadingIds, vueSafeMarkdown } from "../scripts/gen-api";
 import { listedCommands, subcommandsOf } from "../scripts/gen-cli";
 import { GOLDEN_ANCHORS, GOLDEN_LABELS, GOLDEN_MASK, rowsOf, ruleMask } from "./golden";
 
@@ -140,6 +140,19 @@ describe("build helpers", () => {
     expect(md).toContain('default "\\<AC>" and `<AC>`');
     expect(md).toContain("let a: Array<number>;");
     expect(md.startsWith("::: v-pre\n")).toBe(true);
+  });
+  it("gives every heading a unique explicit id, keeping typedoc's first ids", () => {
+    const md =
+      "###### message\n### A {#a}\n#### message {#message}\n#### message {#message}\n```\n# x\n```";
+    expect(uniqueHeadingIds(md).split("\n")).toEqual([
+      "###### message {#message-1}",
+      "### A {#a}",
+      "#### message {#message}",
+      "#### message {#message-2}",
+      "```",
+      "# x",
+      "```",
+    ]);
   });
   it("lists the commands of a help text", () => {
     const help =

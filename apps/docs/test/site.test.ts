@@ -1,11 +1,12 @@
 // Tests of the BUILT site (.vitepress/dist): no dead internal links; the build-time mask figure is
 // right; and, in Debian's Chromium driven by Playwright, the interactive anchor-mask page shows the
 // right tokens, mask and cache for a known sentence under AnLLM-EP and AnLLM-AC, with no console errors.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkLinks } from "../lib/link-check";
+import { buildCharts, type ManifestEntry, parseDataFile } from "../lib/results";
 import { distDir } from "./global-setup";
 import { GOLDEN_MASK, ruleMask } from "./golden";
 import { serveStatic } from "./static-server";
@@ -175,17 +176,32 @@ describe("built site in Chromium", () => {
     expect(await keptAfterLast(page)).toBe("4,7,11,13");
   });
 
-  it("loads the main pages with no console errors", async () => {
-    for (const path of [
-      "/",
-      "/guide/getting-started.html",
-      "/guide/method.html",
-      "/results.html",
-      "/reference/cli.html",
-      "/api/",
-    ]) {
-      await open(path);
-    }
+  it("draws one chart per kind of result data in data/, with one line per series", async () => {
+    const dataDir = join(distDir, "..", "..", "data");
+    const manifest = existsSync(join(dataDir, "manifest.json"))
+      ? (JSON.parse(readFileSync(join(dataDir, "manifest.json"), "utf8")) as ManifestEntry[])
+      : [];
+    const files = manifest.map((m) =>
+      parseDataFile(m.file, readFileSync(join(dataDir, m.file), "utf8")),
+    );
+    const expected = buildCharts(manifest, files);
+    await open("/results.html");
+    const shown = await page.$$eval("[data-chart]", (figs) =>
+      figs.map((f) => ({
+        id: f.getAttribute("data-chart"),
+        lines: f.querySelectorAll("path").length,
+      })),
+    );
+    expect(shown).toEqual(expected.map((c) => ({ id: c.id, lines: c.series.length })));
+  });
+
+  it("loads every guide, package, reference and results page with no console errors", async () => {
+    const pages = readdirSync(distDir, { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".html") && f !== "404.html")
+      .filter((f) => !f.startsWith("api/") || f === "api/index.html")
+      .map((f) => `/${f.split("\\").join("/")}`);
+    expect(pages.length).toBeGreaterThan(12);
+    for (const path of pages) await open(path);
     expect(consoleErrors).toEqual([]);
   });
 });

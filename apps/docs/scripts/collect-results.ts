@@ -1,0 +1,86 @@
+// Produces the results page's data: runs each command below through the `anllm` CLI (from the
+// repository root, exactly as a user would), saves what the CLI wrote into apps/docs/data/, and
+// records every file with the command that produced it, the date and the commit in
+// data/manifest.json. Run: pnpm --filter @anllm/docs results   (minutes; CPU device, tiny model).
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ManifestEntry } from "../lib/results";
+
+const docsRoot = new URL("..", import.meta.url).pathname;
+const repoRoot = join(docsRoot, "..", "..");
+const dataDir = join(docsRoot, "data");
+const ENV = { ANLLM_DEVICE: "cpu" };
+const TRAIN = ["--model", "tiny", "--steps", "200", "--batch-size", "4", "--seq-len", "128"];
+
+/** One CLI run: its arguments, where its --json stdout goes, and run files to copy. */
+interface Job {
+  readonly args: string[];
+  readonly json: string;
+  readonly copy?: ReadonlyArray<readonly [from: string, to: string]>;
+  readonly note: string;
+}
+
+const JOBS: Job[] = [
+  ...(["ac", "ep", "none"] as const).map((anchor) => ({
+    args: ["train", ...TRAIN, "--anchor", anchor, "--out", `runs/docs-train-${anchor}`, "--json"],
+    json: `train-${anchor}.json`,
+    copy: [[`runs/docs-train-${anchor}/metrics.jsonl`, `train-${anchor}.metrics.jsonl`]] as const,
+    note: `training, anchor ${anchor}`,
+  })),
+  ...(["ac", "none"] as const).map((anchor) => ({
+    args: [
+      "eval",
+      "ppl",
+      "--model",
+      `runs/docs-train-${anchor}`,
+      "--lengths",
+      "32,64,128,256",
+    ].concat(["--stride", "32", "--max-windows", "16", "--attention", "both", "--json"]),
+    json: `eval-ppl-${anchor}.json`,
+    note: `perplexity vs context length of the ${anchor} model, full and anchor attention`,
+  })),
+  {
+    args: [
+      "eval",
+      "cache",
+      "--model",
+      "runs/docs-train-ac",
+      "--prompt-lengths",
+      "64,128,256,512",
+    ].concat(["--max-new-tokens", "16", "--json"]),
+    json: "eval-cache-ac.json",
+    note: "K/V cache reduction and speed-up vs prompt length, AC model",
+  },
+];
+
+const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], {
+  cwd: repoRoot,
+  encoding: "utf8",
+}).trim();
+mkdirSync(dataDir, { recursive: true });
+const manifest: ManifestEntry[] = [];
+for (const job of JOBS) {
+  const command = `ANLLM_DEVICE=cpu pnpm anllm ${job.args.join(" ")}`;
+  console.log(`results: ${command}`);
+  const r = spawnSync("pnpm", ["anllm", ...job.args], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    env: { ...process.env, ...ENV },
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`${command} exited ${r.status}`);
+  // pnpm prints the script line first; the CLI's JSON object is the rest of stdout.
+  const json = r.stdout.slice(r.stdout.indexOf("{"));
+  JSON.parse(json); // must be one JSON object
+  writeFileSync(join(dataDir, job.json), json);
+  const date = new Date().toISOString();
+  manifest.push({ file: job.json, command, date, commit, note: job.note });
+  for (const [from, to] of job.copy ?? []) {
+    copyFileSync(join(repoRoot, from), join(dataDir, to));
+    manifest.push({ file: to, command: `${command}  (its ${from})`, date, commit, note: job.note });
+  }
+}
+writeFileSync(join(dataDir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+console.log(`results: wrote ${manifest.length} files to ${dataDir}`);
