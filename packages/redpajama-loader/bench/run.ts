@@ -33,9 +33,17 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-async function tokenRun(
-  workers: number,
-): Promise<{ tokens: number; seconds: number; cpuSeconds: number }> {
+interface TokenRun {
+  tokens: number;
+  seconds: number;
+  cpuSeconds: number;
+  /** From the first batch on (worker startup and pipeline fill excluded). */
+  steadyTokens: number;
+  steadySeconds: number;
+  steadyCpuSeconds: number;
+}
+
+async function tokenRun(workers: number): Promise<TokenRun> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const loader = await createLoader({
@@ -47,12 +55,21 @@ async function tokenRun(
     batchSize: 8,
     workers,
   });
+  let first: { t: number; cpu: NodeJS.CpuUsage; tokens: number } | null = null;
   for await (const _ of loader.batches()) {
-    // drain
+    first ??= { t: performance.now(), cpu: process.cpuUsage(), tokens: loader.stats.tokens };
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  return { tokens: loader.stats.tokens, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  const steadyCpu = process.cpuUsage(first!.cpu);
+  return {
+    tokens: loader.stats.tokens,
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    steadyTokens: loader.stats.tokens - first!.tokens,
+    steadySeconds: (performance.now() - first!.t) / 1000,
+    steadyCpuSeconds: (steadyCpu.user + steadyCpu.system) / 1e6,
+  };
 }
 
 /** Control: wall time of a fixed pure-CPU job on 1 vs 2 threads (the machine's free parallelism). */
@@ -78,7 +95,7 @@ async function spinControl(): Promise<number> {
 
 async function throughput() {
   const configs = [0, 1, 2];
-  const runs = new Map<number, Array<{ tokens: number; seconds: number; cpuSeconds: number }>>();
+  const runs = new Map<number, TokenRun[]>();
   const control: number[] = [];
   for (let r = 0; r < repeats; r++) {
     control.push(await spinControl());
@@ -117,6 +134,18 @@ async function throughput() {
       median(runs.get(0)!.map((x) => x.cpuSeconds)) /
       (median(runs.get(2)!.map((x) => x.cpuSeconds)) / 2)
     ).toFixed(2),
+    steadyStateTokensPerSecond: Object.fromEntries(
+      configs.map((w) => [
+        `workers${w}`,
+        Math.round(median(runs.get(w)!.map((x) => x.steadyTokens / x.steadySeconds))),
+      ]),
+    ),
+    steadyStateCpuSecondsPerMillionTokens: Object.fromEntries(
+      configs.map((w) => [
+        `workers${w}`,
+        +median(runs.get(w)!.map((x) => (x.steadyCpuSeconds / x.steadyTokens) * 1e6)).toFixed(2),
+      ]),
+    ),
     cpuSecondsMedian: Object.fromEntries(
       configs.map((w) => [
         `workers${w}`,

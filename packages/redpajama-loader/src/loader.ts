@@ -173,9 +173,10 @@ export class RedPajamaLoader {
           const at = reader.position();
           const mark = this.report.mark();
           const docs: DocRecord[] = [];
-          for (let d = docs.length < B ? await reader.next() : null; d; ) {
+          while (docs.length < B) {
+            const d = await reader.next();
+            if (!d) break;
             docs.push(d);
-            d = docs.length < B ? await reader.next() : null;
           }
           if (docs.length === 0) break;
           const perm =
