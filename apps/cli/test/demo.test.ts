@@ -104,7 +104,7 @@ describe("anllm demo", () => {
     expect((await cli("demo", "--help")).stdout).toMatch(/--time-budget SEC/);
   });
 
-  it("train --resume on WebGPU continues bit-exactly", async () => {
+  it("train --resume on WebGPU continues bit-exactly (same final weights and losses)", async () => {
     const dir = tmp();
     const base = [
       "train",
@@ -122,9 +122,15 @@ describe("anllm demo", () => {
     expect((await cli(...base, "--steps", "7", "--out", join(dir, "a"))).code).toBe(0);
     expect((await cli(...base, "--steps", "3", "--out", join(dir, "b"))).code).toBe(0);
     expect((await cli("train", "--out", join(dir, "b"), "--resume", "--steps", "7")).code).toBe(0);
+    const weights = (run: string) =>
+      readFileSync(join(dir, run, "checkpoints", "step-00000007", "model.safetensors"));
+    expect(weights("b").equals(weights("a"))).toBe(true);
     const a = readMetrics(join(dir, "a", "metrics.jsonl")).map((m) => m.loss);
     const b = readMetrics(join(dir, "b", "metrics.jsonl")).map((m) => m.loss);
     expect(a).toHaveLength(7);
-    expect(b).toEqual(a);
+    // The weights are bit-identical; the loss *read-out* of the first step after a resume was seen
+    // (about 1 run in 8, WebGPU only) to differ in the last float bits, so losses get 6 digits here.
+    // The CPU kill -9 test in train.test.ts requires exact equality.
+    for (let i = 0; i < 7; i++) expect(b[i]).toBeCloseTo(a[i]!, 6);
   });
 });
