@@ -16,6 +16,7 @@ import {
   tokenizeAc,
   tokenizeEp,
 } from "./illustrative-tokenizer";
+import { type Llama2Encoder, llama2Ac, llama2Ep } from "./llama2-tokens";
 
 /** Everything the page renders for one input. */
 export interface MaskView {
@@ -56,10 +57,13 @@ export function viewOfFlags(tokens: readonly IllustrativeToken[], isAnchor: Uint
   };
 }
 
-/** Tokenizes `input` with the illustrative tokenizer and marks anchors with @anllm/anchor-mask. */
-export function maskView(input: MaskInput): MaskView {
+/**
+ * Tokenizes `input` (with the real Llama-2 tokenizer when `llama2` is given, else the illustrative
+ * one) and marks anchors with @anllm/anchor-mask.
+ */
+export function maskView(input: MaskInput, llama2?: Llama2Encoder): MaskView {
   if (input.kind === "ep") {
-    const tokens = tokenizeEp(input.text);
+    const tokens = llama2 ? llama2Ep(llama2, input.text) : tokenizeEp(input.text);
     const ids = input.endpoints.map((p) => LLAMA2_IDS[p]);
     const isAnchor =
       ids.length > 0
@@ -70,7 +74,9 @@ export function maskView(input: MaskInput): MaskView {
         : new Uint8Array(tokens.length);
     return viewOfFlags(tokens, isAnchor);
   }
-  const tokens = tokenizeAc(input.text, input.placement);
+  const tokens = llama2
+    ? llama2Ac(llama2, input.text, input.placement)
+    : tokenizeAc(input.text, input.placement);
   const isAnchor = markAnchors(
     tokens.map((t) => t.id),
     acStrategy(LLAMA2_IDS.ac),

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tokenizeAc, tokenizeEp } from "../lib/illustrative-tokenizer";
 import { checkLinks } from "../lib/link-check";
+import { llama2Ac, llama2Ep, loadLlama2, splitSentencesSimple } from "../lib/llama2-tokens";
 import { maskView, viewOfFlags } from "../lib/mask-model";
 import { buildCharts, lossCurve, parseDataFile } from "../lib/results";
 import { uniqueHeadingIds, vueSafeMarkdown } from "../scripts/gen-api";
@@ -73,6 +74,42 @@ describe("illustrative tokenizer", () => {
       "▁Yes",
     ]);
     expect(tokenizeAc("Pi is 3.5 or so.").filter((t) => t.text === "<AC>")).toHaveLength(1);
+  });
+});
+
+describe("Llama-2 tokenization for the playground (llama-tokenizer-js)", () => {
+  it("encodes the golden sentence to Llama-2 pieces with the real '.' id", async () => {
+    const enc = await loadLlama2();
+    const toks = llama2Ep(enc, GOLDEN_TEXT);
+    expect(toks.map((t) => t.text)).toEqual([
+      "<s>",
+      "▁Hi",
+      "▁there",
+      ".",
+      "▁Ok",
+      ".",
+      "▁I",
+      "▁see",
+      ".",
+      "▁Yes",
+    ]);
+    expect(toks.filter((t) => t.id === 29889)).toHaveLength(3);
+    const v = maskView({ kind: "ep", text: GOLDEN_TEXT, endpoints: ["."] }, enc);
+    expect(rowsOf(v.mask, 10)).toEqual(GOLDEN_MASK);
+  });
+  it("AC: <AC> after each sentence; without the anchors it is the whole-text encoding", async () => {
+    const enc = await loadLlama2();
+    const text = "Dr. Smith arrived at 3.5 p.m. today. He sat down!";
+    expect(splitSentencesSimple(text)).toEqual([
+      "Dr.",
+      " Smith arrived at 3.5 p.m. today.",
+      " He sat down!",
+    ]);
+    const ac = llama2Ac(enc, GOLDEN_TEXT, "after");
+    expect(ac.filter((t) => t.text === "<AC>")).toHaveLength(4);
+    const without = ac.filter((t) => t.text !== "<AC>").map((t) => t.id);
+    expect(without).toEqual(llama2Ep(enc, GOLDEN_TEXT).map((t) => t.id));
+    expect(llama2Ac(enc, GOLDEN_TEXT, "between").filter((t) => t.text === "<AC>")).toHaveLength(3);
   });
 });
 

@@ -176,6 +176,38 @@ describe("built site in Chromium", () => {
     expect(await keptAfterLast(page)).toBe("4,7,11,13");
   });
 
+  it("Llama-2 tokenizer (loaded on demand): real pieces, the golden EP mask, AC by the rule", async () => {
+    await page.getByTestId("tokenizer-llama2").check();
+    await page.getByTestId("strategy-ep").check();
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="tokens"] li .id')?.textContent === "1" &&
+        document.querySelector('[data-testid="tokens"] li:nth-child(2) .piece')?.textContent ===
+          "▁Hi",
+    );
+    const tokens = await shownTokens(page);
+    expect(tokens.map((t) => t.text)).toEqual([
+      "<s>",
+      "▁Hi",
+      "▁there",
+      ".",
+      "▁Ok",
+      ".",
+      "▁I",
+      "▁see",
+      ".",
+      "▁Yes",
+    ]);
+    expect(await shownMask(page)).toEqual(GOLDEN_MASK);
+    await page.getByTestId("strategy-ac").check();
+    await page.waitForSelector(
+      '[data-testid="anchor-playground"] [data-testid="mask-matrix"][data-n="14"]',
+    );
+    const ac = await shownTokens(page);
+    expect(ac.filter((t) => t.anchor).map((t) => t.text)).toEqual(["<AC>", "<AC>", "<AC>", "<AC>"]);
+    expect(await shownMask(page)).toEqual(ruleMask(ac.map((t) => (t.anchor ? 1 : 0))));
+  });
+
   it("draws one chart per kind of result data in data/, with one line per series", async () => {
     const dataDir = join(distDir, "..", "..", "data");
     const manifest = existsSync(join(dataDir, "manifest.json"))
