@@ -146,6 +146,11 @@ async function throughput() {
         +median(runs.get(w)!.map((x) => (x.steadyCpuSeconds / x.steadyTokens) * 1e6)).toFixed(2),
       ]),
     ),
+    // Same bound from steady-state CPU cost per token (worker startup excluded).
+    projectedSteadySpeedup2IdleCores: +(
+      (2 * median(runs.get(0)!.map((x) => x.steadyCpuSeconds / x.steadyTokens))) /
+      median(runs.get(2)!.map((x) => x.steadyCpuSeconds / x.steadyTokens))
+    ).toFixed(2),
     cpuSecondsMedian: Object.fromEntries(
       configs.map((w) => [
         `workers${w}`,
