@@ -8,7 +8,7 @@ export function makeTfjs(tf: typeof TF, c: BenchConfig): () => Promise<number> {
   const vars = new Map<string, TF.Variable>();
   let seed = 1;
   for (const [name, s] of paramShapes(c))
-    vars.set(name, tf.variable(tf.tensor(initValues(s, seed++), s), true, name));
+    vars.set(name, tf.variable(tf.tensor(initValues(s, seed++), s), true, `${c.name}.${name}`));
   const P = (n: string) => vars.get(n) as TF.Variable;
   const { ids, targets } = batchData(c);
   const idsT = tf.tensor1d(ids, "int32");
