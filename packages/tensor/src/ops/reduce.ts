@@ -54,17 +54,43 @@ function f32In(x: Tensor): Tensor {
   return x.dtype === "f32" ? x : launchElementwise("copy", [x], "f32");
 }
 
+/**
+ * Reduces `axes` with keepDim shape: size-1 axes are skipped and each run of adjacent axes is
+ * merged into one, so e.g. a sum over [0, 1] of [batch, seqLen, d] is a single kernel launch.
+ */
+function reduceAxes(x: Tensor, axes: number[], op: 0 | 1): Tensor {
+  const live = axes.filter((a) => x.shape[a] !== 1);
+  const runs: [number, number][] = [];
+  for (const a of live) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === a - 1) last[1] = a;
+    else runs.push([a, a]);
+  }
+  let cur = f32In(x);
+  let shape = [...x.shape];
+  for (const [start, end] of runs) {
+    const merged = [
+      ...shape.slice(0, start),
+      shapeSize(shape.slice(start, end + 1)),
+      ...shape.slice(end + 1),
+    ];
+    const v = cur.view(merged);
+    const r = reduceAxis(v, start, op);
+    v.dispose();
+    if (cur !== x) cur.dispose();
+    shape = shape.map((d, i) => (i >= start && i <= end ? 1 : d));
+    cur = r.view(shape);
+    r.dispose();
+  }
+  // nothing to reduce (all axes of size 1): a copy, so the result is a new tensor
+  return cur === x ? launchElementwise("copy", [x], "f32", 0, 0, shape) : cur;
+}
+
 /** Sum over axes (all by default). */
 export function sum(x: Tensor, axis?: number | number[], keepDim = false): Tensor {
   checkSame("sum", [x]);
   const axes = axesOf(x, axis);
-  let cur = f32In(x);
-  for (const a of axes) {
-    const next = reduceAxis(cur, a, 0);
-    if (cur !== x) cur.dispose();
-    cur = next;
-  }
-  if (cur === x) cur = launchElementwise("copy", [x], "f32");
+  const cur = reduceAxes(x, axes, 0);
   const keptShape = cur.shape;
   const out = keepDim ? cur : reshape(cur, dropDims(x.shape, axes));
   if (out !== cur) cur.dispose();
@@ -90,13 +116,7 @@ export function mean(x: Tensor, axis?: number | number[], keepDim = false): Tens
 export function max(x: Tensor, axis?: number | number[], keepDim = false): Tensor {
   checkSame("max", [x]);
   const axes = axesOf(x, axis);
-  let cur = f32In(x);
-  for (const a of axes) {
-    const next = reduceAxis(cur, a, 1);
-    if (cur !== x) cur.dispose();
-    cur = next;
-  }
-  if (cur === x) cur = launchElementwise("copy", [x], "f32");
+  const cur = reduceAxes(x, axes, 1);
   const keptShape = cur.shape;
   const out = keepDim ? cur : reshape(cur, dropDims(x.shape, axes));
   if (out !== cur) cur.dispose();

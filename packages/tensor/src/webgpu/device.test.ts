@@ -122,3 +122,34 @@ describe("webgpu device", () => {
     T.setDevice(dev);
   });
 });
+
+describe("buffer pool and uploads", () => {
+  it("uploads reuse pooled buffers: a training-like loop does not grow the pool", async () => {
+    T.setDevice(dev);
+    const step = async (i: number) => {
+      const ids = T.tensor(
+        Int32Array.from({ length: 128 }, (_, k) => (k * 7 + i) % 50),
+        [128],
+      );
+      const s = T.sum(T.cast(ids, "f32"));
+      await s.item();
+      ids.dispose();
+      s.dispose();
+    };
+    await step(0);
+    await step(1);
+    const pooled = T.memoryStats().pooledBytes;
+    for (let i = 2; i < 12; i++) await step(i);
+    expect(T.memoryStats().pooledBytes).toBe(pooled);
+  });
+
+  it("an upload into a reused buffer does not disturb queued work that read its old contents", async () => {
+    T.setDevice(dev);
+    const a = T.tensor(new Float32Array(64).fill(1), [64]);
+    const b = T.add(a, 1); // queued, reads a
+    a.dispose(); // a's buffer goes to the pool while the add is not yet submitted
+    const c = T.tensor(new Float32Array(64).fill(100), [64]); // may reuse a's buffer
+    expect((await b.data())[0]).toBe(2);
+    expect((await c.data())[0]).toBe(100);
+  });
+});

@@ -110,6 +110,14 @@ export class WebGPUDevice implements Backend {
   upload(data: TypedArray): Storage {
     const bytes = Math.max(4, data.length * 4);
     const cls = sizeClass(bytes);
+    const pooled = this.pool.take(cls);
+    if (pooled) {
+      // reuse a pooled buffer: submit what is batched first, so the write is queued after every
+      // command that may still read the buffer's previous contents
+      this.flush();
+      this.gpu.queue.writeBuffer(pooled, 0, data.buffer, data.byteOffset, data.length * 4);
+      return new GpuStorage(pooled, bytes, cls);
+    }
     // a fresh mapped buffer: no hazard with queued work that may still read pooled buffers
     const buf = this.createBuffer(cls, true);
     new Uint8Array(buf.getMappedRange()).set(

@@ -35,6 +35,23 @@ describeDevices("reduce", () => {
     }
   });
 
+  it("multi-axis: size-1 axes skipped, adjacent axes merged", async () => {
+    await expectSameAsCpu(() => {
+      const x = T.tensor(host(1 * 5 * 7, 4), [1, 5, 7]);
+      const y = T.tensor(host(2 * 3 * 4 * 5, 5), [2, 3, 4, 5]);
+      return [
+        T.sum(x, [0, 1]),
+        T.sum(x, 0),
+        T.max(y, [1, 2], true),
+        T.sum(y, [0, 1, 3]),
+        T.mean(y, [0, 3]),
+      ];
+    }, REDUCE);
+    const x = T.tensor([1, 2, 3, 4, 5, 6], [1, 2, 3]);
+    expect(Array.from(await T.sum(x, [0, 1]).data())).toEqual([5, 7, 9]);
+    expect(T.sum(x, [0, 1], true).shape).toEqual([1, 1, 3]);
+  });
+
   it("reference values", async () => {
     const x = T.tensor([1, 5, 3, 5, -1, 0], [2, 3]);
     expect(Array.from(await T.sum(x, 1).data())).toEqual([9, 4]);
