@@ -2,8 +2,10 @@
 // repository root, exactly as a user would), saves what the CLI wrote into apps/docs/data/, and
 // records every file with the command that produced it, the date and the commit in
 // data/manifest.json. Run: pnpm --filter @anllm/docs results   (minutes; CPU device, tiny model).
+// With file names as arguments (e.g. `results eval-ppl-none.json`) only those jobs are re-run and
+// their manifest entries replaced.
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ManifestEntry } from "../lib/results";
 
@@ -12,6 +14,11 @@ const repoRoot = join(docsRoot, "..", "..");
 const dataDir = join(docsRoot, "data");
 const ENV = { ANLLM_DEVICE: "cpu" };
 const TRAIN = ["--model", "tiny", "--steps", "200", "--batch-size", "4", "--seq-len", "128"];
+
+/** The full-attention model has no anchors: only its full-attention perplexity is meaningful. */
+function attentionArgs(anchor: string): string[] {
+  return ["--attention", anchor === "none" ? "full" : "both", "--json"];
+}
 
 /** One CLI run: its arguments, where its --json stdout goes, and run files to copy. */
 interface Job {
@@ -36,9 +43,9 @@ const JOBS: Job[] = [
       `runs/docs-train-${anchor}`,
       "--lengths",
       "32,64,128,256",
-    ].concat(["--stride", "32", "--max-windows", "16", "--attention", "both", "--json"]),
+    ].concat(["--stride", "32", "--max-windows", "16"], attentionArgs(anchor)),
     json: `eval-ppl-${anchor}.json`,
-    note: `perplexity vs context length of the ${anchor} model, full and anchor attention`,
+    note: `perplexity vs context length of the ${anchor} model, ${anchor === "none" ? "full attention (it has no anchors)" : "full and anchor attention"}`,
   })),
   {
     args: [
@@ -59,8 +66,18 @@ const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], {
   encoding: "utf8",
 }).trim();
 mkdirSync(dataDir, { recursive: true });
-const manifest: ManifestEntry[] = [];
-for (const job of JOBS) {
+const only = process.argv.slice(2);
+const manifestPath = join(dataDir, "manifest.json");
+const jobs = only.length === 0 ? JOBS : JOBS.filter((j) => only.includes(j.json));
+if (jobs.length < only.length) throw new Error(`unknown result files in ${only.join(", ")}`);
+const rerun = new Set(jobs.flatMap((j) => [j.json, ...(j.copy ?? []).map(([, to]) => to)]));
+const manifest: ManifestEntry[] =
+  only.length > 0 && existsSync(manifestPath)
+    ? (JSON.parse(readFileSync(manifestPath, "utf8")) as ManifestEntry[]).filter(
+        (m) => !rerun.has(m.file),
+      )
+    : [];
+for (const job of jobs) {
   const command = `ANLLM_DEVICE=cpu pnpm anllm ${job.args.join(" ")}`;
   console.log(`results: ${command}`);
   const r = spawnSync("pnpm", ["anllm", ...job.args], {
@@ -82,5 +99,7 @@ for (const job of JOBS) {
     manifest.push({ file: to, command: `${command}  (its ${from})`, date, commit, note: job.note });
   }
 }
-writeFileSync(join(dataDir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+const order = JOBS.flatMap((j) => [j.json, ...(j.copy ?? []).map(([, to]) => to)]);
+manifest.sort((a, b) => order.indexOf(a.file) - order.indexOf(b.file));
+writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
 console.log(`results: wrote ${manifest.length} files to ${dataDir}`);
