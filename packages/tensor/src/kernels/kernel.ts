@@ -3,7 +3,7 @@
 import type { TypedArray } from "../dtype";
 
 /** Element type of a storage binding as the shader sees it. */
-export type BindingType = "f32" | "i32" | "u32" | "atomic" | "vec4<f32>";
+export type BindingType = "f32" | "i32" | "u32" | "vec4<f32>";
 
 /** One storage binding of a kernel, in the order tensors are passed to `run`. */
 export interface BindingSpec {

@@ -4,7 +4,11 @@ import { attach } from "../autograd";
 import { shapeSize } from "../dtype";
 import { ShapeError } from "../errors";
 import { copyKernel } from "../kernels/copy/copy.kernel";
-import { gatherKernel, scatterAddKernel } from "../kernels/gather/gather.kernel";
+import {
+  gatherKernel,
+  scatterAddKernel,
+  scatterLinksKernel,
+} from "../kernels/gather/gather.kernel";
 import type { Tensor } from "../tensor";
 import { broadcastShapes, checkSame, empty, normAxis, stridesOf } from "./core";
 import { zerosOn } from "./util";
@@ -193,11 +197,19 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   return attach("gather", out, [x, index], [index], (g, [ids]) => {
     const dx = zerosOn(x.shape, g);
     if (g.size > 0) {
+      const idsT = ids as Tensor;
+      const links = empty([2 * p.count], "i32", g);
+      g.backend.run(scatterLinksKernel, { count: p.count }, [
+        { storage: idsT.storage, dtype: "i32" },
+        { storage: links.storage, dtype: "i32" },
+      ]);
       g.backend.run(scatterAddKernel, p, [
-        { storage: (ids as Tensor).storage, dtype: "i32" },
+        { storage: idsT.storage, dtype: "i32" },
+        { storage: links.storage, dtype: "i32" },
         { storage: g.storage, dtype: "f32" },
         { storage: dx.storage, dtype: "f32" },
       ]);
+      links.dispose();
     }
     return [dx, null];
   });

@@ -11,10 +11,6 @@ fn ninf_() -> f32 { return bitcast<f32>(0xff800000u | (M(0u) & 0u)); }
 fn nan_() -> f32 { return bitcast<f32>(0x7fc00000u | (M(0u) & 0u)); }
 `;
 
-function elemType(t: BindingSpec["type"]): string {
-  return t === "atomic" ? "atomic<u32>" : t;
-}
-
 /** Declarations for all bindings; `pages[i]` = number of pages of binding i. */
 export function bindingDecls(specs: BindingSpec[], pages: number[], pageElems: number): string {
   const out = [META, `const PAGE: u32 = ${pageElems}u;`, `const PAGE4: u32 = ${pageElems / 4}u;`];
@@ -27,7 +23,7 @@ export function bindingDecls(specs: BindingSpec[], pages: number[], pageElems: n
       const nm = np === 1 ? s.name : `${s.name}_p${p}`;
       names.push(nm);
       out.push(
-        `@group(0) @binding(${slot++}) var<storage, ${access}> ${nm}: array<${elemType(s.type)}>;`,
+        `@group(0) @binding(${slot++}) var<storage, ${access}> ${nm}: array<${s.type}>;`,
       );
     }
     out.push(accessors(s, names));
@@ -45,13 +41,6 @@ function pageSwitch(names: string[], body: (nm: string) => string, vec = false):
 
 function accessors(s: BindingSpec, names: string[]): string {
   const n = s.name;
-  if (s.type === "atomic") {
-    // float add through a compare-exchange loop on the bits (WGSL has no f32 atomics)
-    const cas = (nm: string) =>
-      `var old_ = atomicLoad(&${nm}[o_]); loop { let r_ = atomicCompareExchangeWeak(&${nm}[o_], old_, bitcast<u32>(bitcast<f32>(old_) + val_)); if (r_.exchanged) { break; } old_ = r_.old_value; }`;
-    if (names.length === 1) return `fn add_${n}(idx_: u32, val_: f32) { let o_ = idx_; ${cas(n)} }`;
-    return `fn add_${n}(idx_: u32, val_: f32) { ${pageSwitch(names, cas)} }`;
-  }
   const t = s.type;
   if (names.length === 1) {
     const ld = `fn ld_${n}(idx_: u32) -> ${t} { return ${n}[idx_]; }`;

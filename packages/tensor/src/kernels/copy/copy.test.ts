@@ -69,6 +69,25 @@ describeDevices("movement", () => {
     await expectAllClose(w.grad as T.Tensor, expected, { rtol: 1e-5, atol: 1e-6 });
   });
 
+  it("embedding gradient is deterministic and bit-equal to the sequential CPU sums", async () => {
+    // many repeats of few ids: an atomic scatter-add would sum them in a different order each run
+    const r = seededRandom(4);
+    const idsHost = Int32Array.from(
+      { length: 700 },
+      () => Math.floor(r.next() * 5) - (r.next() < 0.05 ? 9 : 0),
+    );
+    const gradOf = () => {
+      const w = T.param(T.zeros([6, 33]));
+      const ids = T.tensor(idsHost, [7, 100]);
+      const g = T.tensor(host(700 * 33, 5), [7, 100, 33]);
+      T.sum(T.mul(T.embedding(w, ids), g)).backward();
+      return w.grad as T.Tensor;
+    };
+    await expectSameAsCpu(gradOf, EXACT);
+    const first = Array.from(await gradOf().data());
+    for (let run = 0; run < 3; run++) expect(Array.from(await gradOf().data())).toEqual(first);
+  });
+
   it("int dtypes move bit-exactly", async () => {
     const x = T.tensor(new Int32Array([2 ** 31 - 1, -(2 ** 31), 5, 6]), [2, 2]);
     expect(Array.from(await T.transpose(x, 0, 1).data())).toEqual([2 ** 31 - 1, 5, -(2 ** 31), 6]);

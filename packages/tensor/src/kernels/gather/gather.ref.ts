@@ -27,9 +27,26 @@ export function gatherRef(p: GatherParams, arrays: TypedArray[]): void {
   }
 }
 
-/** arrays = [ids, g, dx]: dx[o, ids[c], e] += g[o, c, e]. */
+/** arrays = [ids, links]: links[c] = next position with ids[c] (-1 if none); links[count + c] = 1 if c is the first. */
+export function scatterLinksRef(p: { count: number }, arrays: TypedArray[]): void {
+  const [ids, links] = arrays as [Int32Array, Int32Array];
+  const lastSeen = new Map<number, number>();
+  links.fill(-1, 0, p.count);
+  for (let c = 0; c < p.count; c++) {
+    const id = ids[c] as number;
+    const prev = lastSeen.get(id);
+    if (prev === undefined) links[p.count + c] = 1;
+    else {
+      links[prev] = c;
+      links[p.count + c] = 0;
+    }
+    lastSeen.set(id, c);
+  }
+}
+
+/** arrays = [ids, links, g, dx]: dx[o, ids[c], e] += g[o, c, e], positions taken in order. */
 export function scatterAddRef(p: GatherParams, arrays: TypedArray[]): void {
-  const [ids, g, dx] = arrays as [Int32Array, Float32Array, Float32Array];
+  const [ids, , g, dx] = arrays as [Int32Array, Int32Array, Float32Array, Float32Array];
   for (let o = 0; o < p.outer; o++) {
     for (let c = 0; c < p.count; c++) {
       const id = ids[c] as number;
