@@ -16,11 +16,12 @@ import { defaultDatasetPath } from "@anllm/redpajama-loader";
 import { choice, helpText, int, num, parse, str, type Values } from "../args";
 import type { Command } from "../command";
 import { UsageError } from "../errors";
-import { emit } from "../io";
+import { emit, type Io } from "../io";
 import { ensureDevice } from "../wiring/device";
 import { documentTokens } from "../wiring/heldout";
-import { runTraining } from "../wiring/run-training";
+import { runTraining, type TrainingRun } from "../wiring/run-training";
 import { ANCHOR_MODES } from "../wiring/tokenizer";
+import { demoSummary, humanSummary } from "./demo-summary";
 import { encodePrompt } from "./generate";
 import type { TrainConfig } from "./train-config";
 
@@ -67,6 +68,9 @@ const SPECS = {
 } as const;
 
 const USAGE = "anllm demo [--out DIR] [--steps N] [--time-budget SEC] [--json]";
+const ABOUT =
+  "Trains a small Llama-2 with the AC anchor mask on the embedded corpus, then evaluates perplexity, " +
+  "generates with the anchor KV cache and reports the cache reduction and speed-up.";
 const DEFAULT_PROMPT = "Once upon a time there was a little girl. She";
 
 /** Removes a previous demo/train run in `out`; refuses to touch a folder that is something else. */
@@ -114,7 +118,98 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0;
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+/** Validated demo options (UsageError for bad values, before anything is written). */
+function demoOptions(v: Values) {
+  const c = "demo";
+  const out = str(v, "out", "runs/demo")!;
+  const o = {
+    out,
+    cfg: demoConfig(v, out),
+    budget: num(c, v, "time-budget", 240, 1)!,
+    maxNew: int(c, v, "max-new-tokens", 48, 1, 4096)!,
+    windows: int(c, v, "eval-windows", 8, 1, 4096)!,
+    cachePrompt: int(c, v, "cache-prompt", 384, 16)!,
+    cacheNew: int(c, v, "cache-new-tokens", 16, 1, 1024)!,
+    promptText: str(v, "prompt", DEFAULT_PROMPT)!,
+    json: v.json === true,
+  };
+  if (!Object.hasOwn(PRESETS, o.cfg.model)) {
+    throw new UsageError(
+      c,
+      `--model expects a preset (${Object.keys(PRESETS).join(", ")}), got "${o.cfg.model}"`,
+    );
+  }
+  const maxSeqLen = Math.max(preset(o.cfg.model).maxSeqLen, o.cfg.seqLen);
+  if (o.cachePrompt + o.cacheNew > maxSeqLen) {
+    throw new UsageError(
+      c,
+      `--cache-prompt ${o.cachePrompt} + --cache-new-tokens ${o.cacheNew} exceeds the model's maxSeqLen ${maxSeqLen}`,
+    );
+  }
+  return o;
+}
+
+type DemoOptions = ReturnType<typeof demoOptions>;
+
+/** 1. Training, stopped by --steps or by the time budget minus the expected evaluation time. */
+async function trainPhase(o: DemoOptions, io: Io, t0: number): Promise<TrainingRun> {
+  const ctl = new AbortController();
+  const stepMs: number[] = [];
+  return runTraining(o.cfg, io, {
+    resume: false,
+    progress: o.json ? "log" : "auto",
+    signal: ctl.signal,
+    onStep: (m) => {
+      stepMs.push(m.stepMs);
+      // the first steps include kernel compilation: estimate from the median once there are 3
+      const reserve = stepMs.length >= 3 ? EVAL_RESERVE_STEPS * median(stepMs) : 0;
+      if (performance.now() - t0 + reserve >= o.budget * 1000) ctl.abort();
+    },
+  });
+}
+
+/** 2-4. Held-out perplexity (full, anchor), a sample with the anchor cache, the cache experiment. */
+async function evaluatePhase(o: DemoOptions, run: TrainingRun, io: Io) {
+  const { model, tokenizer, anchors } = run.loaded;
+  const L = o.cfg.seqLen;
+  io.err("evaluating held-out perplexity (full and anchor attention)\n");
+  const t0 = performance.now();
+  const held = await documentTokens(
+    defaultDatasetPath("heldout"),
+    tokenizer,
+    anchors,
+    (o.windows + 2) * L,
+  );
+  const scorer = new LlamaScorer(model, { maxLength: Math.max(L, o.cachePrompt + o.cacheNew) });
+  const pplOpts = { lengths: [L], stride: L, maxWindows: o.windows, anchorIds: anchors.ids };
+  const [full] = await evaluatePerplexity(scorer, held.ids, { ...pplOpts, attention: "causal" });
+  const [anchor] = await evaluatePerplexity(scorer, held.ids, { ...pplOpts, attention: "anchor" });
+  const pplSec = (performance.now() - t0) / 1000;
+  io.err("generating with the anchor KV cache\n");
+  const gen = await generate(model, [encodePrompt(o.promptText, tokenizer, anchors)], {
+    maxNewTokens: o.maxNew,
+    temperature: 0.8,
+    topK: 20,
+    seed: o.cfg.seed,
+    eosId: tokenizer.eosId,
+    anchorIds: anchors.ids,
+    cache: anchors.ids.length > 0 ? "anchor" : "full",
+  });
+  io.err(`cache experiment: ${o.cachePrompt}-token prompt, anchor vs full cache vs no cache\n`);
+  let cache: CacheBenchRow | null = null;
+  if (anchors.ids.length > 0) {
+    const rows = await runCacheEval({
+      scorer,
+      tokenizer,
+      anchors,
+      promptLengths: [o.cachePrompt],
+      maxNewTokens: o.cacheNew,
+      bosId: tokenizer.bosId,
+    });
+    cache = rows[0] ?? null;
+  }
+  return { full: full ?? null, anchor: anchor ?? null, pplSec, gen, cache };
+}
 
 export const demoCommand: Command = {
   name: "demo",
@@ -122,228 +217,29 @@ export const demoCommand: Command = {
   async run(argv, io) {
     const { values: v } = parse("demo", argv, SPECS);
     if (v.help) {
-      io.out(
-        helpText(
-          USAGE,
-          "Trains a small Llama-2 with the AC anchor mask on the embedded corpus, then evaluates perplexity, generates with the anchor KV cache and reports the cache reduction and speed-up.",
-          SPECS,
-        ),
-      );
+      io.out(helpText(USAGE, ABOUT, SPECS));
       return 0;
     }
     const t0 = performance.now();
-    const out = str(v, "out", "runs/demo")!;
-    const cfg = demoConfig(v, out);
-    const budget = num("demo", v, "time-budget", 240, 1)!;
-    const maxNew = int("demo", v, "max-new-tokens", 48, 1, 4096)!;
-    const windows = int("demo", v, "eval-windows", 8, 1, 4096)!;
-    const cachePrompt = int("demo", v, "cache-prompt", 384, 16)!;
-    const cacheNew = int("demo", v, "cache-new-tokens", 16, 1, 1024)!;
-    const promptText = str(v, "prompt", DEFAULT_PROMPT)!;
-    if (!Object.hasOwn(PRESETS, cfg.model)) {
-      throw new UsageError(
-        "demo",
-        `--model expects a preset (${Object.keys(PRESETS).join(", ")}), got "${cfg.model}"`,
-      );
-    }
-    const maxSeqLen = Math.max(preset(cfg.model).maxSeqLen, cfg.seqLen);
-    if (cachePrompt + cacheNew > maxSeqLen) {
-      throw new UsageError(
-        "demo",
-        `--cache-prompt ${cachePrompt} + --cache-new-tokens ${cacheNew} exceeds the model's maxSeqLen ${maxSeqLen}`,
-      );
-    }
-    prepareOut(out);
+    const o = demoOptions(v);
+    prepareOut(o.out);
     const device = await ensureDevice(io);
-    // 1. training, stopped by --steps or by the time budget minus the expected evaluation time
-    const ctl = new AbortController();
-    const stepMs: number[] = [];
-    const run = await runTraining(cfg, io, {
-      resume: false,
-      progress: v.json ? "log" : "auto",
-      signal: ctl.signal,
-      onStep: (m) => {
-        stepMs.push(m.stepMs);
-        // the first steps include kernel compilation: estimate from the median once there are 3
-        const reserve = stepMs.length >= 3 ? EVAL_RESERVE_STEPS * median(stepMs) : 0;
-        if (performance.now() - t0 + reserve >= budget * 1000) ctl.abort();
-      },
+    const run = await trainPhase(o, io, t0);
+    const trainSec = (performance.now() - t0) / 1000;
+    const ev = await evaluatePhase(o, run, io);
+    const summary = demoSummary({
+      out: o.out,
+      cfg: o.cfg,
+      promptText: o.promptText,
+      device,
+      run,
+      trainSec,
+      ...ev,
+      wallSec: (performance.now() - t0) / 1000,
     });
-    const tTrain = performance.now();
-    const { model, tokenizer, anchors } = run.loaded;
-    const losses = run.metrics.map((m) => m.loss);
-    const k = Math.min(5, Math.max(1, Math.floor(losses.length / 4)));
-    // 2. held-out perplexity, full and anchor attention
-    io.err("evaluating held-out perplexity (full and anchor attention)\n");
-    const L = cfg.seqLen;
-    const held = await documentTokens(
-      defaultDatasetPath("heldout"),
-      tokenizer,
-      anchors,
-      (windows + 2) * L,
-    );
-    const scorer = new LlamaScorer(model, { maxLength: Math.max(L, cachePrompt + cacheNew) });
-    const pplOpts = { lengths: [L], stride: L, maxWindows: windows, anchorIds: anchors.ids };
-    const [full] = await evaluatePerplexity(scorer, held.ids, { ...pplOpts, attention: "causal" });
-    const [anchor] = await evaluatePerplexity(scorer, held.ids, {
-      ...pplOpts,
-      attention: "anchor",
-    });
-    const tEval = performance.now();
-    // 3. a sample generated with anchor inference
-    io.err("generating with the anchor KV cache\n");
-    const prompt = encodePrompt(promptText, tokenizer, anchors);
-    const gen = await generate(model, [prompt], {
-      maxNewTokens: maxNew,
-      temperature: 0.8,
-      topK: 20,
-      seed: cfg.seed,
-      eosId: tokenizer.eosId,
-      anchorIds: anchors.ids,
-      cache: anchors.ids.length > 0 ? "anchor" : "full",
-    });
-    const sample = Array.from(gen.tokens[0]!);
-    // 4. the cache experiment: long many-sentence prompt, anchor vs full cache vs recompute
-    io.err(`cache experiment: ${cachePrompt}-token prompt, anchor vs full cache vs no cache\n`);
-    let cache: CacheBenchRow | null = null;
-    if (anchors.ids.length > 0) {
-      const rows = await runCacheEval({
-        scorer,
-        tokenizer,
-        anchors,
-        promptLengths: [cachePrompt],
-        maxNewTokens: cacheNew,
-        bosId: tokenizer.bosId,
-      });
-      cache = rows[0] ?? null;
-    }
-    const tEnd = performance.now();
-    const summary = {
-      ok: true,
-      out,
-      device: { kind: device.kind, name: device.name },
-      model: {
-        preset: cfg.model,
-        parameters: [...model.parameters().values()].reduce((a, t) => a + t.size, 0),
-        vocabSize: model.config.vocabSize,
-        anchor: run.loaded.anchorMode,
-        anchorIds: anchors.ids,
-        tokenizer: tokenizer.name,
-      },
-      training: {
-        steps: run.result.step,
-        stopReason: run.result.stopReason === "aborted" ? "time-budget" : run.result.stopReason,
-        batchSize: cfg.batchSize,
-        seqLen: cfg.seqLen,
-        lr: cfg.lr,
-        tokens: run.metrics.at(-1)?.totalTokens ?? 0,
-        lossStart: mean(losses.slice(0, k)),
-        lossEnd: mean(losses.slice(-k)),
-        lossFirst: losses[0] ?? null,
-        lossLast: losses.at(-1) ?? null,
-        averagedOver: k,
-        tokensPerSec: mean(run.metrics.slice(1).map((m) => m.tokensPerSec)),
-        wallSec: (tTrain - t0) / 1000,
-      },
-      perplexity: {
-        data: "embedded held-out split",
-        contextLength: L,
-        windows: full?.windows ?? 0,
-        full: full?.ppl ?? null,
-        anchor: anchor?.ppl ?? null,
-        wallSec: (tEval - tTrain) / 1000,
-      },
-      generation: {
-        prompt: promptText,
-        text: tokenizer.decode(sample),
-        tokens: sample.length,
-        cache: {
-          peakEntries: gen.stats.peakEntries[0],
-          fullEntries: gen.stats.fullEntries[0],
-          reduction: 1 - gen.stats.peakEntries[0]! / gen.stats.fullEntries[0]!,
-        },
-        tokensPerSec: (sample.length * 1000) / gen.timeMs,
-      },
-      cacheExperiment: cache && {
-        promptLength: cache.promptLength,
-        newTokens: cache.meanNewTokens,
-        reduction: cache.C,
-        reductionBytes: cache.Cbytes,
-        peakEntries: cache.meanPeakEntries,
-        fullEntries: cache.meanFullEntries,
-        anchorMs: cache.anchorMs,
-        fullCacheMs: cache.fullCacheMs,
-        noCacheMs: cache.noCacheMs ?? null,
-        speedupVsFullCache: cache.tFullCache,
-        speedupVsNoCache: cache.tNoCache ?? null,
-      },
-      files: {
-        checkpoint: run.result.checkpointDir,
-        metrics: join(out, "metrics.jsonl"),
-        lossCurve: join(out, "loss-curve.svg"),
-        summary: join(out, "summary.json"),
-      },
-      wallSec: (tEnd - t0) / 1000,
-    };
-    writeFileSync(join(out, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
-    emit(io, v.json === true, summary, () => humanSummary(summary));
-    model.dispose();
+    writeFileSync(join(o.out, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+    emit(io, o.json, summary, () => humanSummary(summary));
+    run.loaded.model.dispose();
     return 0;
   },
 };
-
-function pct(x: number | null | undefined): string {
-  return x === null || x === undefined ? "-" : `${(100 * x).toFixed(1)}%`;
-}
-
-function humanSummary(s: {
-  device: { kind: string; name: string };
-  model: { preset: string; parameters: number; anchor: string; vocabSize: number };
-  training: {
-    steps: number;
-    stopReason: string;
-    lossStart: number;
-    lossEnd: number;
-    tokens: number;
-    tokensPerSec: number;
-    wallSec: number;
-    averagedOver: number;
-  };
-  perplexity: {
-    full: number | null;
-    anchor: number | null;
-    windows: number;
-    contextLength: number;
-  };
-  generation: {
-    prompt: string;
-    text: string;
-    cache: { peakEntries?: number; fullEntries?: number; reduction: number };
-  };
-  cacheExperiment: {
-    promptLength: number;
-    reduction: number;
-    speedupVsFullCache: number;
-    speedupVsNoCache: number | null;
-    peakEntries: number;
-    fullEntries: number;
-  } | null;
-  out: string;
-  wallSec: number;
-}): string {
-  const t = s.training;
-  const c = s.cacheExperiment;
-  return [
-    `AnLLM demo (${s.model.preset}, ${(s.model.parameters / 1e6).toFixed(2)}M parameters, anchor ${s.model.anchor}) on ${s.device.kind} (${s.device.name})`,
-    `training: ${t.steps} steps (${t.stopReason}), ${t.tokens} tokens, ${t.tokensPerSec.toFixed(0)} tokens/s, ${t.wallSec.toFixed(1)} s`,
-    `  loss ${t.lossStart.toFixed(3)} -> ${t.lossEnd.toFixed(3)} (mean of first/last ${t.averagedOver} steps)`,
-    `held-out perplexity (${s.perplexity.windows} windows of ${s.perplexity.contextLength}): full attention ${s.perplexity.full?.toFixed(2)}, anchor attention ${s.perplexity.anchor?.toFixed(2)}`,
-    `sample (anchor KV cache, peak ${s.generation.cache.peakEntries} of ${s.generation.cache.fullEntries} entries, reduction ${pct(s.generation.cache.reduction)}):`,
-    `  ${JSON.stringify(s.generation.prompt + s.generation.text)}`,
-    c
-      ? `cache experiment (${c.promptLength}-token prompt): K/V cache reduction ${pct(c.reduction)} (peak ${c.peakEntries.toFixed(0)} of ${c.fullEntries.toFixed(0)} entries); ` +
-        `speed-up ${c.speedupVsFullCache.toFixed(2)}x vs full cache, ${c.speedupVsNoCache?.toFixed(2) ?? "-"}x vs no cache`
-      : "cache experiment: skipped (no anchors)",
-    `run folder: ${s.out} (checkpoint, metrics.jsonl, loss-curve.svg, summary.json); total ${s.wallSec.toFixed(1)} s`,
-  ].join("\n");
-}
