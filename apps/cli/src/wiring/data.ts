@@ -28,7 +28,11 @@ export function loaderStream(opts: Omit<LoaderOptions, "resume">): BatchStream<B
   };
 }
 
-/** A loader batch as the model's input (anchor attention unless `causal`). */
+/**
+ * A loader batch as the model's input (anchor attention unless `causal`). Document ids go along so
+ * that packed rows never let one document see another's tokens or anchors (paper mode has one
+ * document per row, where they change nothing).
+ */
 export function toModelBatch(b: Batch, attention: "causal" | "anchor"): ModelBatch {
   return {
     inputIds: b.inputIds,
@@ -36,6 +40,7 @@ export function toModelBatch(b: Batch, attention: "causal" | "anchor"): ModelBat
     seqLen: b.seqLen,
     attention,
     isAnchor: b.anchorMask,
+    documentIds: b.docIds,
     lengths: b.lengths,
   };
 }
