@@ -22,9 +22,7 @@ export function bindingDecls(specs: BindingSpec[], pages: number[], pageElems: n
     for (let p = 0; p < np; p++) {
       const nm = np === 1 ? s.name : `${s.name}_p${p}`;
       names.push(nm);
-      out.push(
-        `@group(0) @binding(${slot++}) var<storage, ${access}> ${nm}: array<${s.type}>;`,
-      );
+      out.push(`@group(0) @binding(${slot++}) var<storage, ${access}> ${nm}: array<${s.type}>;`);
     }
     out.push(accessors(s, names));
   });
