@@ -3,9 +3,14 @@
 // writes the same layout atomically (each file temp + rename; the index last).
 import { readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import {
+  SafetensorsFile,
+  storedBytes,
+  type TensorSource,
+  writeSafetensors,
+} from "@anllm/tensor/io";
 import { configFromHF, configToHF, type LlamaConfig } from "./config";
 import { WeightsError } from "./errors";
-import { SafetensorsFile, storedBytes, type TensorSource, writeSafetensors } from "./safetensors";
 import type { ParamSpec, WeightDType } from "./spec";
 
 const INDEX = "model.safetensors.index.json";

@@ -9,7 +9,10 @@ export class ConfigError extends Error {
   }
 }
 
-/** A safetensors file or index is malformed, or its tensors do not match the model. */
+/**
+ * A checkpoint folder's config or index is malformed, or its tensors do not match the model.
+ * (A malformed safetensors file itself throws SafetensorsError from @anllm/tensor/io.)
+ */
 export class WeightsError extends Error {
   constructor(message: string) {
     super(message);

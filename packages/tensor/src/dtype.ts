@@ -1,4 +1,4 @@
-// Dtypes, typed-array helpers and the f16/bf16 -> f32 conversions used at load time.
+// Dtypes and typed-array helpers (the f16/bf16 conversions live in half.ts).
 
 /** Element types a tensor can hold (f32 for compute, i32/u32 for ids). */
 export type DType = "f32" | "i32" | "u32";
@@ -38,26 +38,4 @@ const u32Scratch = new Uint32Array(f32Scratch.buffer);
 export function f32Bits(x: number): number {
   f32Scratch[0] = x;
   return u32Scratch[0] as number;
-}
-
-/** IEEE half -> f32 for every element. */
-export function f16ToF32(u16: Uint16Array): Float32Array {
-  const out = new Float32Array(u16.length);
-  for (let i = 0; i < u16.length; i++) {
-    const h = u16[i] as number;
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    if (exp === 0) out[i] = sign * 2 ** -14 * (frac / 1024);
-    else if (exp === 31) out[i] = frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-    else out[i] = sign * 2 ** (exp - 15) * (1 + frac / 1024);
-  }
-  return out;
-}
-
-/** bfloat16 -> f32: the 16 bits are the top half of an f32. */
-export function bf16ToF32(u16: Uint16Array): Float32Array {
-  const bits = new Uint32Array(u16.length);
-  for (let i = 0; i < u16.length; i++) bits[i] = (u16[i] as number) << 16;
-  return new Float32Array(bits.buffer);
 }

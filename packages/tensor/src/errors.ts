@@ -40,3 +40,18 @@ export class DisposedTensorError extends Error {
     this.name = "DisposedTensorError";
   }
 }
+
+/** A safetensors file is unreadable or malformed, lacks a tensor, or data to write has the wrong size. */
+export class SafetensorsError extends Error {
+  constructor(
+    /** the file concerned */
+    readonly file: string,
+    /** what is wrong, without the file name */
+    readonly detail: string,
+    /** the tensor concerned, when there is one */
+    readonly tensor?: string,
+  ) {
+    super(`${file}: ${detail}`);
+    this.name = "SafetensorsError";
+  }
+}

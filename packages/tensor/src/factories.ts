@@ -1,16 +1,9 @@
 // Tensor factories: from host data, constants, seeded random, ranges, and f16/bf16 loading.
 import type { Device } from "./device";
 import { type Backend, getBackend } from "./device";
-import {
-  allocArray,
-  bf16ToF32,
-  type DType,
-  f16ToF32,
-  shapeSize,
-  type TypedArray,
-  toArray,
-} from "./dtype";
+import { allocArray, type DType, shapeSize, type TypedArray, toArray } from "./dtype";
 import { ShapeError } from "./errors";
+import { bf16ToF32, f16ToF32 } from "./half";
 import { empty, launchElementwise } from "./ops/core";
 import { seededRandom } from "./random";
 import { Tensor } from "./tensor";

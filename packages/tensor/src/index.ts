@@ -11,7 +11,6 @@ export { CpuDevice } from "./cpu-device";
 export type { Device, DeviceKind, DeviceLimits } from "./device";
 export { getDevice, setDevice } from "./device";
 export type { DType, TypedArray } from "./dtype";
-export { bf16ToF32, f16ToF32 } from "./dtype";
 export {
   DeviceLostError,
   DeviceUnavailableError,
@@ -21,6 +20,7 @@ export {
 } from "./errors";
 export type { TensorOptions } from "./factories";
 export { arange, fromBF16, fromF16, full, ones, randn, tensor, uniform, zeros } from "./factories";
+export { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16, f32ToF16Bits } from "./half";
 export type { InitOptions } from "./init";
 export { createWebGPUDevice, initDevice, LAVAPIPE_RECIPE } from "./init";
 export type { MatmulTiling } from "./kernels/matmul/matmul.wgsl";

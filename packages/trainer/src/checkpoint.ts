@@ -7,16 +7,17 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { assignInPlace, type Tensor, tensor } from "@anllm/tensor";
-import type { AdamW, AdamWHyper } from "./adamw";
-import { publishDir, writeFileAtomic, writeFileSynced } from "./atomic";
-import { CheckpointError } from "./errors";
-import type { RngState } from "./rng";
 import {
   readSafetensorsHeader,
   readSafetensorsTensor,
   type SafetensorsHeader,
+  type TensorSource,
   writeSafetensors,
-} from "./safetensors";
+} from "@anllm/tensor/io";
+import type { AdamW, AdamWHyper } from "./adamw";
+import { publishDir, writeFileAtomic, writeFileSynced } from "./atomic";
+import { CheckpointError } from "./errors";
+import type { RngState } from "./rng";
 import type { ScheduleOptions } from "./schedule";
 
 /** Any JSON value (data-loader cursors and caller state are opaque JSON). */
@@ -62,16 +63,18 @@ async function readParamData(p: Tensor): Promise<Float32Array> {
   return (await p.data()) as Float32Array;
 }
 
+/** f32 sources for `tensors` under `<prefix><name>`, sorted by name; read back one at a time. */
+function sources(tensors: Map<string, Tensor>, prefix = ""): TensorSource[] {
+  return [...tensors.keys()].sort().map((n) => {
+    const t = tensors.get(n) as Tensor;
+    return { name: prefix + n, shape: [...t.shape], data: () => readParamData(t) };
+  });
+}
+
 /** Default weights IO: model.safetensors (f32, HF "pt" metadata) keyed by parameter name. */
 export const safetensorsWeights: WeightsIO = {
   async save(dir, params) {
-    const shapes = new Map([...params].map(([n, p]) => [n, [...p.shape]]));
-    await writeSafetensors(
-      join(dir, "model.safetensors"),
-      shapes,
-      (n) => readParamData(params.get(n)!),
-      { format: "pt" },
-    );
+    await writeSafetensors(join(dir, "model.safetensors"), sources(params), "f32");
   },
   async load(dir, params) {
     await restoreTensors(join(dir, "model.safetensors"), params, "");
@@ -151,15 +154,8 @@ export async function saveCheckpoint(
 }
 
 async function saveOptimizer(dir: string, opt: AdamW): Promise<void> {
-  const shapes = new Map<string, number[]>();
-  for (const [n, m] of opt.m) {
-    shapes.set(`m.${n}`, [...m.shape]);
-    shapes.set(`v.${n}`, [...m.shape]);
-  }
-  await writeSafetensors(join(dir, "optimizer.safetensors"), shapes, (key) => {
-    const map = key.startsWith("m.") ? opt.m : opt.v;
-    return readParamData(map.get(key.slice(2))!);
-  });
+  const moments = [...sources(opt.m, "m."), ...sources(opt.v, "v.")];
+  await writeSafetensors(join(dir, "optimizer.safetensors"), moments, "f32");
 }
 
 async function pruneCheckpoints(root: string, keep: number): Promise<void> {

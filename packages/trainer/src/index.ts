@@ -1,6 +1,18 @@
 // Public surface of @anllm/trainer: a generic training loop (parameters + loss closure + resumable
 // batch stream), AdamW, learning-rate schedules, clipping, atomic checkpoints and the metrics stream.
 
+// Safetensors I/O lives in @anllm/tensor/io (one implementation for every package); re-exported
+// here so existing imports keep working.
+export {
+  type HostTensor,
+  readSafetensorsHeader,
+  readSafetensorsTensor,
+  type SafetensorsEntry,
+  SafetensorsError,
+  type SafetensorsHeader,
+  type TensorSource,
+  writeSafetensors,
+} from "@anllm/tensor/io";
 export { AdamW, type AdamWHyper, type AdamWOptions, resolveAdamW } from "./adamw";
 export { fsyncPath, publishDir, writeFileAtomic } from "./atomic";
 export {
@@ -28,14 +40,6 @@ export {
 } from "./options";
 export { createProgress, type ProgressMode, type ProgressReporter } from "./progress";
 export { Rng, type RngState } from "./rng";
-export {
-  type HostTensor,
-  readSafetensorsHeader,
-  readSafetensorsTensor,
-  type SafetensorsEntry,
-  type SafetensorsHeader,
-  writeSafetensors,
-} from "./safetensors";
 export {
   learningRate,
   SCHEDULE_KINDS,

@@ -1,5 +1,5 @@
-// Safetensors reader/writer and checkpoint directories: dtype decoding against numpy-written
-// files, sharded index, atomic writes, and errors naming missing / extra / mis-shaped tensors.
+// Checkpoint directories: the sharded F16 fixture, HF layout round trips, atomic writes, and errors
+// naming missing / extra / mis-shaped tensors (the safetensors format itself: tensor/src/io.test.ts).
 import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,85 +10,15 @@ import {
   PRESETS,
   paramSpecs,
   readConfig,
-  SafetensorsFile,
   saveCheckpoint,
   WeightsError,
-  writeSafetensors,
 } from "../src/index";
 
 const FIX = join(import.meta.dirname, "..", "fixtures");
-const expected = JSON.parse(await readFile(join(FIX, "expected.json"), "utf8"));
 
 async function tmp() {
   return mkdtemp(join(tmpdir(), "llama2-st-"));
 }
-
-describe("safetensors reader", () => {
-  it("decodes BF16, F16 and F32 written by numpy", async () => {
-    const f = await SafetensorsFile.open(join(FIX, "dtype-sample.safetensors"));
-    expect(f.metadata.format).toBe("pt");
-    expect(f.entry("bf16").shape).toEqual([2, 3]);
-    expect([...(await f.readF32("bf16"))]).toEqual(expected.dtypeSample.bf16);
-    expect([...(await f.readF32("f16"))]).toEqual(expected.dtypeSample.f16);
-    const f32 = await f.readF32("f32");
-    expect([...f32]).toEqual(expected.dtypeSample.f32.map(Math.fround));
-    await expect(f.readF32("nope")).rejects.toThrow(
-      /dtype-sample.safetensors: no tensor named "nope"/,
-    );
-    await f.close();
-  });
-
-  it("rejects truncated files and bad headers with the file name", async () => {
-    const dir = await tmp();
-    const bytes = await readFile(join(FIX, "dtype-sample.safetensors"));
-    await writeFile(join(dir, "cut.safetensors"), bytes.subarray(0, bytes.length - 4));
-    await expect(SafetensorsFile.open(join(dir, "cut.safetensors"))).rejects.toThrow(
-      /cut.safetensors: tensor "f32" has invalid data_offsets/,
-    );
-    const bad = new Uint8Array(16);
-    new DataView(bad.buffer).setBigUint64(0, 1000n, true);
-    await writeFile(join(dir, "bad.safetensors"), bad);
-    await expect(SafetensorsFile.open(join(dir, "bad.safetensors"))).rejects.toThrow(WeightsError);
-  });
-});
-
-describe("safetensors writer", () => {
-  it("round-trips f32 exactly and f16/bf16 within rounding; leaves no temp files", async () => {
-    const dir = await tmp();
-    const a = new Float32Array([0.1, -2, 3.5, 1e-3, 7, 8]);
-    for (const dtype of ["f32", "f16", "bf16"] as const) {
-      const p = join(dir, `${dtype}.safetensors`);
-      await writeSafetensors(p, [{ name: "a", shape: [2, 3], data: () => a }], dtype);
-      const f = await SafetensorsFile.open(p);
-      const back = await f.readF32("a");
-      const tol = dtype === "f32" ? 0 : dtype === "f16" ? 1e-3 : 1e-2;
-      for (let i = 0; i < a.length; i++)
-        expect(Math.abs((back[i] as number) - (a[i] as number))).toBeLessThanOrEqual(
-          tol * Math.abs(a[i] as number),
-        );
-      expect((f.entries.get("a")?.start ?? 1) % 8).toBe(0); // data 8-byte aligned
-      await f.close();
-    }
-    expect((await readdir(dir)).filter((n) => n.includes(".tmp-"))).toEqual([]);
-  });
-
-  it("aborts without touching the target when a tensor's data is wrong", async () => {
-    const dir = await tmp();
-    const p = join(dir, "x.safetensors");
-    await writeSafetensors(
-      p,
-      [{ name: "a", shape: [1], data: () => new Float32Array([1]) }],
-      "f32",
-    );
-    await expect(
-      writeSafetensors(p, [{ name: "a", shape: [2], data: () => new Float32Array([1]) }], "f32"),
-    ).rejects.toThrow(/tensor "a" has 1 values, shape \[2\] needs 2/);
-    const f = await SafetensorsFile.open(p);
-    expect([...(await f.readF32("a"))]).toEqual([1]);
-    await f.close();
-    expect(await readdir(dir)).toEqual(["x.safetensors"]);
-  });
-});
 
 describe("checkpoint directories", () => {
   it("opens the sharded F16 fixture and validates it against the config", async () => {

@@ -1,6 +1,6 @@
 // F16 / BF16 conversions: exhaustive F16 round trip and rounding edge cases.
 import { describe, expect, it } from "vitest";
-import { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16 } from "../src/index";
+import { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16 } from "./half";
 
 describe("half precision", () => {
   it("every finite F16 value round-trips through f32", () => {

@@ -1,0 +1,339 @@
+// Node entry (@anllm/tensor/io): streaming safetensors I/O (data-formats.md §6.1). Reads the JSON
+// header, then each tensor's byte range through a file handle (a file is never held in memory
+// whole); writes tensor by tensor to a temp file that is fsynced and renamed (atomic).
+import { type FileHandle, open, rename, rm } from "node:fs/promises";
+import { dirname } from "node:path";
+import { SafetensorsError } from "./errors";
+import { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16 } from "./half";
+
+export { SafetensorsError };
+
+/** dtypes this module reads and writes (as spelled in safetensors headers). */
+export type SafetensorsDType = "F32" | "F16" | "BF16";
+/** dtype to store f32 values as (lower case, as in model configs). */
+export type StoreDType = "f32" | "f16" | "bf16";
+
+/** One tensor entry of a safetensors header. */
+export interface SafetensorsEntry {
+  name: string;
+  dtype: SafetensorsDType;
+  shape: number[];
+  /** [begin, end) relative to the start of the data section, as in the header */
+  data_offsets: [number, number];
+  /** absolute byte offset of the first data byte in the file */
+  start: number;
+  byteLength: number;
+}
+
+/** Parsed header of a file plus the byte offset where its data section starts. */
+export interface SafetensorsHeader {
+  entries: Map<string, SafetensorsEntry>;
+  metadata: Record<string, string>;
+  dataStart: number;
+}
+
+/** One tensor on the host, decoded to f32. */
+export interface HostTensor {
+  shape: number[];
+  /** row-major values, length = product of shape */
+  data: Float32Array<ArrayBuffer>;
+}
+
+const ELEM_BYTES: Record<SafetensorsDType, number> = { F32: 4, F16: 2, BF16: 2 };
+const DTYPE_TAG: Record<StoreDType, SafetensorsDType> = { f32: "F32", f16: "F16", bf16: "BF16" };
+const MAX_HEADER = 100 * 1024 * 1024;
+
+function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+async function readExactly(fh: FileHandle, len: number, pos: number, file: string) {
+  const buf = new Uint8Array(new ArrayBuffer(len));
+  let done = 0;
+  while (done < len) {
+    const { bytesRead } = await fh.read(buf, done, len - done, pos + done);
+    if (bytesRead === 0) {
+      throw new SafetensorsError(
+        file,
+        `unexpected end of file at byte ${pos + done} (needed ${len} bytes from ${pos}; truncated file?)`,
+      );
+    }
+    done += bytesRead;
+  }
+  return buf;
+}
+
+function parseEntry(
+  name: string,
+  raw: unknown,
+  dataStart: number,
+  dataLen: number,
+  file: string,
+): SafetensorsEntry {
+  const r = (raw ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  const fail = (detail: string) => new SafetensorsError(file, `tensor "${name}" ${detail}`, name);
+  if (r.dtype !== "F32" && r.dtype !== "F16" && r.dtype !== "BF16") {
+    throw fail(`has dtype ${JSON.stringify(r.dtype)}; expected one of F32, F16, BF16`);
+  }
+  const shape = r.shape;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw fail(`has an invalid shape ${JSON.stringify(shape)}; expected non-negative integers`);
+  }
+  const off = r.data_offsets;
+  if (
+    !Array.isArray(off) ||
+    off.length !== 2 ||
+    !off.every((o) => Number.isInteger(o) && o >= 0) ||
+    off[0] > off[1] ||
+    off[1] > dataLen
+  ) {
+    throw fail(
+      `has invalid data_offsets ${JSON.stringify(off)}: expected [begin, end] within the ${dataLen}-byte data section (truncated file?)`,
+    );
+  }
+  const byteLength = off[1] - off[0];
+  const want = numel(shape) * ELEM_BYTES[r.dtype];
+  if (byteLength !== want) {
+    throw fail(
+      `spans ${byteLength} bytes but shape ${JSON.stringify(shape)} ${r.dtype} needs ${want}`,
+    );
+  }
+  return {
+    name,
+    dtype: r.dtype,
+    shape: shape as number[],
+    data_offsets: [off[0], off[1]],
+    start: dataStart + off[0],
+    byteLength,
+  };
+}
+
+/** Reads and checks the 8-byte length + JSON header through an open handle. */
+async function readHeader(fh: FileHandle, path: string): Promise<SafetensorsHeader> {
+  const size = (await fh.stat()).size;
+  if (size < 8) {
+    throw new SafetensorsError(path, `file too short (${size} bytes; a header needs at least 8)`);
+  }
+  const lenBytes = await readExactly(fh, 8, 0, path);
+  const n = Number(new DataView(lenBytes.buffer).getBigUint64(0, true));
+  if (n > MAX_HEADER || 8 + n > size) {
+    throw new SafetensorsError(
+      path,
+      `header length ${n} is impossible for a ${size}-byte file (truncated file?)`,
+    );
+  }
+  const text = new TextDecoder().decode(await readExactly(fh, n, 8, path));
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (e) {
+    throw new SafetensorsError(path, `header is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    throw new SafetensorsError(path, "header is not a JSON object");
+  }
+  const entries = new Map<string, SafetensorsEntry>();
+  let metadata: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === "__metadata__") metadata = (raw ?? {}) as Record<string, string>;
+    else entries.set(name, parseEntry(name, raw, 8 + n, size - 8 - n, path));
+  }
+  return { entries, metadata, dataStart: 8 + n };
+}
+
+/** Decodes the raw little-endian bytes of one entry to f32 (F16/BF16 converted). */
+function decode(
+  entry: SafetensorsEntry,
+  bytes: Uint8Array<ArrayBuffer>,
+): Float32Array<ArrayBuffer> {
+  if (entry.dtype === "F32")
+    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  const u16 = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
+  return entry.dtype === "F16" ? f16ToF32(u16) : bf16ToF32(u16);
+}
+
+async function openForRead(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, "r");
+  } catch (e) {
+    throw new SafetensorsError(path, `cannot open (${(e as Error).message})`);
+  }
+}
+
+/** An open safetensors file: header parsed, tensors read one at a time on demand. */
+export class SafetensorsFile {
+  private constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+    readonly entries: Map<string, SafetensorsEntry>,
+    readonly metadata: Record<string, string>,
+    /** absolute byte offset of the data section */
+    readonly dataStart: number,
+  ) {}
+
+  /** Opens `path` and parses its header; throws SafetensorsError naming the file on bad input. */
+  static async open(path: string): Promise<SafetensorsFile> {
+    const fh = await openForRead(path);
+    try {
+      const h = await readHeader(fh, path);
+      return new SafetensorsFile(path, fh, h.entries, h.metadata, h.dataStart);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+  }
+
+  /** The header entry of tensor `name` (throws SafetensorsError when there is none). */
+  entry(name: string): SafetensorsEntry {
+    const e = this.entries.get(name);
+    if (!e) throw new SafetensorsError(this.path, `no tensor named "${name}"`, name);
+    return e;
+  }
+
+  /** Raw little-endian bytes of one tensor. */
+  async readBytes(name: string): Promise<Uint8Array<ArrayBuffer>> {
+    const e = this.entry(name);
+    return readExactly(this.fh, e.byteLength, e.start, this.path);
+  }
+
+  /** One tensor decoded to f32 (F16/BF16 converted). */
+  async readF32(name: string): Promise<Float32Array<ArrayBuffer>> {
+    return decode(this.entry(name), await this.readBytes(name));
+  }
+
+  /** Releases the file handle. */
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+}
+
+/** Reads and checks the header of a safetensors file (the file is closed again). */
+export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
+  const fh = await openForRead(path);
+  try {
+    return await readHeader(fh, path);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads tensor `name` of `path` as f32, given the file's header from {@link readSafetensorsHeader}. */
+export async function readSafetensorsTensor(
+  path: string,
+  header: SafetensorsHeader,
+  name: string,
+): Promise<HostTensor> {
+  const e = header.entries.get(name);
+  if (!e) throw new SafetensorsError(path, `no tensor named "${name}"`, name);
+  const fh = await openForRead(path);
+  try {
+    return {
+      shape: [...e.shape],
+      data: decode(e, await readExactly(fh, e.byteLength, e.start, path)),
+    };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A tensor to write: name, shape and a (possibly lazy, possibly async) source of f32 values. */
+export interface TensorSource {
+  name: string;
+  shape: number[];
+  data: () => Promise<Float32Array> | Float32Array;
+}
+
+/** Bytes one tensor of `shape` takes when stored as `dtype`. */
+export function storedBytes(shape: readonly number[], dtype: StoreDType): number {
+  return numel(shape) * (dtype === "f32" ? 4 : 2);
+}
+
+function encode(data: Float32Array, dtype: StoreDType): Uint8Array {
+  if (dtype === "f32") return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const u16 = dtype === "f16" ? f32ToF16(data) : f32ToBF16(data);
+  return new Uint8Array(u16.buffer);
+}
+
+/** The 8-byte length + JSON header (padded with spaces so the data starts 8-byte aligned). */
+function encodeHeader(
+  tensors: readonly TensorSource[],
+  dtype: StoreDType,
+  metadata: Record<string, string>,
+): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: { format: "pt", ...metadata } };
+  let offset = 0;
+  for (const t of tensors) {
+    const len = storedBytes(t.shape, dtype);
+    header[t.name] = {
+      dtype: DTYPE_TAG[dtype],
+      shape: t.shape,
+      data_offsets: [offset, offset + len],
+    };
+    offset += len;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const pad = (8 - (json.length % 8)) % 8;
+  const out = new Uint8Array(8 + json.length + pad).fill(0x20);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length + pad), true);
+  out.set(json, 8);
+  return out;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, "r").catch(() => null); // some platforms cannot open folders
+  if (!fh) return;
+  try {
+    await fh.sync();
+  } catch {
+    // fsync of a folder is not supported everywhere; the rename itself is still atomic
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Writes `tensors` (in the given order) to `path` as safetensors stored as `dtype`, one tensor in
+ * memory at a time. Atomic: written to `<path>.tmp-<pid>`, fsynced, then renamed over `path`, so a
+ * failure (or a tensor whose data length disagrees with its shape) leaves `path` untouched.
+ * Metadata always carries {"format": "pt"} so Hugging Face loaders accept the file.
+ */
+export async function writeSafetensors(
+  path: string,
+  tensors: readonly TensorSource[],
+  dtype: StoreDType = "f32",
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  const names = new Set<string>();
+  for (const t of tensors) {
+    if (t.name === "__metadata__" || names.has(t.name)) {
+      const why = names.has(t.name) ? "appears twice" : "is a reserved name";
+      throw new SafetensorsError(path, `cannot write: tensor "${t.name}" ${why}`, t.name);
+    }
+    names.add(t.name);
+  }
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fh = await open(tmp, "w");
+  try {
+    await fh.write(encodeHeader(tensors, dtype, metadata));
+    for (const t of tensors) {
+      const data = await t.data();
+      const want = numel(t.shape);
+      if (data.length !== want) {
+        throw new SafetensorsError(
+          path,
+          `tensor "${t.name}" has ${data.length} values, shape ${JSON.stringify(t.shape)} needs ${want}`,
+          t.name,
+        );
+      }
+      await fh.write(encode(data, dtype));
+    }
+    await fh.sync();
+    await fh.close();
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await rename(tmp, path);
+  await fsyncDir(dirname(path));
+}
