@@ -146,7 +146,7 @@ function tokenId(v: unknown, where: string, key: string): number | undefined {
 
 /**
  * Parse an HF `config.json` object (LlamaForCausalLM). `where` names the source in errors.
- * Rejects rope_scaling (not implemented) and non-SiLU activations.
+ * Rejects configs with rope_scaling (Llama-2 has none; unsupported here) and non-SiLU activations.
  */
 export function configFromHF(json: unknown, where = "config.json"): LlamaConfig {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
