@@ -66,4 +66,20 @@ describe("hardware kernel variants", () => {
       );
     }
   });
+
+  it("attention forward and backward, one row per invocation (GQA, odd lengths)", async () => {
+    const [B, H, KV, L, D] = [2, 4, 2, 13, 16];
+    await expectSameAsCpu(
+      () => {
+        const q = T.param(T.tensor(host(B * H * L * D, 6), [B, H, L, D]));
+        const k = T.param(T.tensor(host(B * KV * L * D, 7), [B, KV, L, D]));
+        const v = T.param(T.tensor(host(B * KV * L * D, 8), [B, KV, L, D]));
+        const mask = T.makeAttentionMask({ batch: B, lq: L, mode: "causal" });
+        const o = T.attention(q, k, v, mask);
+        T.sum(T.mul(o, T.tensor(host(B * H * L * D, 9), [B, H, L, D]))).backward();
+        return [o, q.grad as T.Tensor, k.grad as T.Tensor, v.grad as T.Tensor];
+      },
+      { rtol: 1e-4, atol: 1e-4 },
+    );
+  });
 });

@@ -8,12 +8,28 @@ import {
   attentionRef,
 } from "./attention.ref";
 import {
+  ATTN_ROWS_SOFTWARE,
   ATTN_WG,
+  type AttnShape,
   attentionDkvWgsl,
   attentionDqWgsl,
   attentionWgsl,
   headDimMax,
 } from "./attention.wgsl";
+
+/** Rows per invocation: on software adapters neighbouring rows share key/query loads. */
+const rows = (software: boolean) => (software ? ATTN_ROWS_SOFTWARE : 1);
+
+/** headDim a power of two (>= 16): loops get a constant bound, so they unroll. */
+const shape = (p: AttentionParams, software: boolean): AttnShape => ({
+  hdm: headDimMax(p.headDim),
+  exact: headDimMax(p.headDim) === p.headDim,
+  nr: rows(software),
+});
+const variant = (p: AttentionParams, software: boolean) => {
+  const o = shape(p, software);
+  return `${o.hdm}${o.exact ? "e" : ""}/${o.nr}`;
+};
 
 const meta = (p: AttentionParams) => [
   p.batch,
@@ -38,10 +54,10 @@ const inputs = [r("q"), r("k"), r("v"), r("mask", "i32")];
 export const attentionKernel: KernelDef<AttentionParams> = {
   name: "attention",
   bindings: () => [...inputs, w("out"), w("lse")],
-  variant: (p) => `${headDimMax(p.headDim)}`,
-  wgsl: (p, env) => attentionWgsl(env.decls, headDimMax(p.headDim)),
+  variant,
+  wgsl: (p, env) => attentionWgsl(env.decls, shape(p, env.software)),
   meta,
-  grid: (p) => [strideGroups(p.batch * p.nHeads * p.lq, ATTN_WG), 1, 1],
+  grid: (p, sw) => [strideGroups(p.batch * p.nHeads * Math.ceil(p.lq / rows(sw)), ATTN_WG), 1, 1],
   ref: attentionRef,
 };
 
@@ -49,10 +65,10 @@ export const attentionKernel: KernelDef<AttentionParams> = {
 export const attentionDqKernel: KernelDef<AttentionParams> = {
   name: "attention-dq",
   bindings: () => [...inputs, r("dout"), r("lse"), r("dsum"), w("dq")],
-  variant: (p) => `${headDimMax(p.headDim)}`,
-  wgsl: (p, env) => attentionDqWgsl(env.decls, headDimMax(p.headDim)),
+  variant,
+  wgsl: (p, env) => attentionDqWgsl(env.decls, shape(p, env.software)),
   meta,
-  grid: (p) => [strideGroups(p.batch * p.nHeads * p.lq, ATTN_WG), 1, 1],
+  grid: (p, sw) => [strideGroups(p.batch * p.nHeads * Math.ceil(p.lq / rows(sw)), ATTN_WG), 1, 1],
   ref: attentionDqRef,
 };
 
@@ -60,9 +76,9 @@ export const attentionDqKernel: KernelDef<AttentionParams> = {
 export const attentionDkvKernel: KernelDef<AttentionParams> = {
   name: "attention-dkv",
   bindings: () => [...inputs, r("dout"), r("lse"), r("dsum"), w("dk"), w("dv")],
-  variant: (p) => `${headDimMax(p.headDim)}`,
-  wgsl: (p, env) => attentionDkvWgsl(env.decls, headDimMax(p.headDim)),
+  variant,
+  wgsl: (p, env) => attentionDkvWgsl(env.decls, shape(p, env.software)),
   meta,
-  grid: (p) => [strideGroups(p.batch * p.nKvHeads * p.lk, ATTN_WG), 1, 1],
+  grid: (p, sw) => [strideGroups(p.batch * p.nKvHeads * Math.ceil(p.lk / rows(sw)), ATTN_WG), 1, 1],
   ref: attentionDkvRef,
 };

@@ -1,10 +1,14 @@
 // WGSL of the anchor attention: the mask is evaluated per (query, key) pair from per-token arrays
 // (positions, segment ids, anchor flags, document ids, key validity); disallowed keys are skipped
 // without any dot product. Forward: online softmax per query row. Backward: dQ per query row,
-// dK/dV per key row (no atomics).
+// dK/dV per key row (no atomics). Each invocation takes `nr` adjacent rows of one head, sharing
+// the key (forward, dQ) or query (dK/dV) loads and mask lookups between them.
 
 /** Workgroup size of the attention kernels. */
 export const ATTN_WG = 64;
+
+/** Rows (queries, or keys in dK/dV) per invocation on software adapters. */
+export const ATTN_ROWS_SOFTWARE = 2;
 
 /** Smallest supported register row (headDim rounded up to a power of two). */
 export function headDimMax(hd: number): number {
@@ -13,9 +17,10 @@ export function headDimMax(hd: number): number {
   return m;
 }
 
-const COMMON = (hdm: number) => /* wgsl */ `
+const COMMON = (hdm: number, nr: number) => /* wgsl */ `
 const WG: u32 = ${ATTN_WG}u;
 const HDM: u32 = ${hdm}u;
+const NR: u32 = ${nr}u;
 struct Tok { pos: i32, seg: i32, anchor: i32, doc: i32, valid: i32 }
 fn tokQ(b: u32, i: u32) -> Tok {
   let nq = M(0u) * M(3u);
@@ -61,108 +66,168 @@ const HEAD = /* wgsl */ `
 const ENTRY = /* wgsl */ `@compute @workgroup_size(${ATTN_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`;
 
+/** Shader options: register row size, constant loop bound (headDim == hdm), rows per invocation. */
+export interface AttnShape {
+  hdm: number;
+  exact: boolean;
+  nr: number;
+}
+
 /** Bindings q, k, v, mask, out, lse. */
-export function attentionWgsl(decls: string, hdm: number): string {
+export function attentionWgsl(decls: string, o: AttnShape): string {
+  const L = o.exact ? "HDM" : "hd";
   return /* wgsl */ `${decls}
-${COMMON(hdm)}
+${COMMON(o.hdm, o.nr)}
 ${ENTRY}
 ${HEAD}
-  for (var r = tid; r < B * H * Lq; r += nthreads) {
-    let i = r % Lq; let h = (r / Lq) % H; let b = r / (Lq * H);
+  let nb = (Lq + NR - 1u) / NR;
+  for (var t = tid; t < B * H * nb; t += nthreads) {
+    let bh = t / nb; let i0 = (t % nb) * NR; let b = bh / H; let h = bh % H;
     let kBase = (b * KV + h / group) * Lk * hd;
-    var qv: array<f32, HDM>;
-    var acc: array<f32, HDM>;
-    for (var d = 0u; d < hd; d++) { qv[d] = ld_q(r * hd + d) * scale; acc[d] = 0.0; }
-    var m = ninf_();
-    var l = 0.0;
-    let sp = span(0u, b, i);
-    let qt = tokQ(b, i);
-    for (var j = sp.x; j < sp.y; j++) {
-      if (!rule(qt, tokK(b, j))) { continue; }
-      var s = 0.0;
-      for (var d = 0u; d < hd; d++) { s += qv[d] * ld_k(kBase + j * hd + d); }
-      if (s > m) {
-        let c = exp(m - s);
-        l *= c;
-        for (var d = 0u; d < hd; d++) { acc[d] *= c; }
-        m = s;
-      }
-      let p = exp(s - m);
-      l += p;
-      for (var d = 0u; d < hd; d++) { acc[d] += p * ld_v(kBase + j * hd + d); }
+    var qv: array<array<f32, HDM>, NR>;
+    var acc: array<array<f32, HDM>, NR>;
+    var m: array<f32, NR>; var l: array<f32, NR>;
+    var qt: array<Tok, NR>; var live: array<bool, NR>;
+    var lo = Lk; var hi = 0u;
+    for (var n = 0u; n < NR; n++) {
+      let i = i0 + n; live[n] = i < Lq; m[n] = ninf_(); l[n] = 0.0;
+      let r = select(bh * Lq, bh * Lq + i, live[n]);
+      for (var d = 0u; d < ${L}; d++) { qv[n][d] = ld_q(r * hd + d) * scale; acc[n][d] = 0.0; }
+      if (live[n]) { qt[n] = tokQ(b, i); let sp = span(0u, b, i); lo = min(lo, sp.x); hi = max(hi, sp.y); }
     }
-    let inv = select(0.0, 1.0 / l, l > 0.0);
-    for (var d = 0u; d < hd; d++) { st_out(r * hd + d, acc[d] * inv); }
-    st_lse(r, select(0.0, m + log(l), l > 0.0));
+    for (var j = lo; j < hi; j++) {
+      let kt = tokK(b, j);
+      var ok: array<bool, NR>; var any = false;
+      for (var n = 0u; n < NR; n++) { ok[n] = live[n] && rule(qt[n], kt); any = any || ok[n]; }
+      if (!any) { continue; }
+      var kr: array<f32, HDM>; var vr: array<f32, HDM>;
+      for (var d = 0u; d < ${L}; d++) { kr[d] = ld_k(kBase + j * hd + d); vr[d] = ld_v(kBase + j * hd + d); }
+      for (var n = 0u; n < NR; n++) {
+        if (!ok[n]) { continue; }
+        var s = 0.0;
+        for (var d = 0u; d < ${L}; d++) { s += qv[n][d] * kr[d]; }
+        if (s > m[n]) {
+          let c = exp(m[n] - s);
+          l[n] *= c;
+          for (var d = 0u; d < ${L}; d++) { acc[n][d] *= c; }
+          m[n] = s;
+        }
+        let p = exp(s - m[n]);
+        l[n] += p;
+        for (var d = 0u; d < ${L}; d++) { acc[n][d] += p * vr[d]; }
+      }
+    }
+    for (var n = 0u; n < NR; n++) {
+      if (!live[n]) { continue; }
+      let r = bh * Lq + i0 + n;
+      let inv = select(0.0, 1.0 / l[n], l[n] > 0.0);
+      for (var d = 0u; d < ${L}; d++) { st_out(r * hd + d, acc[n][d] * inv); }
+      st_lse(r, select(0.0, m[n] + log(l[n]), l[n] > 0.0));
+    }
   }
 }`;
 }
 
 /** Bindings q, k, v, mask, dout, lse, dsum (rowwise dO.O), dq. */
-export function attentionDqWgsl(decls: string, hdm: number): string {
+export function attentionDqWgsl(decls: string, o: AttnShape): string {
+  const L = o.exact ? "HDM" : "hd";
   return /* wgsl */ `${decls}
-${COMMON(hdm)}
+${COMMON(o.hdm, o.nr)}
 ${ENTRY}
 ${HEAD}
-  for (var r = tid; r < B * H * Lq; r += nthreads) {
-    let i = r % Lq; let h = (r / Lq) % H; let b = r / (Lq * H);
+  let nb = (Lq + NR - 1u) / NR;
+  for (var t = tid; t < B * H * nb; t += nthreads) {
+    let bh = t / nb; let i0 = (t % nb) * NR; let b = bh / H; let h = bh % H;
     let kBase = (b * KV + h / group) * Lk * hd;
-    var qv: array<f32, HDM>;
-    var dov: array<f32, HDM>;
-    var dq: array<f32, HDM>;
-    for (var d = 0u; d < hd; d++) { qv[d] = ld_q(r * hd + d) * scale; dov[d] = ld_dout(r * hd + d); dq[d] = 0.0; }
-    let lse = ld_lse(r); let D = ld_dsum(r);
-    let sp = span(0u, b, i);
-    let qt = tokQ(b, i);
-    for (var j = sp.x; j < sp.y; j++) {
-      if (!rule(qt, tokK(b, j))) { continue; }
-      var s = 0.0; var dp = 0.0;
-      for (var d = 0u; d < hd; d++) {
-        s += qv[d] * ld_k(kBase + j * hd + d);
-        dp += dov[d] * ld_v(kBase + j * hd + d);
+    var qv: array<array<f32, HDM>, NR>;
+    var dov: array<array<f32, HDM>, NR>;
+    var dq: array<array<f32, HDM>, NR>;
+    var lse: array<f32, NR>; var D: array<f32, NR>;
+    var qt: array<Tok, NR>; var live: array<bool, NR>;
+    var lo = Lk; var hi = 0u;
+    for (var n = 0u; n < NR; n++) {
+      let i = i0 + n; live[n] = i < Lq;
+      let r = select(bh * Lq, bh * Lq + i, live[n]);
+      for (var d = 0u; d < ${L}; d++) {
+        qv[n][d] = ld_q(r * hd + d) * scale; dov[n][d] = ld_dout(r * hd + d); dq[n][d] = 0.0;
       }
-      let ds = exp(s - lse) * (dp - D);
-      for (var d = 0u; d < hd; d++) { dq[d] += ds * ld_k(kBase + j * hd + d); }
+      lse[n] = ld_lse(r); D[n] = ld_dsum(r);
+      if (live[n]) { qt[n] = tokQ(b, i); let sp = span(0u, b, i); lo = min(lo, sp.x); hi = max(hi, sp.y); }
     }
-    for (var d = 0u; d < hd; d++) { st_dq(r * hd + d, dq[d] * scale); }
+    for (var j = lo; j < hi; j++) {
+      let kt = tokK(b, j);
+      var ok: array<bool, NR>; var any = false;
+      for (var n = 0u; n < NR; n++) { ok[n] = live[n] && rule(qt[n], kt); any = any || ok[n]; }
+      if (!any) { continue; }
+      var kr: array<f32, HDM>; var vr: array<f32, HDM>;
+      for (var d = 0u; d < ${L}; d++) { kr[d] = ld_k(kBase + j * hd + d); vr[d] = ld_v(kBase + j * hd + d); }
+      for (var n = 0u; n < NR; n++) {
+        if (!ok[n]) { continue; }
+        var s = 0.0; var dp = 0.0;
+        for (var d = 0u; d < ${L}; d++) { s += qv[n][d] * kr[d]; dp += dov[n][d] * vr[d]; }
+        let ds = exp(s - lse[n]) * (dp - D[n]);
+        for (var d = 0u; d < ${L}; d++) { dq[n][d] += ds * kr[d]; }
+      }
+    }
+    for (var n = 0u; n < NR; n++) {
+      if (!live[n]) { continue; }
+      let r = bh * Lq + i0 + n;
+      for (var d = 0u; d < ${L}; d++) { st_dq(r * hd + d, dq[n][d] * scale); }
+    }
   }
 }`;
 }
 
-/** Bindings q, k, v, mask, dout, lse, dsum, dk, dv: one thread per key row. */
-export function attentionDkvWgsl(decls: string, hdm: number): string {
+/** Bindings q, k, v, mask, dout, lse, dsum, dk, dv: each invocation takes NR key rows. */
+export function attentionDkvWgsl(decls: string, o: AttnShape): string {
+  const L = o.exact ? "HDM" : "hd";
   return /* wgsl */ `${decls}
-${COMMON(hdm)}
+${COMMON(o.hdm, o.nr)}
 ${ENTRY}
 ${HEAD}
-  for (var r = tid; r < B * KV * Lk; r += nthreads) {
-    let j = r % Lk; let kvh = (r / Lk) % KV; let b = r / (Lk * KV);
-    var kk: array<f32, HDM>;
-    var vv: array<f32, HDM>;
-    var dk: array<f32, HDM>;
-    var dv: array<f32, HDM>;
-    for (var d = 0u; d < hd; d++) { kk[d] = ld_k(r * hd + d); vv[d] = ld_v(r * hd + d); dk[d] = 0.0; dv[d] = 0.0; }
-    let sp = span(1u, b, j);
-    let kt = tokK(b, j);
+  let nb = (Lk + NR - 1u) / NR;
+  for (var t = tid; t < B * KV * nb; t += nthreads) {
+    let bk = t / nb; let j0 = (t % nb) * NR; let b = bk / KV; let kvh = bk % KV;
+    var kk: array<array<f32, HDM>, NR>;
+    var vv: array<array<f32, HDM>, NR>;
+    var dk: array<array<f32, HDM>, NR>;
+    var dv: array<array<f32, HDM>, NR>;
+    var kt: array<Tok, NR>; var live: array<bool, NR>;
+    var lo = Lq; var hi = 0u;
+    for (var n = 0u; n < NR; n++) {
+      let j = j0 + n; live[n] = j < Lk;
+      let r = select(bk * Lk, bk * Lk + j, live[n]);
+      for (var d = 0u; d < ${L}; d++) {
+        kk[n][d] = ld_k(r * hd + d); vv[n][d] = ld_v(r * hd + d); dk[n][d] = 0.0; dv[n][d] = 0.0;
+      }
+      if (live[n]) { kt[n] = tokK(b, j); let sp = span(1u, b, j); lo = min(lo, sp.x); hi = max(hi, sp.y); }
+    }
+    // heads outside, queries inside: the same summation order as the CPU reference
     for (var hh = 0u; hh < group; hh++) {
-      let h = kvh * group + hh;
-      for (var i = sp.x; i < sp.y; i++) {
-        if (!rule(tokQ(b, i), kt)) { continue; }
-        let qr = (b * H + h) * Lq + i;
-        var s = 0.0; var dp = 0.0;
-        for (var d = 0u; d < hd; d++) {
-          s += ld_q(qr * hd + d) * kk[d];
-          dp += ld_dout(qr * hd + d) * vv[d];
-        }
-        let p = exp(s * scale - ld_lse(qr));
-        let ds = p * (dp - ld_dsum(qr)) * scale;
-        for (var d = 0u; d < hd; d++) {
-          dv[d] += p * ld_dout(qr * hd + d);
-          dk[d] += ds * ld_q(qr * hd + d);
+      for (var i = lo; i < hi; i++) {
+        let qt = tokQ(b, i);
+        var ok: array<bool, NR>; var any = false;
+        for (var n = 0u; n < NR; n++) { ok[n] = live[n] && rule(qt, kt[n]); any = any || ok[n]; }
+        if (!any) { continue; }
+        let qr = (b * H + kvh * group + hh) * Lq + i;
+        var qr_: array<f32, HDM>; var or_: array<f32, HDM>;
+        for (var d = 0u; d < ${L}; d++) { qr_[d] = ld_q(qr * hd + d); or_[d] = ld_dout(qr * hd + d); }
+        let lse = ld_lse(qr); let D = ld_dsum(qr);
+        for (var n = 0u; n < NR; n++) {
+          if (!ok[n]) { continue; }
+          var s = 0.0; var dp = 0.0;
+          for (var d = 0u; d < ${L}; d++) { s += qr_[d] * kk[n][d]; dp += or_[d] * vv[n][d]; }
+          let p = exp(s * scale - lse);
+          let ds = p * (dp - D) * scale;
+          for (var d = 0u; d < ${L}; d++) { dv[n][d] += p * or_[d]; dk[n][d] += ds * qr_[d]; }
         }
       }
     }
-    for (var d = 0u; d < hd; d++) { st_dk(r * hd + d, dk[d]); st_dv(r * hd + d, dv[d]); }
+    for (var n = 0u; n < NR; n++) {
+      if (!live[n]) { continue; }
+      let r = bk * Lk + j0 + n;
+      for (var d = 0u; d < ${L}; d++) { st_dk(r * hd + d, dk[n][d]); st_dv(r * hd + d, dv[n][d]); }
+    }
   }
 }`;
 }
