@@ -47,6 +47,8 @@ step("test", "pnpm", ["exec", "turbo", "run", "test", "--concurrency=1", "--cont
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+// Failing tests are listed again at the very end so that a log's tail names what broke.
+const failures = [];
 console.log("\nper package:");
 for (const p of testPackages) {
   const file = join(p.dir, "test-results.json");
@@ -62,6 +64,17 @@ for (const p of testPackages) {
   const brokenFiles = (r.testResults ?? []).filter(
     (f) => f.status === "failed" && (f.assertionResults ?? []).length === 0,
   ).length;
+  for (const f of r.testResults ?? []) {
+    const rel = f.name ? f.name.slice(p.dir.length + 1) : "?";
+    if (f.status === "failed" && (f.assertionResults ?? []).length === 0) {
+      failures.push(`${p.name} ${rel}: ${firstLines(f.message)}`);
+    }
+    for (const a of f.assertionResults ?? []) {
+      if (a.status === "failed") {
+        failures.push(`${p.name} ${rel} > ${a.fullName}: ${firstLines(a.failureMessages?.[0])}`);
+      }
+    }
+  }
   const pkgFailed = r.numFailedTests + brokenFiles;
   const pkgSkipped = r.numPendingTests + r.numTodoTests;
   passed += r.numPassedTests;
@@ -71,6 +84,16 @@ for (const p of testPackages) {
     `  ${p.name}: ${r.numPassedTests} passed, ${pkgFailed} failed, ${pkgSkipped} skipped`,
   );
 }
+if (failures.length > 0)
+  console.log(`\nfailed tests:\n${failures.map((f) => `  ${f}`).join("\n")}`);
 if (failedSteps.length > 0) console.log(`\nfailed steps: ${failedSteps.join(", ")}`);
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 || failedSteps.length > 0 ? 1 : 0);
+
+/** The first three lines of a failure message, without ANSI colours. */
+function firstLines(message) {
+  if (!message) return "(no message)";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI escapes
+  const plain = String(message).replace(/\u001b\[[0-9;]*m/g, "");
+  return plain.split("\n").slice(0, 3).join(" | ");
+}

@@ -14,6 +14,9 @@ import {
 } from "../src/index";
 import { llamaTokenizerConfig, llamaTokenizerJson } from "./llama-json";
 
+/** SentencePiece's whitespace marker "▁". */
+const SPACE_MARKER = "\u2581";
+
 const VECTORS: Array<[string, number[]]> = [
   ["Hello world. How are you?", [1, 15043, 3186, 29889, 1128, 526, 366, 29973]],
   [" yes", [1, 29871, 4874]],
@@ -58,14 +61,21 @@ describe("Llama-2 tokenizer", () => {
     expect(tok.encodeContinuation("")).toEqual([]);
   });
 
-  it("decode(encode(s)) === s for arbitrary text", () => {
+  it("decode(encode(s)) === s for arbitrary text without the U+2581 space marker", () => {
     fc.assert(
       fc.property(fc.string({ unit: "grapheme", maxLength: 40 }), (s) => {
-        fc.pre(!/^\s/.test(s) || s.length === 0);
+        fc.pre((!/^\s/.test(s) || s.length === 0) && !s.includes(SPACE_MARKER));
         expect(tok.decode(tok.encode(s))).toBe(s);
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("a literal U+2581 in the text decodes as a space, as SentencePiece does", () => {
+    // SentencePiece writes spaces as U+2581 and turns every U+2581 back into a space on decode,
+    // so this one character cannot round-trip (found by the property above, seed 435458587).
+    expect(tok.decode(tok.encode(SPACE_MARKER))).toBe(" ");
+    expect(tok.decode(tok.encode(`a${SPACE_MARKER}b`))).toBe("a b");
   });
 });
 
