@@ -250,6 +250,11 @@ function packMask(
 export interface AttentionOptions {
   /** Score scale (default 1 / sqrt(headDim)). */
   scale?: number;
+  /**
+   * GPU kernel family: "auto" (default) takes the unrolled kernels on software adapters when
+   * headDim % 4 == 0, "generic" forces the generic ones (tests and benchmarks).
+   */
+  kernels?: "auto" | "generic";
 }
 
 /**
@@ -290,6 +295,10 @@ export function attention(
     anchorMode: mask.mode === "anchor",
     hasDoc: mask.qDoc !== undefined && mask.kDoc !== undefined,
     bosVisible: mask.bosVisible ?? false,
+    kernels:
+      q.backend.software && opts.kernels !== "generic" && headDim % 4 === 0
+        ? "unrolled"
+        : "generic",
   };
   const { t: packed, owned } = packMask(mask, batch, lq, lk, q);
   const arg = (t: Tensor) => ({ storage: t.storage, dtype: t.dtype });

@@ -16,6 +16,13 @@ import {
   attentionWgsl,
   headDimMax,
 } from "./attention.wgsl";
+import {
+  attentionDkvUnrolledWgsl,
+  attentionDqUnrolledWgsl,
+  attentionUnrolledWgsl,
+  type UnrolledShape,
+  unrolledRows,
+} from "./attention-unrolled.wgsl";
 
 /** Rows per invocation: on software adapters neighbouring rows share key/query loads. */
 const rows = (software: boolean) => (software ? ATTN_ROWS_SOFTWARE : 1);
@@ -30,6 +37,45 @@ const variant = (p: AttentionParams, software: boolean) => {
   const o = shape(p, software);
   return `${o.hdm}${o.exact ? "e" : ""}/${o.nr}`;
 };
+
+/** Unrolled shape over `rows` query (forward, dQ) or key (dK/dV) rows; null: generic kernels. */
+function unrolled(p: AttentionParams, rows: number, keyRows = false): UnrolledShape | null {
+  if (p.kernels !== "unrolled") return null;
+  const nr = unrolledRows(p.headDim, rows, keyRows);
+  return nr > 0 ? { hv: p.headDim / 4, nr } : null;
+}
+
+/** Kernel parts that differ between the generic and the unrolled variants. */
+function pick(
+  keyRows: boolean,
+  generic: (decls: string, o: AttnShape) => string,
+  unrolledWgsl: (decls: string, o: UnrolledShape) => string,
+  f32Specs: BindingSpec[],
+): Pick<KernelDef<AttentionParams>, "bindings" | "variant" | "wgsl" | "grid"> {
+  const rowsOf = (p: AttentionParams) => (keyRows ? p.lk : p.lq);
+  const heads = (p: AttentionParams) => p.batch * (keyRows ? p.nKvHeads : p.nHeads);
+  return {
+    // unrolled kernels read and write the [rows, headDim] tensors as vec4
+    bindings: (p) =>
+      unrolled(p, rowsOf(p), keyRows)
+        ? f32Specs.map((s) =>
+            s.type === "f32" && !["lse", "dsum"].includes(s.name) ? { ...s, type: "vec4<f32>" } : s,
+          )
+        : f32Specs,
+    variant: (p, sw) => {
+      const u = unrolled(p, rowsOf(p), keyRows);
+      return u ? `u${u.hv}x${u.nr}` : variant(p, sw);
+    },
+    wgsl: (p, env) => {
+      const u = unrolled(p, rowsOf(p), keyRows);
+      return u ? unrolledWgsl(env.decls, u) : generic(env.decls, shape(p, env.software));
+    },
+    grid: (p, sw) => {
+      const nr = unrolled(p, rowsOf(p), keyRows)?.nr ?? rows(sw);
+      return [strideGroups(heads(p) * Math.ceil(rowsOf(p) / nr), ATTN_WG), 1, 1];
+    },
+  };
+}
 
 const meta = (p: AttentionParams) => [
   p.batch,
@@ -53,32 +99,36 @@ const inputs = [r("q"), r("k"), r("v"), r("mask", "i32")];
 /** Forward: out and per-row log-sum-exp. */
 export const attentionKernel: KernelDef<AttentionParams> = {
   name: "attention",
-  bindings: () => [...inputs, w("out"), w("lse")],
-  variant,
-  wgsl: (p, env) => attentionWgsl(env.decls, shape(p, env.software)),
+  ...pick(false, attentionWgsl, attentionUnrolledWgsl, [...inputs, w("out"), w("lse")]),
   meta,
-  grid: (p, sw) => [strideGroups(p.batch * p.nHeads * Math.ceil(p.lq / rows(sw)), ATTN_WG), 1, 1],
   ref: attentionRef,
 };
 
 /** Backward for queries. */
 export const attentionDqKernel: KernelDef<AttentionParams> = {
   name: "attention-dq",
-  bindings: () => [...inputs, r("dout"), r("lse"), r("dsum"), w("dq")],
-  variant,
-  wgsl: (p, env) => attentionDqWgsl(env.decls, shape(p, env.software)),
+  ...pick(false, attentionDqWgsl, attentionDqUnrolledWgsl, [
+    ...inputs,
+    r("dout"),
+    r("lse"),
+    r("dsum"),
+    w("dq"),
+  ]),
   meta,
-  grid: (p, sw) => [strideGroups(p.batch * p.nHeads * Math.ceil(p.lq / rows(sw)), ATTN_WG), 1, 1],
   ref: attentionDqRef,
 };
 
 /** Backward for keys and values. */
 export const attentionDkvKernel: KernelDef<AttentionParams> = {
   name: "attention-dkv",
-  bindings: () => [...inputs, r("dout"), r("lse"), r("dsum"), w("dk"), w("dv")],
-  variant,
-  wgsl: (p, env) => attentionDkvWgsl(env.decls, shape(p, env.software)),
+  ...pick(true, attentionDkvWgsl, attentionDkvUnrolledWgsl, [
+    ...inputs,
+    r("dout"),
+    r("lse"),
+    r("dsum"),
+    w("dk"),
+    w("dv"),
+  ]),
   meta,
-  grid: (p, sw) => [strideGroups(p.batch * p.nKvHeads * Math.ceil(p.lk / rows(sw)), ATTN_WG), 1, 1],
   ref: attentionDkvRef,
 };

@@ -14,6 +14,8 @@ export interface AttentionParams {
   anchorMode: boolean;
   hasDoc: boolean;
   bosVisible: boolean;
+  /** GPU kernels: "unrolled" (software adapters, headDim % 4 == 0) or "generic" (default). */
+  kernels?: "generic" | "unrolled";
 }
 
 /** allowed(b, i, j) over the packed mask [qPos, qSeg, qAnchor, qDoc, kPos, kSeg, kAnchor, kDoc, kValid]. */

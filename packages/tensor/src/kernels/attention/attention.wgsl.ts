@@ -17,7 +17,7 @@ export function headDimMax(hd: number): number {
   return m;
 }
 
-const COMMON = (hdm: number, nr: number) => /* wgsl */ `
+export const COMMON = (hdm: number, nr: number) => /* wgsl */ `
 const WG: u32 = ${ATTN_WG}u;
 const HDM: u32 = ${hdm}u;
 const NR: u32 = ${nr}u;
