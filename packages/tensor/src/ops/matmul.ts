@@ -6,7 +6,7 @@ import { matmulKernel, matmulVec4Kernel, vecMode } from "../kernels/matmul/matmu
 import type { MatmulTiling } from "../kernels/matmul/matmul.wgsl";
 import type { Tensor } from "../tensor";
 import { broadcastShapes, checkSame, empty, stridesOf } from "./core";
-import { transpose } from "./movement";
+import { reshape, transpose } from "./movement";
 
 /** Options of matmul. */
 export interface MatmulOptions {
@@ -98,7 +98,18 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     const B = sb as Tensor;
     // C = op(A) op(B): dop(A) = G op(B)^T, dop(B) = op(A)^T G
     const dA = !na ? null : tA ? mm(B, g, tB, true) : mm(g, B, false, !tB);
-    const dB = !nb ? null : tB ? mm(g, A, true, tA) : mm(A, g, !tA, false);
+    let dB: Tensor | null = null;
+    if (nb && B.rank === 2 && A.rank > 2 && !tA) {
+      // a weight shared by every batch entry (x [batch, seqLen, in] @ W): one matmul over the
+      // flattened rows instead of one per batch entry followed by a sum over the batch
+      const A2 = reshape(A, [-1, A.shape[A.rank - 1] as number]);
+      const G2 = reshape(g, [-1, g.shape[g.rank - 1] as number]);
+      dB = tB ? mm(G2, A2, true, false) : mm(A2, G2, true, false);
+      A2.dispose();
+      G2.dispose();
+    } else if (nb) {
+      dB = tB ? mm(g, A, true, tA) : mm(A, g, !tA, false);
+    }
     return [dA, dB];
   });
 }

@@ -7,12 +7,17 @@ import {
   crossEntropyBackwardKernel,
   crossEntropyKernel,
 } from "../kernels/cross-entropy/cross-entropy.kernel";
-import { rmsNormBackwardKernel, rmsNormKernel } from "../kernels/rmsnorm/rmsnorm.kernel";
+import {
+  rmsNormBackwardKernel,
+  rmsNormDwKernel,
+  rmsNormKernel,
+} from "../kernels/rmsnorm/rmsnorm.kernel";
+import { DW_CHUNK } from "../kernels/rmsnorm/rmsnorm.ref";
 import { ropeKernel } from "../kernels/rope/rope.kernel";
 import { softmaxBackwardKernel, softmaxKernel } from "../kernels/softmax/softmax.kernel";
 import type { Tensor } from "../tensor";
 import { checkSame, empty, launchElementwise, normAxis } from "./core";
-import { transpose } from "./movement";
+import { reshape, transpose } from "./movement";
 import { sum } from "./reduce";
 
 const arg = (t: Tensor) => ({ storage: t.storage, dtype: t.dtype });
@@ -78,13 +83,15 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
         arg(dx),
       ]);
     }
-    // dw = sum over rows of g * x * rstd
-    const dw = nw
-      ? sum(
-          launchElementwise("mul3", [g, X, R], "f32"),
-          x.shape.slice(0, -1).map((_, i) => i),
-        )
-      : null;
+    // dw = sum over rows of g * x * rstd: partial sums per chunk of rows, then over chunks
+    let dw: Tensor | null = null;
+    if (nw) {
+      const partial = empty([Math.ceil(p.rows / DW_CHUNK), n], "f32", g);
+      if (partial.size > 0)
+        g.backend.run(rmsNormDwKernel, p, [arg(X), arg(g), arg(R), arg(partial)]);
+      dw = partial.shape[0] === 1 ? reshape(partial, [n]) : sum(partial, 0);
+      if (dw !== partial) partial.dispose();
+    }
     return [dx, dw];
   });
   rstd.dispose(); // the node keeps its own view of rstd

@@ -16,6 +16,6 @@ export const adamwKernel: KernelDef<AdamWParams> = {
   variant: () => "",
   wgsl: (_p, env) => adamwWgsl(env.decls),
   meta: (q) => [q.n, ...[q.lr, q.beta1, q.beta2, q.eps, q.weightDecay, q.bc1, q.bc2].map(f32Bits)],
-  grid: (q) => [strideGroups(q.n, ADAMW_WG), 1, 1],
+  grid: (q, sw) => [strideGroups(q.n, ADAMW_WG, sw), 1, 1],
   ref: adamwRef,
 };

@@ -34,6 +34,6 @@ export const elementwiseKernel: KernelDef<ElemParams> = {
     }
     return m;
   },
-  grid: (p) => [strideGroups(p.n, ELEM_WG), 1, 1],
+  grid: (p, sw) => [strideGroups(p.n, ELEM_WG, sw), 1, 1],
   ref: elementwiseRef,
 };

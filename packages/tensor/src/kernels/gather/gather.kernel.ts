@@ -4,8 +4,8 @@ import { type GatherParams, gatherRef, scatterAddRef, scatterLinksRef } from "./
 import { GATHER_WG, gatherWgsl, scatterAddWgsl, scatterLinksWgsl } from "./gather.wgsl";
 
 const meta = (p: GatherParams) => [p.outer, p.V, p.inner, p.count];
-const grid = (p: GatherParams): [number, number, number] => [
-  strideGroups(p.outer * p.count * p.inner, GATHER_WG),
+const grid = (p: GatherParams, sw: boolean): [number, number, number] => [
+  strideGroups(p.outer * p.count * p.inner, GATHER_WG, sw),
   1,
   1,
 ];

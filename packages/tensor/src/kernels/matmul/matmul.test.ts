@@ -152,6 +152,18 @@ describe("matmul gradients", () => {
       );
     });
   }
+  it("a weight shared across batch dims (x @ W^T with x [2, 2, 3, 4], W [5, 4])", async () => {
+    await gradCheck(
+      (a, b) => T.matmul(a as T.Tensor, b as T.Tensor, { transB: true }),
+      [host(2 * 2 * 3 * 4, 5), host(5 * 4, 6)],
+      {
+        shapes: [
+          [2, 2, 3, 4],
+          [5, 4],
+        ],
+      },
+    );
+  });
   it("broadcast batch", async () => {
     await gradCheck(
       (a, b) => T.matmul(a as T.Tensor, b as T.Tensor),

@@ -1,9 +1,15 @@
-// Kernel definitions of RMSNorm forward and backward (input gradient).
+// Kernel definitions of RMSNorm forward and backward (input gradient, weight gradient).
 import { f32Bits } from "../../dtype";
 import type { KernelDef } from "../kernel";
 import { perThreadRows, rowGrid } from "../rows";
-import { type RmsNormParams, rmsNormBackwardRef, rmsNormRef } from "./rmsnorm.ref";
-import { rmsNormBackwardWgsl, rmsNormWgsl } from "./rmsnorm.wgsl";
+import {
+  DW_CHUNK,
+  type RmsNormParams,
+  rmsNormBackwardRef,
+  rmsNormDwRef,
+  rmsNormRef,
+} from "./rmsnorm.ref";
+import { DW_WG, rmsNormBackwardWgsl, rmsNormDwWgsl, rmsNormWgsl } from "./rmsnorm.wgsl";
 
 const meta = (p: RmsNormParams) => [p.rows, p.n, f32Bits(p.eps)];
 
@@ -38,4 +44,20 @@ export const rmsNormBackwardKernel: KernelDef<RmsNormParams> = {
   meta,
   grid: (p, sw) => rowGrid(p.rows, perThreadRows(sw)),
   ref: rmsNormBackwardRef,
+};
+
+/** Partial weight gradients [ceil(rows / DW_CHUNK), n] (summed over chunks by the caller). */
+export const rmsNormDwKernel: KernelDef<RmsNormParams> = {
+  name: "rmsnorm-dw",
+  bindings: () => [
+    { name: "x", type: "f32", write: false },
+    { name: "g", type: "f32", write: false },
+    { name: "rstd", type: "f32", write: false },
+    { name: "partial", type: "f32", write: true },
+  ],
+  variant: () => "",
+  wgsl: (_p, env) => rmsNormDwWgsl(env.decls),
+  meta,
+  grid: (p) => [Math.ceil(p.n / DW_WG), Math.ceil(p.rows / DW_CHUNK), 1],
+  ref: rmsNormDwRef,
 };

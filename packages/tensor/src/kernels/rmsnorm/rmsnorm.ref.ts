@@ -45,3 +45,21 @@ export function rmsNormBackwardRef(p: RmsNormParams, arrays: TypedArray[]): void
     }
   }
 }
+
+/** Rows summed per invocation of the weight-gradient kernel (one partial sum per chunk). */
+export const DW_CHUNK = 1024;
+
+/** arrays = [x, g, rstd, partial]: partial[c, j] = sum over rows of chunk c of g * x * rstd. */
+export function rmsNormDwRef(p: RmsNormParams, arrays: TypedArray[]): void {
+  const [x, g, rstd, partial] = arrays as [Float32Array, Float32Array, Float32Array, Float32Array];
+  const chunks = Math.ceil(p.rows / DW_CHUNK);
+  for (let c = 0; c < chunks; c++) {
+    const end = Math.min(p.rows, (c + 1) * DW_CHUNK);
+    for (let j = 0; j < p.n; j++) {
+      let acc = 0;
+      for (let r = c * DW_CHUNK; r < end; r++)
+        acc += (g[r * p.n + j] as number) * (x[r * p.n + j] as number) * (rstd[r] as number);
+      partial[c * p.n + j] = acc;
+    }
+  }
+}

@@ -26,11 +26,12 @@ describeDevices("rmsNorm", () => {
     );
   });
 
-  it("forward and backward on odd widths", async () => {
+  it("forward and backward on odd widths; weight gradient over several row chunks", async () => {
     for (const [rows, d] of [
       [1, 1],
       [7, 33],
       [3, 1000],
+      [2 * 1024 + 37, 5],
     ]) {
       await expectSameAsCpu(
         () => {

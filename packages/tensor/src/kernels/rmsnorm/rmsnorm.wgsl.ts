@@ -1,6 +1,8 @@
 // WGSL of RMSNorm over the last axis: y = x * rstd * w with rstd = 1/sqrt(mean(x^2) + eps), and
-// its input gradient dx = rstd * (g w - xhat * mean(g w xhat)).
+// its input gradient dx = rstd * (g w - xhat * mean(g w xhat)); the weight gradient sums
+// g * x * rstd down the rows in one pass (partial sums per chunk of rows).
 import { rowKernel } from "../rows";
+import { DW_CHUNK } from "./rmsnorm.ref";
 
 /** meta: rows, n, eps. Bindings x, w, y, rstd. */
 export function rmsNormWgsl(decls: string, perThread = false): string {
@@ -36,4 +38,24 @@ export function rmsNormBackwardWgsl(decls: string, perThread = false): string {
     }`,
     perThread,
   );
+}
+
+/** Workgroup size of the weight-gradient kernel. */
+export const DW_WG = 64;
+
+/** meta as forward. Bindings x, g, rstd, partial [chunks, n]: one invocation per (chunk, column). */
+export function rmsNormDwWgsl(decls: string): string {
+  return /* wgsl */ `${decls}
+@compute @workgroup_size(${DW_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let rows = M(0u); let n = M(1u);
+  let j = gid.x;
+  let c = gid.y;
+  if (j >= n) { return; }
+  let r0 = c * ${DW_CHUNK}u;
+  let r1 = min(rows, r0 + ${DW_CHUNK}u);
+  var acc = 0.0;
+  for (var r = r0; r < r1; r++) { acc += ld_g(r * n + j) * ld_x(r * n + j) * ld_rstd(r); }
+  st_partial(c * n + j, acc);
+}`;
 }
