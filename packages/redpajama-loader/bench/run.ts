@@ -1,7 +1,7 @@
 // Benchmark (prints JSON on stdout): tokens/s of the loader on the embedded corpus on this thread
-// vs worker threads (medians, interleaved repeats, with a pure-CPU 1-vs-2-thread control that
-// shows how much parallelism the machine had free), and RSS while streaming a synthetic ~1 GB
-// file (plain and zstd) generated in the temp folder and deleted afterwards.
+// vs this thread plus worker threads (medians of interleaved repeats, a cold start, and a pure-CPU
+// 1-vs-2-thread control that shows how much parallelism the machine had free), and RSS while
+// streaming a synthetic ~1 GB file (plain and zstd) generated in the temp folder, then deleted.
 // Usage: pnpm bench [--quick] [--repeats N] [--gb X] [--skip-memory]
 import { execFileSync } from "node:child_process";
 import { createWriteStream, rmSync, statSync } from "node:fs";
@@ -14,6 +14,7 @@ import {
   llama2Tokenizer,
   mulberry32,
   readDocuments,
+  stopIdleWorkers,
   withAnchorToken,
 } from "../src/index";
 
@@ -41,6 +42,7 @@ interface TokenRun {
   steadyTokens: number;
   steadySeconds: number;
   steadyCpuSeconds: number;
+  firstBatchSeconds: number;
 }
 
 async function tokenRun(workers: number): Promise<TokenRun> {
@@ -69,6 +71,7 @@ async function tokenRun(workers: number): Promise<TokenRun> {
     steadyTokens: loader.stats.tokens - first!.tokens,
     steadySeconds: (performance.now() - first!.t) / 1000,
     steadyCpuSeconds: (steadyCpu.user + steadyCpu.system) / 1e6,
+    firstBatchSeconds: (first!.t - t0) / 1000,
   };
 }
 
@@ -93,70 +96,60 @@ async function spinControl(): Promise<number> {
   return (await time(1)) / (await time(2));
 }
 
+/** Median over repeats of a per-run figure. */
+function med(runs: TokenRun[], f: (x: TokenRun) => number): number {
+  return median(runs.map(f));
+}
+
 async function throughput() {
-  const configs = [0, 1, 2];
-  const runs = new Map<number, TokenRun[]>();
+  // workers = tokenising threads, this one included: 0 = this thread only; 2 = this thread + 1
+  // worker thread, started by an earlier loader and kept ("warm", the steady use of a process);
+  // "cold" = workers: 2 after stopIdleWorkers(), so the run starts its worker inside the timing.
+  const configs = ["cold", "workers0", "workers2"] as const;
+  type Config = (typeof configs)[number];
+  const runs = new Map<Config, TokenRun[]>(configs.map((c) => [c, []]));
   const control: number[] = [];
+  const load: number[] = [];
   for (let r = 0; r < repeats; r++) {
+    load.push(+loadavg()[0]!.toFixed(2));
     control.push(await spinControl());
-    for (const w of configs) {
-      const res = await tokenRun(w);
-      runs.set(w, [...(runs.get(w) ?? []), res]);
+    for (const c of configs) {
+      if (c === "cold") await stopIdleWorkers();
+      runs.get(c)!.push(await tokenRun(c === "workers0" ? 0 : 2));
     }
   }
-  const rate = (w: number) => median(runs.get(w)!.map((x) => x.tokens / x.seconds));
-  const single = rate(0);
-  const perRepeatSpeedup = (w: number) =>
-    median(
-      runs
-        .get(w)!
-        .map((x, i) => x.tokens / x.seconds / (runs.get(0)![i]!.tokens / runs.get(0)![i]!.seconds)),
-    );
+  await stopIdleWorkers();
+  const rate = (x: TokenRun) => x.tokens / x.seconds;
+  const single = med(runs.get("workers0")!, rate);
+  const perRepeat = (c: Config) =>
+    runs.get(c)!.map((x, i) => rate(x) / rate(runs.get("workers0")![i]!));
+  const round2 = (x: number) => +x.toFixed(2);
+  const byConfig = <T>(f: (c: Config) => T) =>
+    Object.fromEntries(configs.map((c) => [c === "cold" ? "workers2Cold" : c, f(c)]));
+  const cpuPerM = (c: Config) =>
+    med(runs.get(c)!, (x) => (x.steadyCpuSeconds / x.steadyTokens) * 1e6);
   return {
     corpus: "embedded train split, Llama-2 + AC anchors, packing (every token counted)",
-    tokens: runs.get(0)![0]!.tokens,
+    tokens: runs.get("workers0")![0]!.tokens,
     repeats,
-    tokensPerSecond: {
-      singleThread: Math.round(single),
-      workers1: Math.round(rate(1)),
-      workers2: Math.round(rate(2)),
-    },
-    speedup: { workers1: +(rate(1) / single).toFixed(2), workers2: +(rate(2) / single).toFixed(2) },
-    speedupPerRepeatMedian: {
-      workers1: +perRepeatSpeedup(1).toFixed(2),
-      workers2: +perRepeatSpeedup(2).toFixed(2),
-    },
-    controlSpeedup2Threads: +median(control).toFixed(2),
-    parallelEfficiencyVsControl: +(rate(2) / single / median(control)).toFixed(2),
-    // Upper bound on 2 idle cores from CPU cost alone: single-thread CPU-seconds over half of the
-    // 2-worker run's CPU-seconds (main thread + workers, startup included).
-    projectedSpeedup2IdleCores: +(
-      median(runs.get(0)!.map((x) => x.cpuSeconds)) /
-      (median(runs.get(2)!.map((x) => x.cpuSeconds)) / 2)
-    ).toFixed(2),
-    steadyStateTokensPerSecond: Object.fromEntries(
-      configs.map((w) => [
-        `workers${w}`,
-        Math.round(median(runs.get(w)!.map((x) => x.steadyTokens / x.steadySeconds))),
-      ]),
+    loadavg1minPerRepeat: load,
+    tokensPerSecond: byConfig((c) => Math.round(med(runs.get(c)!, rate))),
+    speedup: byConfig((c) => round2(med(runs.get(c)!, rate) / single)),
+    speedupPerRepeat: byConfig((c) => perRepeat(c).map(round2)),
+    speedupPerRepeatMedian: byConfig((c) => round2(median(perRepeat(c)))),
+    firstBatchSeconds: byConfig((c) => round2(med(runs.get(c)!, (x) => x.firstBatchSeconds))),
+    controlSpeedup2Threads: round2(median(control)),
+    controlPerRepeat: control.map(round2),
+    parallelEfficiencyVsControl: round2(
+      med(runs.get("workers2")!, rate) / single / median(control),
     ),
-    steadyStateCpuSecondsPerMillionTokens: Object.fromEntries(
-      configs.map((w) => [
-        `workers${w}`,
-        +median(runs.get(w)!.map((x) => (x.steadyCpuSeconds / x.steadyTokens) * 1e6)).toFixed(2),
-      ]),
+    steadyStateTokensPerSecond: byConfig((c) =>
+      Math.round(med(runs.get(c)!, (x) => x.steadyTokens / x.steadySeconds)),
     ),
-    // Same bound from steady-state CPU cost per token (worker startup excluded).
-    projectedSteadySpeedup2IdleCores: +(
-      (2 * median(runs.get(0)!.map((x) => x.steadyCpuSeconds / x.steadyTokens))) /
-      median(runs.get(2)!.map((x) => x.steadyCpuSeconds / x.steadyTokens))
-    ).toFixed(2),
-    cpuSecondsMedian: Object.fromEntries(
-      configs.map((w) => [
-        `workers${w}`,
-        +median(runs.get(w)!.map((x) => x.cpuSeconds)).toFixed(1),
-      ]),
-    ),
+    steadyStateCpuSecondsPerMillionTokens: byConfig((c) => round2(cpuPerM(c))),
+    // Upper bound on 2 idle cores from CPU cost alone (steady state, this thread + 1 worker).
+    projectedSteadySpeedup2IdleCores: round2((2 * cpuPerM("workers0")) / cpuPerM("workers2")),
+    cpuSecondsMedian: byConfig((c) => +med(runs.get(c)!, (x) => x.cpuSeconds).toFixed(1)),
   };
 }
 

@@ -1,5 +1,5 @@
 // Named error classes of @anllm/redpajama-loader: dataset layout problems, bad records (strict
-// mode), tokenizer problems and resume-state mismatches.
+// mode), tokenizer problems, resume-state mismatches, bad options and tokenisation-thread failures.
 
 /** A dataset path or layout cannot be used (missing path, no data files, missing mirror files). */
 export class DatasetError extends Error {
@@ -47,5 +47,13 @@ export class LoaderOptionsError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "LoaderOptionsError";
+  }
+}
+
+/** A tokenisation worker thread failed (it could not start, crashed, or could not encode). */
+export class TokenizeWorkerError extends Error {
+  constructor(message: string) {
+    super(`tokenize worker: ${message}`);
+    this.name = "TokenizeWorkerError";
   }
 }

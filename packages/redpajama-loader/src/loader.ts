@@ -16,7 +16,7 @@ import type { DocRecord } from "./records";
 import { BatchBuilder, type SequenceBatch } from "./sequences";
 import { mixSeed, permutation } from "./shuffle";
 import type { Tokenizer } from "./tokenizer";
-import { WorkerPool } from "./worker-pool";
+import { TokenizePool } from "./worker-pool";
 
 /** Options of {@link createLoader}. */
 export interface LoaderOptions {
@@ -45,7 +45,11 @@ export interface LoaderOptions {
   epochs?: number;
   /** Throw on the first bad line instead of counting it. */
   strict?: boolean;
-  /** Tokenisation worker threads (default 0 = on this thread). */
+  /**
+   * Tokenising threads, this one included (default 0). N >= 2 uses N - 1 worker threads, and this
+   * thread tokenises too while it waits for their results; 0 and 1 tokenise on this thread only.
+   * Worker threads are kept for later loaders and stop after 60 s idle (or stopIdleWorkers()).
+   */
   workers?: number;
   /** Drop a last, incomplete batch (default false). */
   dropLast?: boolean;
@@ -206,39 +210,22 @@ export class RedPajamaLoader {
     }
   }
 
-  private async *encoded(src: AsyncGenerator<PDoc>, pool: WorkerPool | null): AsyncGenerator<EDoc> {
-    const encOpts = { bos: this.o.bos, eos: this.o.eos };
+  private async *encoded(
+    src: AsyncGenerator<PDoc>,
+    pool: TokenizePool | null,
+  ): AsyncGenerator<EDoc> {
     if (!pool) {
-      for await (const d of src)
-        yield { ...d, enc: encodeDocument(d.doc.text, this.o.tokenizer, this.anchors, encOpts) };
+      for await (const d of src) yield { ...d, enc: this.encodeOne(d.doc.text) };
       return;
     }
-    const queue: Array<{ docs: PDoc[]; p: Promise<EncodedDoc[]> }> = [];
-    const maxInFlight = this.o.workers * 3;
-    let done = false;
-    while (!done || queue.length > 0) {
-      while (!done && queue.length < maxInFlight) {
-        const docs: PDoc[] = [];
-        let chars = 0;
-        while (docs.length < 64 && chars < 1 << 16) {
-          const r = await src.next();
-          if (r.done) {
-            done = true;
-            break;
-          }
-          docs.push(r.value);
-          chars += r.value.doc.text.length;
-        }
-        if (docs.length === 0) break;
-        const p = pool.encode(docs.map((d) => d.doc.text));
-        p.catch(() => undefined);
-        queue.push({ docs, p });
-      }
-      const head = queue.shift();
-      if (!head) break;
-      const encs = await head.p;
-      for (let i = 0; i < head.docs.length; i++) yield { ...head.docs[i]!, enc: encs[i]! };
-    }
+    for await (const [d, enc] of pool.encodeInOrder(src, (x) => x.doc.text)) yield { ...d, enc };
+  }
+
+  private encodeOne(text: string): EncodedDoc {
+    return encodeDocument(text, this.o.tokenizer, this.anchors, {
+      bos: this.o.bos,
+      eos: this.o.eos,
+    });
   }
 
   private stateAt(pos: Pos, next: number, tokenOffset: number): LoaderState {
@@ -282,12 +269,16 @@ export class RedPajamaLoader {
     }
     this.stats.batches = start?.batches ?? 0;
     const pool =
-      this.o.workers > 0
-        ? new WorkerPool(this.o.workers, {
-            tokenizer: this.o.tokenizer.spec(),
-            anchors: this.anchors,
-            encode: { bos: this.o.bos, eos: this.o.eos },
-          })
+      this.o.workers > 1
+        ? new TokenizePool(
+            this.o.workers - 1,
+            {
+              tokenizer: this.o.tokenizer.spec(),
+              anchors: this.anchors,
+              encode: { bos: this.o.bos, eos: this.o.eos },
+            },
+            (text) => this.encodeOne(text),
+          )
         : null;
     const src = this.positioned(start);
     try {

@@ -1,9 +1,6 @@
 // Sentence splitting for AnLLM-AC with cldr-segmentation: Unicode UAX #29 sentence breaks plus
 // CLDR's English abbreviation suppressions (Dr., Mr., e.g., …), which Intl.Segmenter ignores.
-/// <reference path="./types/cldr-segmentation.d.ts" />
-import * as cldr from "cldr-segmentation";
-
-const english = cldr.suppressions.en;
+import { cldrSentences } from "./sentence-breaks";
 
 /** Options of {@link splitSentences}. */
 export interface SplitOptions {
@@ -16,11 +13,11 @@ export interface SplitOptions {
 
 /** cldr segments of `text`; with "space", lone "\n" are seen as spaces (same length, same offsets). */
 function segment(text: string, lineBreaks: "space" | "break"): string[] {
-  if (lineBreaks === "break" || !text.includes("\n")) return cldr.sentenceSplit(text, english);
+  if (lineBreaks === "break" || !text.includes("\n")) return cldrSentences(text);
   const probe = text.replace(/(?<![\n\r])\r?\n(?![\r\n])/g, (m) => " ".repeat(m.length));
   const out: string[] = [];
   let pos = 0;
-  for (const seg of cldr.sentenceSplit(probe, english)) {
+  for (const seg of cldrSentences(probe)) {
     out.push(text.slice(pos, pos + seg.length));
     pos += seg.length;
   }
