@@ -39,8 +39,9 @@ export interface KernelDef<P> {
 
 /**
  * Most workgroups a memory-bound grid-stride kernel launches on a software adapter: lavapipe
- * pays per workgroup, so fewer, longer-looping groups run an elementwise add over 180k values
- * in 0.66 ms instead of 1.46 ms (16-32 groups still keep every CPU thread busy).
+ * pays per workgroup, so fewer, longer-looping groups run faster: elementwise add over 180k
+ * values 1.46 -> 0.66 ms, rope 0.94 -> 0.56, AdamW 0.61 -> 0.42, embedding gather 1.47 -> 0.77
+ * (the strided copy kernel is the exception: it ran 3x slower capped, so it is not).
  */
 export const SOFTWARE_MAX_GROUPS = 32;
 

@@ -32,11 +32,11 @@ export const copyKernel: KernelDef<CopyParams> = {
     });
     return m;
   },
-  grid: (q, sw) => {
+  grid: (q) => {
     const p = rank1(q);
     const last = p.shape[p.shape.length - 1] as number;
     const rows = p.shape.reduce((a, b) => a * b, 1) / last;
-    return [strideGroups(rows * Math.ceil(last / COPY_CHUNK), COPY_WG, sw), 1, 1];
+    return [strideGroups(rows * Math.ceil(last / COPY_CHUNK), COPY_WG), 1, 1];
   },
   ref: copyRef,
 };
