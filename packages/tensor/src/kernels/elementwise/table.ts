@@ -193,7 +193,7 @@ export const ELEM_OPS = {
     wgsl: "select(z, y, x != 0.0)",
     ref: (x, y, z) => (x !== 0 ? y : z),
   },
-  /** x * y * z, used by fused gradients */
+  /** x * y * z (a ternary op for fused expressions) */
   mul3: { code: 51, arity: 3, wgsl: "x * y * z", ref: (x, y, z) => x * y * z },
   /** (x - y * s) * z: used by norms' backward */
   fma3: { code: 52, arity: 3, wgsl: "(x - y * s) * z", ref: (x, y, z, s) => (x - y * s) * z },
