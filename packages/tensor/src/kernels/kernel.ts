@@ -57,3 +57,8 @@ export function strideGroups(n: number, wg: number, software = false): number {
 export const STRIDE_PRELUDE = /* wgsl */ `
   let tid = gid.x + gid.y * nwg.x * WG;
   let nthreads = nwg.x * nwg.y * WG;`;
+
+/** WGSL code generation: `f(i)` for i in [0, n), joined by `sep` (unrolled statements or terms). */
+export function unroll(n: number, f: (i: number) => string, sep = "\n    "): string {
+  return Array.from({ length: n }, (_, i) => f(i)).join(sep);
+}

@@ -39,6 +39,14 @@ export function maskRule(
   };
 }
 
+/** Batch, position and K/V row offset of flat query row r ([batch, nHeads, lq] order). */
+function queryRow(p: AttentionParams, r: number): { b: number; i: number; kBase: number } {
+  const h = Math.floor(r / p.lq) % p.nHeads;
+  const b = Math.floor(r / (p.lq * p.nHeads));
+  const kvHead = Math.floor(h / (p.nHeads / p.nKvHeads));
+  return { b, i: r % p.lq, kBase: (b * p.nKvHeads + kvHead) * p.lk * p.headDim };
+}
+
 function dot(a: Float32Array, ai: number, b: Float32Array, bi: number, n: number): number {
   let s = 0;
   for (let d = 0; d < n; d++) s += (a[ai + d] as number) * (b[bi + d] as number);
@@ -57,13 +65,9 @@ export function attentionRef(p: AttentionParams, arrays: TypedArray[]): void {
   ];
   const ok = maskRule(p, mask);
   const hd = p.headDim;
-  const group = p.nHeads / p.nKvHeads;
   const scores = new Float64Array(p.lk);
   for (let r = 0; r < p.batch * p.nHeads * p.lq; r++) {
-    const i = r % p.lq;
-    const h = Math.floor(r / p.lq) % p.nHeads;
-    const b = Math.floor(r / (p.lq * p.nHeads));
-    const kBase = (b * p.nKvHeads + Math.floor(h / group)) * p.lk * hd;
+    const { b, i, kBase } = queryRow(p, r);
     // scores of allowed keys, then a stable softmax
     let m = Number.NEGATIVE_INFINITY;
     for (let j = 0; j < p.lk; j++) {
@@ -101,12 +105,8 @@ export function attentionDqRef(p: AttentionParams, arrays: TypedArray[]): void {
   ];
   const ok = maskRule(p, mask);
   const hd = p.headDim;
-  const group = p.nHeads / p.nKvHeads;
   for (let r = 0; r < p.batch * p.nHeads * p.lq; r++) {
-    const i = r % p.lq;
-    const h = Math.floor(r / p.lq) % p.nHeads;
-    const b = Math.floor(r / (p.lq * p.nHeads));
-    const kBase = (b * p.nKvHeads + Math.floor(h / group)) * p.lk * hd;
+    const { b, i, kBase } = queryRow(p, r);
     dq.fill(0, r * hd, (r + 1) * hd);
     for (let j = 0; j < p.lk; j++) {
       if (!ok(b, i, j)) continue;

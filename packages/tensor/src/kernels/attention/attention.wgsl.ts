@@ -17,9 +17,10 @@ export function headDimMax(hd: number): number {
   return m;
 }
 
-export const COMMON = (hdm: number, nr: number) => /* wgsl */ `
+/** Constants, token records, the mask rule and span lookups shared by every attention kernel. */
+export const COMMON = (nr: number, hdm?: number) => /* wgsl */ `
 const WG: u32 = ${ATTN_WG}u;
-const HDM: u32 = ${hdm}u;
+${hdm === undefined ? "" : `const HDM: u32 = ${hdm}u;`}
 const NR: u32 = ${nr}u;
 struct Tok { pos: i32, seg: i32, anchor: i32, doc: i32, valid: i32 }
 fn tokQ(b: u32, i: u32) -> Tok {
@@ -73,26 +74,39 @@ export interface AttnShape {
   nr: number;
 }
 
-/** Bindings q, k, v, mask, out, lse. */
-export function attentionWgsl(decls: string, o: AttnShape): string {
+/** Per-kernel parts of the query-row kernels (forward, dQ); `L` is the head-dim loop bound. */
+interface QueryRowParts {
+  /** Private arrays besides qt/live. */
+  vars: string;
+  /** Per row n (row index r, live[n] set): load and initialise. */
+  init: (L: string) => string;
+  /** Per allowed (row n, key j) pair, with kr/vr holding K and V row j. */
+  pair: (L: string) => string;
+  /** Per live row n (row index r): store. */
+  store: (L: string) => string;
+}
+
+/**
+ * Skeleton shared by the forward and dQ kernels: NR adjacent query rows of one head per
+ * invocation, one loop over the union of their key spans loading each allowed K/V row once.
+ */
+function queryRowsWgsl(decls: string, o: AttnShape, parts: QueryRowParts): string {
   const L = o.exact ? "HDM" : "hd";
   return /* wgsl */ `${decls}
-${COMMON(o.hdm, o.nr)}
+${COMMON(o.nr, o.hdm)}
 ${ENTRY}
 ${HEAD}
   let nb = (Lq + NR - 1u) / NR;
   for (var t = tid; t < B * H * nb; t += nthreads) {
     let bh = t / nb; let i0 = (t % nb) * NR; let b = bh / H; let h = bh % H;
     let kBase = (b * KV + h / group) * Lk * hd;
-    var qv: array<array<f32, HDM>, NR>;
-    var acc: array<array<f32, HDM>, NR>;
-    var m: array<f32, NR>; var l: array<f32, NR>;
+    ${parts.vars}
     var qt: array<Tok, NR>; var live: array<bool, NR>;
     var lo = Lk; var hi = 0u;
     for (var n = 0u; n < NR; n++) {
-      let i = i0 + n; live[n] = i < Lq; m[n] = ninf_(); l[n] = 0.0;
+      let i = i0 + n; live[n] = i < Lq;
       let r = select(bh * Lq, bh * Lq + i, live[n]);
-      for (var d = 0u; d < ${L}; d++) { qv[n][d] = ld_q(r * hd + d) * scale; acc[n][d] = 0.0; }
+      ${parts.init(L)}
       if (live[n]) { qt[n] = tokQ(b, i); let sp = span(0u, b, i); lo = min(lo, sp.x); hi = max(hi, sp.y); }
     }
     for (var j = lo; j < hi; j++) {
@@ -104,7 +118,27 @@ ${HEAD}
       for (var d = 0u; d < ${L}; d++) { kr[d] = ld_k(kBase + j * hd + d); vr[d] = ld_v(kBase + j * hd + d); }
       for (var n = 0u; n < NR; n++) {
         if (!ok[n]) { continue; }
-        var s = 0.0;
+        ${parts.pair(L)}
+      }
+    }
+    for (var n = 0u; n < NR; n++) {
+      if (!live[n]) { continue; }
+      let r = bh * Lq + i0 + n;
+      ${parts.store(L)}
+    }
+  }
+}`;
+}
+
+/** Bindings q, k, v, mask, out, lse. */
+export function attentionWgsl(decls: string, o: AttnShape): string {
+  return queryRowsWgsl(decls, o, {
+    vars: `var qv: array<array<f32, HDM>, NR>;
+    var acc: array<array<f32, HDM>, NR>;
+    var m: array<f32, NR>; var l: array<f32, NR>;`,
+    init: (L) => `m[n] = ninf_(); l[n] = 0.0;
+      for (var d = 0u; d < ${L}; d++) { qv[n][d] = ld_q(r * hd + d) * scale; acc[n][d] = 0.0; }`,
+    pair: (L) => `var s = 0.0;
         for (var d = 0u; d < ${L}; d++) { s += qv[n][d] * kr[d]; }
         if (s > m[n]) {
           let c = exp(m[n] - s);
@@ -114,75 +148,37 @@ ${HEAD}
         }
         let p = exp(s - m[n]);
         l[n] += p;
-        for (var d = 0u; d < ${L}; d++) { acc[n][d] += p * vr[d]; }
-      }
-    }
-    for (var n = 0u; n < NR; n++) {
-      if (!live[n]) { continue; }
-      let r = bh * Lq + i0 + n;
-      let inv = select(0.0, 1.0 / l[n], l[n] > 0.0);
+        for (var d = 0u; d < ${L}; d++) { acc[n][d] += p * vr[d]; }`,
+    store: (L) => `let inv = select(0.0, 1.0 / l[n], l[n] > 0.0);
       for (var d = 0u; d < ${L}; d++) { st_out(r * hd + d, acc[n][d] * inv); }
-      st_lse(r, select(0.0, m[n] + log(l[n]), l[n] > 0.0));
-    }
-  }
-}`;
+      st_lse(r, select(0.0, m[n] + log(l[n]), l[n] > 0.0));`,
+  });
 }
 
 /** Bindings q, k, v, mask, dout, lse, dsum (rowwise dO.O), dq. */
 export function attentionDqWgsl(decls: string, o: AttnShape): string {
-  const L = o.exact ? "HDM" : "hd";
-  return /* wgsl */ `${decls}
-${COMMON(o.hdm, o.nr)}
-${ENTRY}
-${HEAD}
-  let nb = (Lq + NR - 1u) / NR;
-  for (var t = tid; t < B * H * nb; t += nthreads) {
-    let bh = t / nb; let i0 = (t % nb) * NR; let b = bh / H; let h = bh % H;
-    let kBase = (b * KV + h / group) * Lk * hd;
-    var qv: array<array<f32, HDM>, NR>;
+  return queryRowsWgsl(decls, o, {
+    vars: `var qv: array<array<f32, HDM>, NR>;
     var dov: array<array<f32, HDM>, NR>;
     var dq: array<array<f32, HDM>, NR>;
-    var lse: array<f32, NR>; var D: array<f32, NR>;
-    var qt: array<Tok, NR>; var live: array<bool, NR>;
-    var lo = Lk; var hi = 0u;
-    for (var n = 0u; n < NR; n++) {
-      let i = i0 + n; live[n] = i < Lq;
-      let r = select(bh * Lq, bh * Lq + i, live[n]);
-      for (var d = 0u; d < ${L}; d++) {
+    var lse: array<f32, NR>; var D: array<f32, NR>;`,
+    init: (L) => `for (var d = 0u; d < ${L}; d++) {
         qv[n][d] = ld_q(r * hd + d) * scale; dov[n][d] = ld_dout(r * hd + d); dq[n][d] = 0.0;
       }
-      lse[n] = ld_lse(r); D[n] = ld_dsum(r);
-      if (live[n]) { qt[n] = tokQ(b, i); let sp = span(0u, b, i); lo = min(lo, sp.x); hi = max(hi, sp.y); }
-    }
-    for (var j = lo; j < hi; j++) {
-      let kt = tokK(b, j);
-      var ok: array<bool, NR>; var any = false;
-      for (var n = 0u; n < NR; n++) { ok[n] = live[n] && rule(qt[n], kt); any = any || ok[n]; }
-      if (!any) { continue; }
-      var kr: array<f32, HDM>; var vr: array<f32, HDM>;
-      for (var d = 0u; d < ${L}; d++) { kr[d] = ld_k(kBase + j * hd + d); vr[d] = ld_v(kBase + j * hd + d); }
-      for (var n = 0u; n < NR; n++) {
-        if (!ok[n]) { continue; }
-        var s = 0.0; var dp = 0.0;
+      lse[n] = ld_lse(r); D[n] = ld_dsum(r);`,
+    pair: (L) => `var s = 0.0; var dp = 0.0;
         for (var d = 0u; d < ${L}; d++) { s += qv[n][d] * kr[d]; dp += dov[n][d] * vr[d]; }
         let ds = exp(s - lse[n]) * (dp - D[n]);
-        for (var d = 0u; d < ${L}; d++) { dq[n][d] += ds * kr[d]; }
-      }
-    }
-    for (var n = 0u; n < NR; n++) {
-      if (!live[n]) { continue; }
-      let r = bh * Lq + i0 + n;
-      for (var d = 0u; d < ${L}; d++) { st_dq(r * hd + d, dq[n][d] * scale); }
-    }
-  }
-}`;
+        for (var d = 0u; d < ${L}; d++) { dq[n][d] += ds * kr[d]; }`,
+    store: (L) => `for (var d = 0u; d < ${L}; d++) { st_dq(r * hd + d, dq[n][d] * scale); }`,
+  });
 }
 
 /** Bindings q, k, v, mask, dout, lse, dsum, dk, dv: each invocation takes NR key rows. */
 export function attentionDkvWgsl(decls: string, o: AttnShape): string {
   const L = o.exact ? "HDM" : "hd";
   return /* wgsl */ `${decls}
-${COMMON(o.hdm, o.nr)}
+${COMMON(o.nr, o.hdm)}
 ${ENTRY}
 ${HEAD}
   let nb = (Lk + NR - 1u) / NR;

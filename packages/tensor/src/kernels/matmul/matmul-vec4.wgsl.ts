@@ -2,24 +2,8 @@
 // "nn" (B not transposed, N % 4 == 0; A read scalar, plain or transposed): each invocation owns
 // TM rows x 4*TV contiguous columns held in vec4 accumulators; "nt" (B transposed, A plain,
 // K % 4 == 0): both operands read as vec4 along K, TM x TN dot-product accumulators.
-import type { MatmulTiling } from "./matmul.wgsl";
-
-function unroll(n: number, f: (i: number) => string): string {
-  return Array.from({ length: n }, (_, i) => f(i)).join("\n    ");
-}
-
-const BATCH = /* wgsl */ `
-  let Mm = M(0u); let Nn = M(1u); let Kk = M(2u); let brank = M(3u);
-  var rem = wid.z;
-  var aOff = 0u; var bOff = 0u;
-  for (var d = i32(brank) - 1; d >= 0; d--) {
-    let sz = M(4u + u32(d));
-    let cd = rem % sz;
-    rem = rem / sz;
-    aOff += cd * M(8u + u32(d));
-    bOff += cd * M(12u + u32(d));
-  }
-  let cOff = wid.z * Mm * Nn;`;
+import { unroll } from "../kernel";
+import { MATMUL_BATCH, type MatmulTiling } from "./matmul.wgsl";
 
 /** "nn" variant: t.tn counts vec4 column groups per invocation. */
 export function matmulNNWgsl(decls: string, t: MatmulTiling, transA: boolean): string {
@@ -28,7 +12,7 @@ export function matmulNNWgsl(decls: string, t: MatmulTiling, transA: boolean): s
   return /* wgsl */ `${decls}
 @compute @workgroup_size(${wx}, ${wy}, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  ${BATCH}
+  ${MATMUL_BATCH}
   let Nv = Nn / 4u;
   let row0 = ${wy === 1 ? `wid.y * ${tm}u` : `(wid.y * ${wy}u + lid.y) * ${tm}u`};
   let cv0 = (wid.x * ${wx}u + lid.x) * ${tv}u;
@@ -57,7 +41,7 @@ export function matmulNTWgsl(decls: string, t: MatmulTiling): string {
   return /* wgsl */ `${decls}
 @compute @workgroup_size(${wx}, ${wy}, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  ${BATCH}
+  ${MATMUL_BATCH}
   let Kv = Kk / 4u;
   let row0 = ${wy === 1 ? `wid.y * ${tm}u` : `(wid.y * ${wy}u + lid.y) * ${tm}u`};
   let col0 = (wid.x * ${wx}u + lid.x) * ${tn}u;

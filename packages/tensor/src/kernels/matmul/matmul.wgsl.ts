@@ -1,6 +1,7 @@
 // WGSL builder of the register-blocked batched matmul C = op(A) @ op(B). Each invocation owns a
 // TM x TN block of C: rows blocked per thread, columns interleaved across the workgroup's x lanes
 // (so neighbouring lanes read neighbouring addresses). Transposed operands are read in place.
+import { unroll } from "../kernel";
 
 /** Shape of one matmul variant (baked into the shader). */
 export interface MatmulTiling {
@@ -15,9 +16,22 @@ export const SOFTWARE_TILING: MatmulTiling = { tm: 8, tn: 4, wx: 8, wy: 1 };
 /** Variant used on hardware GPUs. */
 export const GPU_TILING: MatmulTiling = { tm: 4, tn: 4, wx: 16, wy: 16 };
 
-function unroll(n: number, f: (i: number) => string): string {
-  return Array.from({ length: n }, (_, i) => f(i)).join("\n    ");
-}
+/**
+ * WGSL prelude of every matmul variant: sizes from the meta words and the A/B/C offsets of batch
+ * entry wid.z (broadcast batch dims have stride 0).
+ */
+export const MATMUL_BATCH = /* wgsl */ `
+  let Mm = M(0u); let Nn = M(1u); let Kk = M(2u); let brank = M(3u);
+  var rem = wid.z;
+  var aOff = 0u; var bOff = 0u;
+  for (var d = i32(brank) - 1; d >= 0; d--) {
+    let sz = M(4u + u32(d));
+    let cd = rem % sz;
+    rem = rem / sz;
+    aOff += cd * M(8u + u32(d));
+    bOff += cd * M(12u + u32(d));
+  }
+  let cOff = wid.z * Mm * Nn;`;
 
 /** Full WGSL for one tiling and transpose combination. */
 export function matmulWgsl(
@@ -32,18 +46,7 @@ export function matmulWgsl(
   return /* wgsl */ `${decls}
 @compute @workgroup_size(${wx}, ${wy}, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let Mm = M(0u); let Nn = M(1u); let Kk = M(2u); let brank = M(3u);
-  // batch offsets (broadcast batch dims have stride 0)
-  var rem = wid.z;
-  var aOff = 0u; var bOff = 0u;
-  for (var d = i32(brank) - 1; d >= 0; d--) {
-    let sz = M(4u + u32(d));
-    let cd = rem % sz;
-    rem = rem / sz;
-    aOff += cd * M(8u + u32(d));
-    bOff += cd * M(12u + u32(d));
-  }
-  let cOff = wid.z * Mm * Nn;
+  ${MATMUL_BATCH}
   let row0 = ${wy === 1 ? `wid.y * ${tm}u` : `(wid.y * ${wy}u + lid.y) * ${tm}u`};
   let col0 = wid.x * ${wx * tn}u + lid.x;
   if (row0 >= Mm) { return; }
