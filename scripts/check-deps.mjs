@@ -6,8 +6,8 @@ import { join, relative } from "node:path";
 
 const ALLOWED = {
   "@anllm/anchor-mask": [],
-  "@anllm/tensor": [],
-  "@anllm/redpajama-loader": ["@anllm/anchor-mask"],
+  "@anllm/tensor": ["@anllm/anchor-mask"],
+  "@anllm/redpajama-loader": ["@anllm/anchor-mask", "@anllm/tensor"],
   "@anllm/llama2-model": ["@anllm/tensor", "@anllm/anchor-mask"],
   "@anllm/trainer": ["@anllm/tensor"],
   "@anllm/evaluator": [
