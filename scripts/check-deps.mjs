@@ -1,8 +1,11 @@
-// Enforces the package dependency DAG (architecture.md §2.4): each workspace package may depend
-// only on the @anllm packages listed for it below, anchor-mask depends on nothing at all, no
-// cycles, apps are never imported, and every @anllm import in src/ is a declared dependency.
+// Enforces the package dependency DAG: each workspace package may depend only on the @anllm
+// packages listed for it below, anchor-mask depends on nothing at all, no cycles, apps are never
+// imported, and every @anllm import in src/ is a declared dependency. Inside each package: no
+// runtime import cycle between the files of src/, and no `export *` in an entry file (src/index.ts
+// and every file named by package.json "exports"), so each public name is listed once, by hand.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
+import ts from "typescript";
 
 const ALLOWED = {
   "@anllm/anchor-mask": [],
@@ -89,7 +92,127 @@ for (const dir of workspaceDirs()) {
   }
 }
 
-// Cycle check (depth-first search with colours).
+// Static imports and re-exports of one file, as { spec, line, typeOnly, star }. Type-only forms
+// (`import type`, `export type`, and named lists whose every name carries `type`) are erased from
+// the emitted JavaScript's bindings, so they cannot create an evaluation-order cycle. Dynamic
+// `import()` is lazy and is not counted either.
+function moduleEdges(file, text) {
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const edges = [];
+  for (const st of sf.statements) {
+    const isImport = ts.isImportDeclaration(st);
+    if (!isImport && !ts.isExportDeclaration(st)) continue;
+    if (!st.moduleSpecifier || !ts.isStringLiteral(st.moduleSpecifier)) continue;
+    let typeOnly = false;
+    let star = false;
+    if (isImport) {
+      const clause = st.importClause;
+      const named = clause?.namedBindings;
+      typeOnly =
+        clause !== undefined &&
+        (clause.isTypeOnly ||
+          (clause.name === undefined &&
+            named !== undefined &&
+            ts.isNamedImports(named) &&
+            named.elements.length > 0 &&
+            named.elements.every((e) => e.isTypeOnly)));
+    } else {
+      const clause = st.exportClause;
+      star = clause === undefined || ts.isNamespaceExport(clause);
+      typeOnly =
+        st.isTypeOnly ||
+        (clause !== undefined &&
+          ts.isNamedExports(clause) &&
+          clause.elements.length > 0 &&
+          clause.elements.every((e) => e.isTypeOnly));
+    }
+    const line = sf.getLineAndCharacterOfPosition(st.getStart(sf)).line + 1;
+    edges.push({ spec: st.moduleSpecifier.text, line, typeOnly, star });
+  }
+  return edges;
+}
+
+// Resolves a relative specifier the way the bundler resolution of tsconfig does for our sources.
+function resolveRelative(from, spec) {
+  const base = resolve(dirname(from), spec);
+  const stem = base.replace(/\.(m?js)$/, "");
+  for (const c of [base, `${stem}.ts`, `${stem}.mts`, `${stem}.tsx`, join(base, "index.ts")])
+    if (existsSync(c) && statSync(c).isFile()) return c;
+  return undefined;
+}
+
+// Entry files of a package: src/index.ts plus the source file of every package.json export.
+function entryFiles(dir, pkg) {
+  const out = new Set();
+  const index = join(dir, "src", "index.ts");
+  if (existsSync(index)) out.add(index);
+  const walk = (v) => {
+    if (typeof v === "string") {
+      if (/\.(m?ts|tsx)$/.test(v) && !v.endsWith(".d.ts")) out.add(resolve(dir, v));
+    } else if (v && typeof v === "object") for (const x of Object.values(v)) walk(x);
+  };
+  if (pkg.exports && typeof pkg.exports === "object")
+    for (const [key, v] of Object.entries(pkg.exports)) if (key !== "./package.json") walk(v);
+  return [...out].filter((f) => existsSync(f));
+}
+
+// File-level runtime import cycles inside one package's src/ (depth-first search with colours;
+// each cycle is reported once, from its lexicographically first file).
+function checkPackageFiles(dir, pkg) {
+  const src = join(dir, "src");
+  if (!existsSync(src)) return;
+  const fileGraph = new Map();
+  for (const file of sourceFiles(src)) {
+    if (!/\.(m?ts|tsx)$/.test(file)) continue;
+    const text = readFileSync(file, "utf8");
+    const edges = moduleEdges(file, text);
+    const next = [];
+    for (const e of edges) {
+      if (e.typeOnly || !e.spec.startsWith(".")) continue;
+      const target = resolveRelative(file, e.spec);
+      if (target?.startsWith(src)) next.push(target);
+    }
+    fileGraph.set(file, [...new Set(next)]);
+  }
+  for (const entry of entryFiles(dir, pkg)) {
+    for (const e of moduleEdges(entry, readFileSync(entry, "utf8"))) {
+      if (!e.star) continue;
+      errors.push(
+        `${relative(root, entry)}:${e.line}: \`export *\` from "${e.spec}" in a package entry file; list the exported names explicitly`,
+      );
+    }
+  }
+  const colour = new Map();
+  const seen = new Set();
+  const stack = [];
+  function dfs(file) {
+    colour.set(file, "active");
+    stack.push(file);
+    for (const d of fileGraph.get(file) ?? []) {
+      if (colour.get(d) === "active") {
+        const cycle = stack.slice(stack.indexOf(d));
+        const start = cycle.indexOf([...cycle].sort()[0]);
+        const rotated = [...cycle.slice(start), ...cycle.slice(0, start)];
+        const key = rotated.join("|");
+        if (!seen.has(key)) {
+          seen.add(key);
+          const names = [...rotated, rotated[0]].map((f) => relative(root, f));
+          errors.push(`${pkg.name}: runtime import cycle: ${names.join(" -> ")}`);
+        }
+      } else if (!colour.has(d)) dfs(d);
+    }
+    stack.pop();
+    colour.set(file, "done");
+  }
+  for (const file of [...fileGraph.keys()].sort()) if (!colour.has(file)) dfs(file);
+}
+
+for (const dir of workspaceDirs()) {
+  const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+  if (!APPS.includes(pkg.name)) checkPackageFiles(dir, pkg);
+}
+
+// Package-level cycle check (depth-first search with colours).
 const state = new Map();
 function visit(name, path) {
   if (state.get(name) === "done") return;
@@ -107,4 +230,6 @@ if (errors.length > 0) {
   console.error(`check-deps: ${errors.length} problem(s):\n  ${errors.join("\n  ")}`);
   process.exit(1);
 }
-console.log(`check-deps: ${graph.size} packages, dependency direction OK`);
+console.log(
+  `check-deps: ${graph.size} packages, dependency direction OK, no file-level import cycle, no \`export *\` in package entry files`,
+);

@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readMetrics, readSafetensorsHeader, readSafetensorsTensor } from "@anllm/trainer";
+import { readSafetensorsHeader, readSafetensorsTensor } from "@anllm/tensor/io";
+import { readMetrics } from "@anllm/trainer";
 import { describe, expect, it } from "vitest";
 import { type AnyJson, cli, cliJson, FIXTURES } from "./helpers";
 

@@ -1,23 +1,15 @@
-// The golden example of anllm-method.md §2, typed in from the method document (not computed), and
-// an independent implementation of the rule (the vectorised form) for other inputs.
+// The golden example of the method page (typed in once, in anchor-mask's test fixture, not
+// computed), and an independent implementation of the rule (the vectorised form) for other inputs.
+import golden from "../../../packages/anchor-mask/test/fixtures/golden-10x10.json" with {
+  type: "json",
+};
 
 /** Tokens `<s> a1 a2 A b1 A c1 c2 A d1`; anchors at 3, 5, 8. */
-export const GOLDEN_LABELS = ["<s>", "a1", "a2", "A", "b1", "A", "c1", "c2", "A", "d1"];
-export const GOLDEN_ANCHORS = [3, 5, 8];
+export const GOLDEN_LABELS: string[] = golden.labels;
+export const GOLDEN_ANCHORS: number[] = golden.isAnchor.flatMap((a, i) => (a ? [i] : []));
 
-/** Rows = query, 1 = may attend (anllm-method.md §2). */
-export const GOLDEN_MASK = [
-  "1000000000",
-  "1100000000",
-  "1110000000",
-  "1111000000",
-  "0001100000",
-  "0000110000",
-  "0001011000",
-  "0001011100",
-  "0000001110",
-  "0001010011",
-];
+/** Rows = query, 1 = may attend (apps/docs/guide/method.md, the rule). */
+export const GOLDEN_MASK: string[] = golden.mask;
 
 /** `allowed(i,j) = j <= i AND (seg[i] == seg[j] OR (isA[j] AND NOT isA[i]))`, as row strings. */
 export function ruleMask(isAnchor: readonly number[]): string[] {

@@ -1,5 +1,5 @@
 // Per-token Int32 arrays for a training-style forward (Lq == Lk), in the naming of @anllm/tensor's
-// AttentionMask: the rule over these arrays reproduces the dense anchor mask (anllm-method.md §2)
+// AttentionMask: the rule over these arrays reproduces the dense anchor mask (method.md, the rule)
 // except on padding rows, which a per-token kernel leaves empty (output zeros) instead of self-only.
 import { isStructure } from "./compact";
 import type { BatchOptions } from "./dense";
@@ -66,6 +66,7 @@ export function attentionArraysBatch(
     }
     return anchorStructure(row, {
       bosVisible: options.bosVisible,
+      keepFull: options.keepFull,
       length: options.lengths?.[b],
       attentionMask: options.attentionMask?.[b],
       documentIds: options.documentIds?.[b],

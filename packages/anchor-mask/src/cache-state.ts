@@ -1,12 +1,13 @@
-// Inference bookkeeping for anchor-based cache reduction (anllm-method.md §4): one state per
-// sequence; each appended chunk (one token or many) yields the per-key/per-query arrays that make the
-// attention exact for any chunking, and the cache rows to keep afterwards (anchors + open segment).
+// Inference bookkeeping for anchor-based cache reduction (apps/docs/guide/method.md, the cache
+// bookkeeping): one state per sequence; each appended chunk (one token or many) yields the
+// per-key/per-query arrays that make the attention exact for any chunking, and the cache rows to
+// keep afterwards (anchors + open segment).
 import { AnchorCacheError, AnchorMaskInputError } from "./errors";
 import { type AnchorStrategy, markAnchors } from "./strategy";
 import type { AnchorFlags } from "./structure";
 
-/** Options of `AnchorCacheState` (anllm-method.md §4 decisions). */
-export interface CacheOptions {
+/** Options of `AnchorCacheState` (apps/docs/guide/method.md, decisions). */
+export interface CacheStateOptions {
   /**
    * Rotary positions of new tokens: `"original"` (default; absolute index, exact equality with the
    * masked full forward) or `"compacted"` (the released code: `cacheLength + t` after a drop).
@@ -79,7 +80,7 @@ export class AnchorCacheState {
   private readonly bosVisible: boolean;
   private readonly keepAll: boolean;
 
-  constructor(options: CacheOptions = {}) {
+  constructor(options: CacheStateOptions = {}) {
     this.full = checkRanges(options.keepFull ?? []);
     this.compacted = (options.positions ?? "original") === "compacted";
     this.bosVisible = options.bosVisible ?? false;
@@ -265,14 +266,15 @@ export function stepMask(step: CacheStep): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Cache rows that survive after a whole sequence is processed (anllm-method.md §4 reduction).
+ * Cache rows that survive after a whole sequence is processed (apps/docs/guide/method.md, the
+ * cache bookkeeping).
  * @param isAnchor `[seqLen]` anchor flags
  * @returns indices, increasing: every anchor plus the tokens after the last anchor (+ options)
  * @example anchorKeepIndices([0, 0, 1, 0, 1, 0, 0]) // Int32Array [2, 4, 5, 6]
  */
 export function anchorKeepIndices(
   isAnchor: AnchorFlags,
-  options: CacheOptions = {},
+  options: CacheStateOptions = {},
 ): Int32Array<ArrayBuffer> {
   return new AnchorCacheState(options).plan(isAnchor).keep;
 }

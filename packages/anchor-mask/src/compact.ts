@@ -1,4 +1,4 @@
-// Compact, O(L) form of the anchor mask for kernels (anllm-method.md §2, last paragraph): per query,
+// Compact, O(L) form of the anchor mask for kernels (apps/docs/guide/method.md): per query,
 // the start of its own run (same segment and document) plus a slice of the sorted anchor list.
 // A kernel visits only those keys: O(L * (segment length + anchors)) work instead of O(L^2).
 import {

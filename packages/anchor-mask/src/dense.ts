@@ -1,4 +1,4 @@
-// Dense L x L masks for frameworks that want a matrix (anllm-method.md §2): 0/1 bytes or an
+// Dense L x L masks for frameworks that want a matrix (method.md, the rule): 0/1 bytes or an
 // additive float mask (0 / -inf or a finite minimum), single and batched. Rows are filled with
 // memcpy/memset-style typed-array calls from the compact form, so the cost is memory traffic.
 import { type CompactMask, compactMask } from "./compact";
@@ -24,7 +24,7 @@ export interface OutOptions<T> {
 
 /** Options of the batched builders: per-row padding/documents instead of one sequence's. */
 export interface BatchOptions
-  extends Omit<StructureOptions, "length" | "attentionMask" | "documentIds" | "keepFull"> {
+  extends Omit<StructureOptions, "length" | "attentionMask" | "documentIds"> {
   /** `[batch]` right padding per row: tokens at index >= lengths[b] are padding */
   readonly lengths?: ArrayLike<number>;
   /** `[batch][seqLen]` 1 = real token, 0 = padding */
@@ -236,6 +236,7 @@ function rowOptions(options: BatchOptions, b: number, batch: number): StructureO
   return {
     bosVisible: options.bosVisible,
     padQuery: options.padQuery,
+    keepFull: options.keepFull,
     length: options.lengths?.[b],
     attentionMask: options.attentionMask?.[b],
     documentIds: options.documentIds?.[b],

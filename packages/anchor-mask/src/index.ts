@@ -1,5 +1,5 @@
-// Public surface of @anllm/anchor-mask: the AnLLM anchor attention mask (anllm-method.md §2-4) as a
-// dependency-free library: anchor selection, structure, dense and compact masks, cache bookkeeping.
+// Public surface of @anllm/anchor-mask: the AnLLM anchor attention mask (apps/docs/guide/method.md)
+// as a dependency-free library: anchor selection, structure, dense and compact masks, cache state.
 export {
   type AttentionArrays,
   attentionArrays,
@@ -9,7 +9,7 @@ export { type BatchedStepArrays, packSteps } from "./cache-batch";
 export {
   AnchorCacheState,
   anchorKeepIndices,
-  type CacheOptions,
+  type CacheStateOptions,
   type CacheStep,
   stepAllowed,
   stepMask,

@@ -1,5 +1,5 @@
 // Pretty printer for small masks: a text table with token labels on rows (queries) and columns
-// (keys), in the layout of the golden example of anllm-method.md §2. Used by the CLI and docs.
+// (keys), in the layout of the golden example of apps/docs/guide/method.md. Used by CLI and docs.
 import { AnchorMaskInputError } from "./errors";
 
 /** Options of `formatMask`. */

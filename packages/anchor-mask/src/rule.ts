@@ -1,6 +1,7 @@
-// The anchor attention rule (anllm-method.md §2, paper Eq. 4) for one (query, key) pair, with the
-// padding, packing, BOS-visible and keep-full options. The dense and compact builders must agree
-// with this function entry for entry (the tests check it against an independent brute force).
+// The anchor attention rule (apps/docs/guide/method.md, the rule; paper Eq. 4) for one (query, key)
+// pair, with the padding, packing, BOS-visible and keep-full options. The dense and compact
+// builders must agree with this function entry for entry (the tests check it against an independent
+// brute force).
 import type { AnchorStructure } from "./structure";
 
 /**

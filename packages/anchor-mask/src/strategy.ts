@@ -1,5 +1,6 @@
-// Anchor selection (anllm-method.md §3): AnLLM-EP marks tokens whose id is in a set of endpoint ids,
-// AnLLM-AC marks an added anchor token. Ids come from the caller's tokenizer, never hard-coded here.
+// Anchor selection (apps/docs/guide/method.md): AnLLM-EP marks tokens whose id is in a set of
+// endpoint ids, AnLLM-AC marks an added anchor token. Ids come from the caller's tokenizer, never
+// hard-coded here.
 import { AnchorMaskInputError } from "./errors";
 
 /**

@@ -1,6 +1,7 @@
-// Per-token structure of one sequence (anllm-method.md §2): anchor flags, segment ids (exclusive
-// prefix count of anchors), padding, packed documents, positions. Everything else (the rule, dense
-// masks, the compact form, the tensor attention arrays) is derived from these length-L arrays.
+// Per-token structure of one sequence (apps/docs/guide/method.md, the rule): anchor flags, segment
+// ids (exclusive prefix count of anchors), padding, packed documents, positions. Everything else
+// (the rule, dense masks, the compact form, the tensor attention arrays) is derived from these
+// length-L arrays.
 import { AnchorMaskInputError } from "./errors";
 
 /** Anchor flags of one sequence: any truthy entry (1 / true) marks an anchor. `[seqLen]` */

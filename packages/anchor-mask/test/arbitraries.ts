@@ -1,5 +1,6 @@
-// fast-check generators of random anchor sequences with every option of anllm-method.md §2: anchor
-// densities from none to all, right/left/hole padding, packed documents, BOS-visible, keep-full.
+// fast-check generators of random anchor sequences with every option of the rule (method.md):
+// anchor densities from none to all, right/left/hole padding, packed documents, BOS-visible,
+// keep-full.
 import fc from "fast-check";
 import type { StructureOptions } from "../src/index";
 import type { BruteInput } from "./brute-force";

@@ -79,6 +79,24 @@ describe("attentionArrays", () => {
     );
   });
 
+  it("batched keepFull applies the ranges to every row (arrays and dense builder)", () => {
+    const rows = [
+      [0, 0, 1, 0, 0, 1, 0, 0],
+      [0, 1, 0, 0, 0, 0, 1, 0],
+    ];
+    const opts = { keepFull: [[1, 3]] as [number, number][], lengths: [8, 6] };
+    const a = attentionArraysBatch(rows, opts);
+    const dense = buildAnchorMaskBatch(rows, { ...opts, padQuery: "none" });
+    rows.forEach((flags, b) => {
+      const one = attentionArrays(flags, { keepFull: opts.keepFull, length: opts.lengths[b] });
+      expect([...a.kAnchor.subarray(b * 8, (b + 1) * 8)]).toEqual([...one.kAnchor]);
+      const got = tensorRule(a, b);
+      got.fill(0, opts.lengths[b]! * 8);
+      expect(firstDiff(got, dense.subarray(b * 64, (b + 1) * 64))).toBe(-1);
+    });
+    expect(a.kAnchor[1]).toBe(1); // inside the range, not an anchor
+  });
+
   it("rejects ragged batches", () => {
     expect(() => attentionArraysBatch([[0, 1], [1]])).toThrow(/isAnchor\[1\]: expected length 2/);
   });

@@ -1,6 +1,6 @@
-// Independent oracle for the anchor rule, written from the prose of anllm-method.md §2: split each
-// document's real tokens into segments (a segment ends at its anchor), then list what each query sees.
-// Shares no code with src/; deliberately slow and explicit.
+// Independent oracle for the anchor rule, written from the prose of apps/docs/guide/method.md:
+// split each document's real tokens into segments (a segment ends at its anchor), then list what
+// each query sees. Shares no code with src/; deliberately slow and explicit.
 
 /** One sequence as the oracle sees it. */
 export interface BruteInput {

@@ -8,7 +8,7 @@ import {
   AnchorCacheState,
   anchorKeepIndices,
   buildAnchorMask,
-  type CacheOptions,
+  type CacheStateOptions,
   type CacheStep,
   packSteps,
   segmentIds,
@@ -30,7 +30,7 @@ function chunk(n: number, sizes: number[]): Array<[number, number]> {
   return out;
 }
 
-const optionsArb: fc.Arbitrary<CacheOptions> = fc.record({
+const optionsArb: fc.Arbitrary<CacheStateOptions> = fc.record({
   positions: fc.constantFrom<"original" | "compacted">("original", "compacted"),
   bosVisible: fc.boolean(),
   policy: fc.constantFrom<"anchor" | "full">("anchor", "anchor", "full"),
@@ -54,7 +54,7 @@ const replayArb = fc.integer({ min: 0, max: 60 }).chain((n) =>
 );
 
 /** Expected cache after `end` tokens: anchors, open segment, keep-full, BOS (or all for "full"). */
-function expectedCache(flags: number[], end: number, o: CacheOptions): number[] {
+function expectedCache(flags: number[], end: number, o: CacheStateOptions): number[] {
   const last = flags.slice(0, end).lastIndexOf(1);
   const full = (t: number) => (o.keepFull ?? []).some(([s, e]) => t >= s && t < e);
   const out: number[] = [];
@@ -81,7 +81,7 @@ function checkStep(
   step: CacheStep,
   want: Uint8Array,
   flags: number[],
-  o: CacheOptions,
+  o: CacheStateOptions,
 ): string | null {
   const n = flags.length;
   const nk = step.cacheLength + step.chunkLength;

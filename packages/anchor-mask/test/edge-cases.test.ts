@@ -1,6 +1,6 @@
-// Named edge cases of anllm-method.md §2-3 as readable examples: no anchors, consecutive anchors,
-// anchors at 0 and at the end, padding (no NaN rows), packed documents, BOS-visible, anchor selection
-// by token id, and the error messages for bad input.
+// Named edge cases of apps/docs/guide/method.md as readable examples: no anchors, consecutive
+// anchors, anchors at 0 and at the end, padding (no NaN rows), packed documents, BOS-visible,
+// anchor selection by token id, and the error messages for bad input.
 import { describe, expect, it } from "vitest";
 import {
   AnchorMaskInputError,
@@ -99,7 +99,7 @@ describe("edge cases", () => {
   });
 });
 
-describe("anchor selection (anllm-method.md §3)", () => {
+describe("anchor selection", () => {
   it("ep marks every id of the set, ac marks the added token", () => {
     const ids = [1, 450, 29889, 13, 29892, 29889, 32001];
     expect([...markAnchors(ids, epStrategy([29889]))]).toEqual([0, 0, 1, 0, 0, 1, 0]);

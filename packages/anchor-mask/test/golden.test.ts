@@ -1,5 +1,6 @@
-// The golden 10 x 10 example of anllm-method.md §2, bit for bit, through every public form
-// (dense bytes, additive floats, isAllowed, compact form) and the pretty printer's table layout.
+// The golden 10 x 10 example of apps/docs/guide/method.md (the rule), bit for bit, through every
+// public form (dense bytes, additive floats, isAllowed, compact form) and the pretty printer's
+// table layout. The mask itself is typed in once, in fixtures/golden-10x10.json.
 import { describe, expect, it } from "vitest";
 import {
   anchorStructure,
@@ -11,29 +12,20 @@ import {
   segmentIds,
   visibleKeys,
 } from "../src/index";
+import golden from "./fixtures/golden-10x10.json" with { type: "json" };
 
-const LABELS = ["<s>", "a1", "a2", "A", "b1", "A", "c1", "c2", "A", "d1"];
-const FLAGS = LABELS.map((l) => (l === "A" ? 1 : 0));
+const LABELS: string[] = golden.labels;
+const FLAGS: number[] = golden.isAnchor;
+const goldenBits = golden.mask.flatMap((row) => [...row].map(Number));
 
-// Copied from anllm-method.md §2 (rows = query, 1 = may attend).
-const GOLDEN = `
-    <s>  a1  a2   A  b1   A  c1  c2   A  d1
-<s>   1   0   0   0   0   0   0   0   0   0
- a1   1   1   0   0   0   0   0   0   0   0
- a2   1   1   1   0   0   0   0   0   0   0
-  A   1   1   1   1   0   0   0   0   0   0
- b1   0   0   0   1   1   0   0   0   0   0
-  A   0   0   0   0   1   1   0   0   0   0
- c1   0   0   0   1   0   1   1   0   0   0
- c2   0   0   0   1   0   1   1   1   0   0
-  A   0   0   0   0   0   0   1   1   1   0
- d1   0   0   0   1   0   1   0   0   1   1`.slice(1);
+// The table as the method page prints it: every cell right-aligned in 3 characters.
+const cell = (s: string) => s.padStart(3);
+const GOLDEN = [
+  [" ", ...LABELS].map(cell).join(" "),
+  ...golden.mask.map((row, i) => [LABELS[i]!, ...row].map(cell).join(" ")),
+].join("\n");
 
-const goldenBits = GOLDEN.split("\n")
-  .slice(1)
-  .flatMap((line) => line.trim().split(/\s+/).slice(1).map(Number));
-
-describe("golden 10 x 10 example (anllm-method.md §2)", () => {
+describe("golden 10 x 10 example (method page, the rule)", () => {
   it("has the expected segment ids", () => {
     expect([...segmentIds(FLAGS)]).toEqual([0, 0, 0, 0, 1, 1, 2, 2, 2, 3]);
   });

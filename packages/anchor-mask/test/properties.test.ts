@@ -74,7 +74,7 @@ describe("dense, additive, rule and compact forms vs brute force", () => {
       }),
       { numRuns: RUNS },
     );
-    // The generator really covers the edge cases of anllm-method.md §2.
+    // The generator really covers the edge cases of the rule (apps/docs/guide/method.md).
     for (const [feature, count] of Object.entries(seen)) {
       expect(count, feature).toBeGreaterThan(RUNS / 50);
     }

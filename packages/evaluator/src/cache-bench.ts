@@ -2,7 +2,7 @@
 // lengths, then generation with the anchor cache, a full cache and no cache (recompute); reports C and T.
 import { EvalConfigError } from "./errors";
 import { type CacheReduction, median, summarizeUsage } from "./metrics";
-import type { GenerateOptions, GenerateResult, Scorer } from "./scorer";
+import type { GenerateResult, Scorer, ScorerGenerateOptions } from "./scorer";
 import type { TextTokenizer } from "./token-file";
 
 /** Input of {@link runCacheBench}. */
@@ -69,7 +69,7 @@ export function buildLongPrompt(
 async function timed(
   scorer: Scorer,
   prompts: Int32Array[],
-  opts: GenerateOptions,
+  opts: ScorerGenerateOptions,
   repeats: number,
 ): Promise<{ result: GenerateResult; ms: number }> {
   const times: number[] = [];
@@ -101,7 +101,7 @@ export async function runCacheBench(input: CacheBenchInput): Promise<CacheBenchR
   const warm = [
     buildLongPrompt(sentences, Math.min(64, input.scorer.maxLength), 0, input.appendAnchorId),
   ];
-  const modes: GenerateOptions["cache"][] = input.skipNoCache
+  const modes: ScorerGenerateOptions["cache"][] = input.skipNoCache
     ? ["anchor", "full"]
     : ["anchor", "full", "none"];
   for (const cache of modes) {

@@ -1,23 +1,71 @@
 // Public API of @anllm/evaluator: perplexity (LongLoRA protocol), lm-eval-harness multiple-choice QA,
 // K/V cache reduction and speed-up, reports; all written against the small Scorer interface.
-
-export * from "./cache-bench";
-export * from "./errors";
+// Prompt building, per-request scoring and table helpers stay internal.
+export {
+  buildLongPrompt,
+  type CacheBenchInput,
+  type CacheBenchRow,
+  runCacheBench,
+} from "./cache-bench";
+export { DataFormatError, EvalConfigError, EvaluatorError, ScorerContractError } from "./errors";
 export { LlamaScorer, type LlamaScorerOptions } from "./llama-scorer";
-export * from "./loader-bridge";
-export * from "./metrics";
-export * from "./perplexity";
-export * from "./plot";
-export * from "./ppl-eval";
-export * from "./py-random";
-export * from "./qa-data";
-export * from "./qa-eval";
-export * from "./qa-prompts";
-export * from "./qa-scoring";
-export * from "./qa-speed";
-export * from "./qa-suite";
-export * from "./qa-tasks";
-export * from "./report";
-export * from "./scorer";
-export * from "./token-file";
+export {
+  type CacheEvalInput,
+  heldoutTexts,
+  runCacheEval,
+  sentenceAnchorTransform,
+  textTokenizerOf,
+  tokenizeSentences,
+} from "./loader-bridge";
+export type { CacheReduction } from "./metrics";
+export {
+  evaluatePerplexity,
+  type PerplexityOptions,
+  type PerplexityResult,
+  windowStarts,
+} from "./perplexity";
+export { type PplSeries, pplPlotSpec, pplPlotSvg } from "./plot";
+export { type PplEvalInput, type PplEvalOutput, runPerplexityEval } from "./ppl-eval";
+export { PyRandom } from "./py-random";
+export { loadTask, readTaskFile, type TaskData, type TaskSource } from "./qa-data";
+export {
+  type DocResult,
+  evaluateTask,
+  type MeanStderr,
+  type QaEvalOptions,
+  type TaskResult,
+} from "./qa-eval";
+export type { PromptOptions } from "./qa-prompts";
+export type { QaSpeedReport } from "./qa-speed";
+export { type QaAverage, type QaSuiteInput, type QaSuiteResult, runQaEval } from "./qa-suite";
+export { type QaDoc, TASK_NAMES, type TaskName } from "./qa-tasks";
+export {
+  cacheMarkdownTable,
+  type EvalReport,
+  pplMarkdownTable,
+  type QaRow,
+  qaMarkdownTable,
+  writeReport,
+} from "./report";
+export type {
+  AttentionKind,
+  CachedOptions,
+  CachePolicy,
+  CacheUsage,
+  ContinuationScores,
+  ForwardOptions,
+  GenerateResult,
+  Scorer,
+  ScorerGenerateOptions,
+  TokenLogprobs,
+} from "./scorer";
+export {
+  loadEvalTokens,
+  readTokenFile,
+  type TextTokenizer,
+  type TokenizeOptions,
+  type TokenizeReport,
+  tokenizeDocuments,
+  writeTokenFile,
+} from "./token-file";
 export { type VisibleCountOptions, VisibleCountScorer } from "./visible-count-scorer";

@@ -2,6 +2,7 @@
 // log-softmax on the host), the anchor/full KV cache via forwardChunk + clone, and generate().
 import {
   generate,
+  kvBytesPerEntry,
   type Llama2,
   type GenerateResult as ModelGenerateResult,
 } from "@anllm/llama2-model";
@@ -12,9 +13,9 @@ import type {
   CacheUsage,
   ContinuationScores,
   ForwardOptions,
-  GenerateOptions,
   GenerateResult,
   Scorer,
+  ScorerGenerateOptions,
   TokenLogprobs,
 } from "./scorer";
 
@@ -207,7 +208,10 @@ export class LlamaScorer implements Scorer {
   }
 
   /** Greedy generation; baselines ("full", "none") run with full causal attention. */
-  async generate(prompts: readonly Int32Array[], opts: GenerateOptions): Promise<GenerateResult> {
+  async generate(
+    prompts: readonly Int32Array[],
+    opts: ScorerGenerateOptions,
+  ): Promise<GenerateResult> {
     const res: ModelGenerateResult = await generate(this.model, [...prompts], {
       maxNewTokens: opts.maxNewTokens,
       cache: opts.cache,
@@ -216,8 +220,7 @@ export class LlamaScorer implements Scorer {
       eosId: opts.eosId ?? -1,
       temperature: 0,
     });
-    const c = this.model.config;
-    const perEntry = 2 * c.nLayers * c.nKvHeads * c.headDim * 4;
+    const perEntry = kvBytesPerEntry(this.model.config);
     const usage = prompts.map((_, b) =>
       this.usage(res.stats.peakEntries[b]!, res.stats.fullEntries[b]!, perEntry),
     );

@@ -1,5 +1,6 @@
-// Cache reduction C and speed-up T as anllm-method.md §4 defines them: C = 1 - kept/full per sample
-// (kept = peak cache entries, full = all tokens), averaged; T = time(baseline) / time(anchor).
+// Cache reduction C and speed-up T as apps/docs/guide/method.md defines them:
+// C = 1 - kept/full per sample (kept = peak cache entries, full = all tokens), averaged;
+// T = time(baseline) / time(anchor).
 import type { CacheUsage } from "./scorer";
 
 /** Cache reduction over a set of samples. */

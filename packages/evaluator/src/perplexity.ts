@@ -1,5 +1,5 @@
-// Perplexity with the LongLoRA protocol (data-formats.md §3.2): windows of length L starting every
-// `stride` tokens with the last start dropped, each scored from scratch, PPL = exp(mean window loss).
+// Perplexity with the LongLoRA protocol: windows of length L starting every `stride` tokens with
+// the last start dropped, each scored from scratch, PPL = exp(mean window loss).
 import { EvalConfigError, ScorerContractError } from "./errors";
 import type { AttentionKind, Scorer } from "./scorer";
 

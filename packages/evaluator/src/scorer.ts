@@ -51,7 +51,7 @@ export interface CachedOptions {
 }
 
 /** Options of a generation run. */
-export interface GenerateOptions {
+export interface ScorerGenerateOptions {
   maxNewTokens: number;
   /** "none" recomputes the whole sequence every step (the paper's no-cache baseline). */
   cache: CachePolicy | "none";
@@ -88,7 +88,7 @@ export interface Scorer {
     opts: CachedOptions,
   ): Promise<ContinuationScores>;
   /** Greedy generation after each prompt. */
-  generate(prompts: readonly Int32Array[], opts: GenerateOptions): Promise<GenerateResult>;
+  generate(prompts: readonly Int32Array[], opts: ScorerGenerateOptions): Promise<GenerateResult>;
 }
 
 /** Sum of log-probs of the last `n` entries (the continuation part of a from-scratch score). */

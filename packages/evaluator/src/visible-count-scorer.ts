@@ -7,9 +7,9 @@ import type {
   CacheUsage,
   ContinuationScores,
   ForwardOptions,
-  GenerateOptions,
   GenerateResult,
   Scorer,
+  ScorerGenerateOptions,
   TokenLogprobs,
 } from "./scorer";
 
@@ -134,7 +134,10 @@ export class VisibleCountScorer implements Scorer {
   }
 
   /** Greedy decoding; "none" re-scores the whole sequence each step with causal attention. */
-  async generate(prompts: readonly Int32Array[], opts: GenerateOptions): Promise<GenerateResult> {
+  async generate(
+    prompts: readonly Int32Array[],
+    opts: ScorerGenerateOptions,
+  ): Promise<GenerateResult> {
     const t0 = performance.now();
     const tokens: Int32Array[] = [];
     const usage: CacheUsage[] = [];

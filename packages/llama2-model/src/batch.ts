@@ -1,7 +1,8 @@
 // ModelBatch (token ids + anchor flags + padding/packing) and its per-token arrays: positions,
-// the tensor attention rule arrays (anllm-method.md §2, via @anllm/anchor-mask) and loss targets.
-import { anchorStructure } from "@anllm/anchor-mask";
-import type { AttentionMask } from "@anllm/tensor";
+// the attention-rule arrays (anchor-mask's attentionArraysBatch; the rule is specified in
+// apps/docs/guide/method.md) and the loss targets.
+import { attentionArraysBatch } from "@anllm/anchor-mask";
+import type { MaskInput } from "@anllm/tensor";
 import { ModelInputError } from "./errors";
 
 /** A batch for training / scoring; every array is row-major [batch * seqLen] unless noted. */
@@ -32,9 +33,10 @@ export interface ModelBatch {
 export interface BatchArrays {
   /** [batch * seqLen] rotary position (restarts at each packed document) */
   positions: Int32Array<ArrayBuffer>;
-  mask: AttentionMask;
+  /** the attention-rule arrays (queries = keys = the batch's tokens), for makeAttentionMask */
+  mask: MaskInput;
   /** [batch * seqLen] 1 = real token */
-  valid: Uint8Array<ArrayBuffer>;
+  valid: Int32Array<ArrayBuffer>;
 }
 
 /** Check a batch's array lengths and id range; throws ModelInputError naming the field. */
@@ -67,52 +69,37 @@ export function checkBatch(b: ModelBatch, vocabSize: number): void {
 /** Positions, validity and the attention-rule arrays of a batch (no L x L mask anywhere). */
 export function batchArrays(b: ModelBatch): BatchArrays {
   const { batch, seqLen } = b;
-  const n = batch * seqLen;
-  const positions = new Int32Array(n);
-  const seg = new Int32Array(n);
-  const anchor = new Int32Array(n);
-  const keyAnchor = new Int32Array(n);
-  const valid = new Uint8Array(n);
-  const kValid = new Int32Array(n);
-  const doc = b.documentIds ? new Int32Array(n) : undefined;
-  for (let r = 0; r < batch; r++) {
-    const o = r * seqLen;
-    const flags = b.isAnchor ? b.isAnchor.subarray(o, o + seqLen) : new Uint8Array(seqLen);
-    const s = anchorStructure(flags, {
-      length: b.lengths ? b.lengths[r] : undefined,
-      documentIds: b.documentIds?.subarray(o, o + seqLen),
-      keepFull: b.keepFull,
-      bosVisible: b.bosVisible,
-    });
-    positions.set(s.positions, o);
-    seg.set(s.segmentIds, o);
-    anchor.set(s.isAnchor, o);
-    keyAnchor.set(s.keyAnchor, o);
-    valid.set(s.valid, o);
-    kValid.set(s.valid, o);
-    if (doc && s.documentIds) doc.set(s.documentIds, o);
-  }
-  const mask: AttentionMask = {
-    qPos: positions,
-    kPos: positions,
-    qSeg: seg,
-    kSeg: seg,
-    qAnchor: anchor,
-    kAnchor: keyAnchor,
-    qDoc: doc,
-    kDoc: doc,
-    kValid,
+  const rows = (a: ArrayLike<number> & { subarray(s: number, e: number): ArrayLike<number> }) =>
+    Array.from({ length: batch }, (_, r) => a.subarray(r * seqLen, (r + 1) * seqLen));
+  const a = attentionArraysBatch(rows(b.isAnchor ?? new Uint8Array(batch * seqLen)), {
+    lengths: b.lengths,
+    documentIds: b.documentIds ? rows(b.documentIds) : undefined,
+    keepFull: b.keepFull,
+    bosVisible: b.bosVisible,
+  });
+  const mask: MaskInput = {
+    batch,
+    lq: seqLen,
     mode: b.attention,
-    bosVisible: b.bosVisible ?? false,
+    qPos: a.qPos,
+    kPos: a.kPos,
+    qSeg: a.qSeg,
+    kSeg: a.kSeg,
+    qAnchor: a.qAnchor,
+    kAnchor: a.kAnchor,
+    qDoc: a.qDoc ?? undefined,
+    kDoc: a.kDoc ?? undefined,
+    kValid: a.kValid,
+    bosVisible: a.bosVisible,
   };
-  return { positions, mask, valid };
+  return { positions: a.qPos, mask, valid: a.kValid };
 }
 
 /**
  * Next-token targets [batch * seqLen]: target[t] = labels[t + 1] (labels default to inputIds);
  * -100 for the last token, padding, and across packed-document boundaries.
  */
-export function shiftedTargets(b: ModelBatch, valid: Uint8Array): Int32Array<ArrayBuffer> {
+export function shiftedTargets(b: ModelBatch, valid: ArrayLike<number>): Int32Array<ArrayBuffer> {
   const { batch, seqLen } = b;
   const labels = b.labels ?? b.inputIds;
   const out = new Int32Array(batch * seqLen).fill(-100);

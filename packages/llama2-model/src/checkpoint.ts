@@ -174,7 +174,7 @@ function planShards(tensors: TensorSource[], dtype: WeightDType, maxBytes: numbe
  * Save config.json plus weights in HF layout: one model.safetensors, or numbered shards and an
  * index when the total exceeds maxShardBytes. Stale files of the other layout are removed.
  */
-export async function saveCheckpoint(
+export async function saveModelFolder(
   dir: string,
   config: LlamaConfig,
   tensors: TensorSource[],
@@ -213,7 +213,7 @@ const TORCH_DTYPE: Record<WeightDType, string> = {
 };
 
 /** Write a text file atomically (temp file + rename). */
-export async function atomicWriteText(path: string, text: string): Promise<void> {
+async function atomicWriteText(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, text);
   await rename(tmp, path);

@@ -1,11 +1,13 @@
-// Text generation (anllm-method.md §4, Algorithm 1): prefill the prompts in chunks, then decode one
-// token per step, reducing the anchor cache after each chunk; or recompute without a cache.
-import { noGrad, type Tensor, tidy } from "@anllm/tensor";
+// Text generation (the paper's Algorithm 1, apps/docs/guide/method.md): prefill the prompts in
+// chunks, then decode one token per step, reducing the anchor cache after each chunk; or recompute
+// without a cache.
+import { noGrad, seededRandom, type Tensor, tidy } from "@anllm/tensor";
 import { ModelInputError } from "./errors";
 import type { CacheStats } from "./kv-cache";
-import { linear } from "./layers";
-import { type Llama2, pickRows } from "./model";
-import { type SampleOptions, sampleToken, seededRng } from "./sampling";
+import { linear, pickRows } from "./layers";
+import type { Llama2 } from "./model";
+import { type SampleOptions, sampleToken } from "./sampling";
+import { kvBytesPerEntry } from "./spec";
 
 /** Options of `generate`. */
 export interface GenerateOptions extends SampleOptions {
@@ -21,8 +23,8 @@ export interface GenerateOptions extends SampleOptions {
   chunkSize?: number;
   /** cache option: rotary positions after a drop (default "original") */
   positions?: "original" | "compacted";
-  /** cache option: original-position range kept in full */
-  keepFullRange?: [number, number];
+  /** cache option: original-position ranges [start, end) kept in full */
+  keepFull?: [number, number][];
   /**
    * attention rule; default "anchor" for cache "anchor", "causal" for cache "full", and for
    * "none" "anchor" when anchorIds are given (else "causal")
@@ -72,14 +74,14 @@ export async function generate(
   }
   const t0 = performance.now();
   const anchors = new Set(opts.anchorIds ?? []);
-  const rand = seededRng(opts.seed ?? 0);
+  const rng = seededRandom(opts.seed ?? 0);
   const eos = opts.eosId ?? model.config.eosTokenId;
   const out: number[][] = prompts.map(() => []);
   const done = prompts.map(() => opts.maxNewTokens <= 0);
   const pick = (rows: Float32Array[]) =>
     rows.forEach((row, b) => {
       if (done[b]) return;
-      const t = sampleToken(row, opts, rand);
+      const t = sampleToken(row, opts, rng);
       const o = out[b] as number[];
       o.push(t);
       if (t === eos || o.length >= opts.maxNewTokens) done[b] = true;
@@ -108,7 +110,7 @@ async function runCached(
     batch,
     policy: opts.cache === "anchor" ? "anchor" : "full",
     positions: opts.positions,
-    keepFullRange: opts.keepFullRange,
+    keepFull: opts.keepFull,
     attention: opts.attention,
   });
   try {
@@ -193,7 +195,7 @@ async function runRecompute(
     );
     pick(await readRows(logits, batch, c.vocabSize));
   }
-  const bytesPerEntry = 2 * c.nLayers * c.nKvHeads * c.headDim * 4;
+  const bytesPerEntry = kvBytesPerEntry(c);
   return {
     entries: fed.map(() => 0),
     bytes: 0,
@@ -201,5 +203,6 @@ async function runRecompute(
     peakBytes: peak * bytesPerEntry,
     fullEntries: fed,
     fullBytes: fed.reduce((a, n) => a + n, 0) * bytesPerEntry,
+    allocatedBytes: 0,
   };
 }

@@ -1,42 +1,47 @@
-// Per-sequence (ragged) K/V cache with anchor-based reduction (anllm-method.md §4). The bookkeeping
-// (positions, segment ids, rows kept) is @anllm/anchor-mask's AnchorCacheState; this file holds the
-// K/V tensors and runs a chunk through the model, exact for any chunking.
+// The K/V cache of cached inference, with anchor-based reduction (apps/docs/guide/method.md). It
+// owns, per layer, one K and one V buffer [batch, nKvHeads, capacity, headDim] and, per sequence,
+// an AnchorCacheState (@anllm/anchor-mask) that says which keys a chunk sees and which rows survive
+// it. Sequence b's rows are the first lengths()[b] rows of its slice: a chunk's rows are written
+// after them in place, and the rows dropped after an anchor are compacted in place. Capacity
+// doubles when a chunk would not fit; the attention runs over the whole capacity with unused rows
+// masked out (kValid 0), so buffers never need to be sliced.
 import { AnchorCacheState, type CacheStep, packSteps } from "@anllm/anchor-mask";
 import {
-  type AttentionMask,
-  concat,
-  embedding,
-  gather,
+  compactRowsInPlace,
+  contiguous,
   keep,
-  slice,
+  type MaskInput,
+  noGrad,
   type Tensor,
-  tensor,
-  tidy,
+  writeRowsInPlace,
   zeros,
 } from "@anllm/tensor";
 import type { LlamaConfig } from "./config";
 import { ModelInputError } from "./errors";
-import { decoderLayer, type LayerContext, linear, rmsNormRows } from "./layers";
-import type { Llama2 } from "./model";
-import { pickRows, uploadMask } from "./model";
-import { EMBED, FINAL_NORM } from "./weights";
+import type { LayerKV } from "./layers";
+import { kvBytesPerEntry } from "./spec";
 
 /** Options of `Llama2.createCache`. */
-export interface CacheOptions {
+export interface KVCacheOptions {
   batch: number;
   /** "anchor": drop finished segments' non-anchor rows; "full": keep every row */
   policy: "full" | "anchor";
   /** rotary positions after a drop: "original" (default, exact) or "compacted" (released code) */
   positions?: "original" | "compacted";
-  /** original-position range [start, end) kept in the cache and visible like anchors */
-  keepFullRange?: [number, number];
+  /** original-position ranges [start, end) kept in the cache and visible like anchors */
+  keepFull?: [number, number][];
   /** attention rule: "anchor" (default for policy anchor) or "causal" (default for policy full) */
   attention?: "anchor" | "causal";
   /** option: position 0 (BOS) kept and visible to all queries (off by default) */
   bosVisible?: boolean;
+  /** rows to reserve per sequence up front (default: allocated on the first chunk, then doubled) */
+  capacity?: number;
 }
 
-/** Cache statistics: entries per sequence now / at peak / for a full cache, and bytes (all layers, K+V, f32). */
+/**
+ * Cache statistics: entries (rows) per sequence now / at peak / for a full cache, and the matching
+ * bytes (all layers, K+V, f32); `allocatedBytes` is the reserved capacity of every sequence.
+ */
 export interface CacheStats {
   entries: number[];
   bytes: number;
@@ -44,50 +49,80 @@ export interface CacheStats {
   peakBytes: number;
   fullEntries: number[];
   fullBytes: number;
+  allocatedBytes: number;
 }
 
-/** The K/V cache of a batch of sequences; each sequence has its own length. */
-export class KVCache {
+/** What the forward of one chunk needs from the cache (from `plan`). */
+export interface ChunkPlan {
+  /** query rows per sequence: the longest chunk (shorter chunks are right-padded) */
+  lq: number;
+  /** i32 [batch * lq] rotary position of each chunk token */
+  positions: Int32Array;
+  /** the rule over the key axis [cached rows, chunk rows, unused capacity] (lk = capacity) */
+  mask: MaskInput;
+}
+
+/** Smallest capacity allocated (rows per sequence). */
+const MIN_CAPACITY = 16;
+
+/**
+ * The K/V cache of a batch of sequences; each sequence has its own length. One chunk step is
+ * `plan` (the keys this chunk sees), `append` for every layer (done by the model's forward),
+ * then `commit` (drop the rows the policy no longer needs); `Llama2.forwardChunk` runs the three.
+ */
+export class KVCache implements LayerKV {
   readonly batch: number;
-  readonly attention: "anchor" | "causal";
-  /** [nLayers][batch] K rows [1, nKvHeads, len, headDim] (null while empty) */
-  k: (Tensor | null)[][];
-  /** [nLayers][batch] V rows [1, nKvHeads, len, headDim] */
-  v: (Tensor | null)[][];
-  states: AnchorCacheState[];
-  /** per sequence, the anchor flags of every chunk appended (to rebuild the state on clone) */
-  history: Uint8Array[][];
-  peakBytes = 0;
+  /** K+V bytes of one cached row (all layers, f32) */
   readonly bytesPerEntry: number;
+  private readonly nLayers: number;
+  private readonly mode: "anchor" | "causal";
+  private states: AnchorCacheState[];
+  /** per layer [batch, nKvHeads, rows, headDim], null until the first append */
+  private k: (Tensor | null)[];
+  private v: (Tensor | null)[];
+  /** capacity (rows per sequence) the next appends grow the buffers to */
+  private rows: number;
+  private steps: CacheStep[] | null = null;
+  private peakBytes = 0;
+  private disposed = false;
 
   constructor(
-    readonly config: LlamaConfig,
-    readonly options: CacheOptions,
+    private readonly config: LlamaConfig,
+    private readonly options: KVCacheOptions,
   ) {
     if (!Number.isInteger(options.batch) || options.batch < 1) {
       throw new ModelInputError(
         `createCache: batch must be a positive integer, got ${options.batch}`,
       );
     }
+    const cap = options.capacity ?? 0;
+    if (!Number.isInteger(cap) || cap < 0) {
+      throw new ModelInputError(
+        `createCache: capacity must be an integer >= 0, got ${options.capacity}`,
+      );
+    }
     this.batch = options.batch;
-    this.attention = options.attention ?? (options.policy === "anchor" ? "anchor" : "causal");
-    const empty = () =>
-      Array.from({ length: config.nLayers }, () => new Array(this.batch).fill(null));
-    this.k = empty();
-    this.v = empty();
-    this.states = Array.from({ length: this.batch }, () => this.newState());
-    this.history = Array.from({ length: this.batch }, () => []);
-    this.bytesPerEntry = 2 * config.nLayers * config.nKvHeads * config.headDim * 4;
+    this.nLayers = config.nLayers;
+    this.mode = options.attention ?? (options.policy === "anchor" ? "anchor" : "causal");
+    this.bytesPerEntry = kvBytesPerEntry(config);
+    this.rows = cap;
+    this.k = new Array(this.nLayers).fill(null);
+    this.v = new Array(this.nLayers).fill(null);
+    this.states = Array.from(
+      { length: this.batch },
+      () =>
+        new AnchorCacheState({
+          policy: options.policy,
+          positions: options.positions ?? "original",
+          keepFull: options.keepFull ?? [],
+          bosVisible: options.bosVisible ?? false,
+        }),
+    );
   }
 
-  private newState(): AnchorCacheState {
-    const o = this.options;
-    return new AnchorCacheState({
-      policy: o.policy,
-      positions: o.positions ?? "original",
-      keepFull: o.keepFullRange ? [o.keepFullRange] : [],
-      bosVisible: o.bosVisible ?? false,
-    });
+  /** Rows reserved per sequence (every layer's K and V buffers have this many). */
+  get capacity(): number {
+    return this.rows;
   }
 
   /** Entries (rows) cached for each sequence now. */
@@ -95,11 +130,19 @@ export class KVCache {
     return this.states.map((s) => s.cacheLength);
   }
 
+  /** Original positions, segment ids, visible-as-anchor flags and rotary positions of sequence b's rows. */
+  cachedRows(b: number): ReturnType<AnchorCacheState["cachedRows"]> {
+    const s = this.states[b];
+    if (!s) throw new ModelInputError(`cachedRows: no sequence ${b} in a cache of ${this.batch}`);
+    return s.cachedRows();
+  }
+
   /** Entries now / at peak / full-cache equivalents, and the matching bytes. */
   stats(): CacheStats {
     const entries = this.lengths();
     const fullEntries = this.states.map((s) => s.totalTokens);
     const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+    const allocated = this.k[0] ? (this.k[0].shape[2] as number) : 0;
     return {
       entries,
       bytes: sum(entries) * this.bytesPerEntry,
@@ -107,188 +150,122 @@ export class KVCache {
       peakBytes: this.peakBytes,
       fullEntries,
       fullBytes: sum(fullEntries) * this.bytesPerEntry,
+      allocatedBytes: allocated * this.batch * this.bytesPerEntry,
     };
   }
 
-  /** An independent copy (tensors copied, state rebuilt): score several continuations of one prefix. */
-  clone(): KVCache {
-    const c = new KVCache(this.config, this.options);
-    c.peakBytes = this.peakBytes;
-    for (let b = 0; b < this.batch; b++) {
-      const hist = (this.history[b] as Uint8Array[]).map((h) => h.slice());
-      c.history[b] = hist;
-      for (const flags of hist) (c.states[b] as AnchorCacheState).append(flags);
+  /**
+   * Plans a chunk of `isAnchor[b].length` tokens per sequence (0 = the sequence sits this step
+   * out): the rotary positions and the attention rule over [cached rows, chunk rows]. Grows the
+   * capacity when the chunk does not fit. A new plan replaces one that was never committed.
+   */
+  plan(isAnchor: Uint8Array[]): ChunkPlan {
+    this.checkLive();
+    if (isAnchor.length !== this.batch) {
+      throw new ModelInputError(
+        `forwardChunk: got ${isAnchor.length} chunks for a cache of batch ${this.batch}`,
+      );
     }
-    const copy = (t: Tensor | null) => (t ? keep(concat([t], 2)) : null);
-    c.k = this.k.map((row) => row.map(copy));
-    c.v = this.v.map((row) => row.map(copy));
+    if (isAnchor.every((f) => f.length === 0))
+      throw new ModelInputError("forwardChunk: every chunk is empty");
+    const steps = this.states.map((s, b) => s.plan(isAnchor[b] as Uint8Array));
+    const need = Math.max(...steps.map((s) => s.cacheLength + s.chunkLength));
+    if (need > this.rows) this.rows = Math.max(need, 2 * this.rows, MIN_CAPACITY);
+    this.steps = steps;
+    const p = packSteps(steps);
+    const cap = this.rows;
+    // packSteps pads keys to the longest sequence; the buffers hold `cap` rows per sequence
+    const widen = (a: Int32Array) => {
+      const out = new Int32Array(this.batch * cap);
+      for (let b = 0; b < this.batch; b++) out.set(a.subarray(b * p.lk, (b + 1) * p.lk), b * cap);
+      return out;
+    };
+    const mask: MaskInput = {
+      batch: this.batch,
+      lq: p.lq,
+      lk: cap,
+      mode: this.mode,
+      qPos: p.qPos,
+      qSeg: p.qSeg,
+      qAnchor: p.qAnchor,
+      kPos: widen(p.kPos),
+      kSeg: widen(p.kSeg),
+      kAnchor: widen(p.kAnchor),
+      kValid: widen(p.kValid),
+      bosVisible: this.options.bosVisible ?? false,
+    };
+    return { lq: p.lq, positions: p.qRopePos, mask };
+  }
+
+  /**
+   * Writes the planned chunk's K/V of one layer (k, v [batch, nKvHeads, lq, headDim], rows past a
+   * sequence's chunk ignored) after each sequence's cached rows, in place.
+   * @returns the layer's buffers [batch, nKvHeads, capacity, headDim], to attend with the plan's mask
+   */
+  append(layer: number, k: Tensor, v: Tensor): { k: Tensor; v: Tensor } {
+    const steps = this.steps;
+    if (!steps) throw new ModelInputError("KVCache.append: no planned chunk (call plan first)");
+    const at = steps.map((s) => s.cacheLength);
+    const count = steps.map((s) => s.chunkLength);
+    const write = (bufs: (Tensor | null)[], x: Tensor) => {
+      const buf = this.reserve(bufs[layer] ?? null, x);
+      bufs[layer] = buf;
+      writeRowsInPlace(buf, x, at, count);
+      return buf;
+    };
+    return { k: write(this.k, k), v: write(this.v, v) };
+  }
+
+  /** Applies the planned chunk: each sequence keeps the rows its state keeps, moved in place. */
+  commit(): void {
+    const steps = this.steps;
+    if (!steps) throw new ModelInputError("KVCache.commit: no planned chunk (call plan first)");
+    const keeps = steps.map((s) => s.keep);
+    const moves = steps.some((s) => s.keep.some((r, i) => r !== i));
+    if (moves) for (const t of [...this.k, ...this.v]) if (t) compactRowsInPlace(t, keeps);
+    const held = steps.reduce((a, s) => a + s.cacheLength + s.chunkLength, 0);
+    this.peakBytes = Math.max(this.peakBytes, held * this.bytesPerEntry);
+    steps.forEach((s, b) => {
+      (this.states[b] as AnchorCacheState).commit(s);
+    });
+    this.steps = null;
+  }
+
+  /** An independent copy (buffers copied, states forked): score several continuations of one prefix. */
+  clone(): KVCache {
+    this.checkLive();
+    const c = new KVCache(this.config, this.options);
+    c.states = this.states.map((s) => s.fork());
+    c.rows = this.rows;
+    c.peakBytes = this.peakBytes;
+    const copy = (t: Tensor | null) => (t ? keep(noGrad(() => contiguous(t))) : null);
+    c.k = this.k.map(copy);
+    c.v = this.v.map(copy);
     return c;
   }
 
-  /** Free all K/V tensors. */
+  /** Frees the K/V buffers; the cache cannot be used afterwards. */
   dispose(): void {
-    for (const t of [...this.k.flat(), ...this.v.flat()]) t?.dispose();
-    this.k = this.k.map((row) => row.map(() => null));
-    this.v = this.v.map((row) => row.map(() => null));
+    for (const t of [...this.k, ...this.v]) t?.dispose();
+    this.k.fill(null);
+    this.v.fill(null);
+    this.steps = null;
+    this.disposed = true;
   }
-}
 
-/** Rows `idx` (increasing) along axis 2 of x [1, nKvHeads, L, headDim] -> [1, nKvHeads, n, headDim]. */
-function selectRows(x: Tensor, idx: Int32Array): Tensor {
-  const index = tensor(idx, [idx.length], { dtype: "i32", device: x.device });
-  const out = gather(x, 2, index);
-  index.dispose();
-  return out;
-}
-
-function isIdentity(idx: Int32Array, n: number): boolean {
-  if (idx.length !== n) return false;
-  for (let i = 0; i < n; i++) if (idx[i] !== i) return false;
-  return true;
-}
-
-/** The attention-rule arrays of a packed step (keys = cache rows + chunk rows + padding). */
-function stepMask(
-  cache: KVCache,
-  steps: CacheStep[],
-): { mask: AttentionMask; lq: number; lk: number; ropePos: Int32Array } {
-  const p = packSteps(steps);
-  const mask: AttentionMask = {
-    qPos: p.qPos,
-    kPos: p.kPos,
-    qSeg: p.qSeg,
-    kSeg: p.kSeg,
-    qAnchor: p.qAnchor,
-    kAnchor: p.kAnchor,
-    kValid: p.kValid,
-    mode: cache.attention,
-    bosVisible: cache.options.bosVisible ?? false,
-  };
-  return { mask, lq: p.lq, lk: p.lk, ropePos: p.qRopePos };
-}
-
-function checkChunks(
-  cache: KVCache,
-  chunks: Int32Array[],
-  isAnchor: Uint8Array[] | undefined,
-  vocab: number,
-) {
-  if (chunks.length !== cache.batch) {
-    throw new ModelInputError(
-      `forwardChunk: got ${chunks.length} chunks for a cache of batch ${cache.batch}`,
-    );
+  private checkLive(): void {
+    if (this.disposed) throw new ModelInputError("KVCache: used after dispose()");
   }
-  chunks.forEach((c, b) => {
-    const flags = isAnchor?.[b];
-    if (isAnchor && flags?.length !== c.length) {
-      throw new ModelInputError(
-        `forwardChunk: isAnchor[${b}] has length ${flags?.length}, chunk has ${c.length}`,
-      );
-    }
-    for (const id of c) {
-      if (!(id >= 0 && id < vocab))
-        throw new ModelInputError(`forwardChunk: token id ${id} outside [0, ${vocab})`);
-    }
-  });
-  if (chunks.every((c) => c.length === 0))
-    throw new ModelInputError("forwardChunk: every chunk is empty");
-}
 
-/** Implementation of Llama2.forwardChunk (see there). */
-export function forwardChunk(
-  model: Llama2,
-  cache: KVCache,
-  chunks: Int32Array[],
-  opts: { isAnchor?: Uint8Array[]; lastOnly?: boolean },
-): Tensor {
-  const c = model.config;
-  checkChunks(cache, chunks, opts.isAnchor, c.vocabSize);
-  const flags = chunks.map((ch, b) =>
-    opts.isAnchor ? (opts.isAnchor[b] as Uint8Array).slice() : new Uint8Array(ch.length),
-  );
-  const steps = cache.states.map((s, b) => s.plan(flags[b] as Uint8Array));
-  const { mask: hostMask, lq, lk, ropePos } = stepMask(cache, steps);
-  const device = model.param(EMBED).device;
-  const mask = uploadMask(hostMask, cache.batch, lq, lk, device);
-  const ids = new Int32Array(cache.batch * lq);
-  for (const [b, ch] of chunks.entries()) ids.set(ch, b * lq);
-  const newK: (Tensor | null)[][] = [];
-  const newV: (Tensor | null)[][] = [];
-  const logits = tidy(() => {
-    const ctx: LayerContext = {
-      config: c,
-      params: model.parameters(),
-      ropePos: tensor(ropePos, [cache.batch, lq], { dtype: "i32", device }),
-      mask,
-      kvHook: (layer, k, v) => {
-        const out = appendRows(cache, steps, layer, k, v, lk);
-        newK[layer] = out.keptK.map((t) => (t ? keep(t) : null));
-        newV[layer] = out.keptV.map((t) => (t ? keep(t) : null));
-        return { k: out.k, v: out.v };
-      },
-    };
-    let x = embedding(model.param(EMBED), tensor(ids, [cache.batch, lq], { dtype: "i32", device }));
-    for (let l = 0; l < c.nLayers; l++) x = decoderLayer(x, l, ctx);
-    if (opts.lastOnly)
-      x = pickRows(
-        x,
-        Int32Array.from(chunks, (ch) => Math.max(0, ch.length - 1)),
-      );
-    return linear(rmsNormRows(x, model.param(FINAL_NORM), c.rmsNormEps), model.headWeight());
-  });
-  mask.packed.dispose();
-  const held = steps.reduce((a, s) => a + s.cacheLength + s.chunkLength, 0);
-  cache.peakBytes = Math.max(cache.peakBytes, held * cache.bytesPerEntry);
-  const reused = new Set([...newK.flat(), ...newV.flat()]);
-  for (const t of [...cache.k.flat(), ...cache.v.flat()]) if (t && !reused.has(t)) t.dispose();
-  cache.k = newK;
-  cache.v = newV;
-  steps.forEach((s, b) => {
-    (cache.states[b] as AnchorCacheState).commit(s);
-    (cache.history[b] as Uint8Array[]).push(flags[b] as Uint8Array);
-  });
-  return logits;
-}
-
-/**
- * Keys/values to attend for one layer, [batch, nKvHeads, lk, headDim] (cache rows, chunk rows,
- * zero padding per sequence), and each sequence's rows kept after the step.
- */
-function appendRows(
-  cache: KVCache,
-  steps: CacheStep[],
-  layer: number,
-  k: Tensor,
-  v: Tensor,
-  lk: number,
-) {
-  const { nKvHeads, headDim } = cache.config;
-  const build = (fresh: Tensor, old: (Tensor | null)[]) => {
-    const padded: Tensor[] = [];
-    const kept: (Tensor | null)[] = [];
-    steps.forEach((s, b) => {
-      const parts: Tensor[] = [];
-      if (s.cacheLength > 0) parts.push(old[b] as Tensor);
-      if (s.chunkLength > 0) parts.push(slice(slice(fresh, 0, b, b + 1), 2, 0, s.chunkLength));
-      const len = s.cacheLength + s.chunkLength;
-      if (len === 0) {
-        padded.push(zeros([1, nKvHeads, lk, headDim], { device: fresh.device }));
-        kept.push(null);
-        return;
-      }
-      const rows = parts.length === 1 ? (parts[0] as Tensor) : concat(parts, 2); // [1, nKvHeads, len, headDim]
-      if (isIdentity(s.keep, len)) kept.push(rows);
-      else kept.push(s.keep.length > 0 ? selectRows(rows, s.keep) : null);
-      const pad = lk - len;
-      padded.push(
-        pad > 0
-          ? concat([rows, zeros([1, nKvHeads, pad, headDim], { device: fresh.device })], 2)
-          : rows,
-      );
-    });
-    return { all: padded.length === 1 ? (padded[0] as Tensor) : concat(padded, 0), kept };
-  };
-  const kk = build(k, cache.k[layer] as (Tensor | null)[]);
-  const vv = build(v, cache.v[layer] as (Tensor | null)[]);
-  return { k: kk.all, v: vv.all, keptK: kk.kept, keptV: vv.kept };
+  /** `buf` if it has the capacity, else a larger buffer holding its rows (`buf` is freed). */
+  private reserve(buf: Tensor | null, like: Tensor): Tensor {
+    if (buf && buf.shape[2] === this.rows) return buf;
+    const [batch, heads, , headDim] = like.shape as [number, number, number, number];
+    const grown = keep(zeros([batch, heads, this.rows, headDim], { device: like.device }));
+    if (buf) {
+      writeRowsInPlace(grown, buf, new Array(batch).fill(0));
+      buf.dispose();
+    }
+    return grown;
+  }
 }

@@ -4,6 +4,7 @@ import {
   type AttentionMask,
   add,
   attention,
+  gather,
   matmul,
   mul,
   reshape,
@@ -11,6 +12,7 @@ import {
   rope,
   silu,
   type Tensor,
+  tensor,
   transpose,
 } from "@anllm/tensor";
 import type { LlamaConfig } from "./config";
@@ -21,13 +23,14 @@ export function linear(x: Tensor, w: Tensor): Tensor {
   return matmul(x, w, { transB: true });
 }
 
-/**
- * RMSNorm on rows: x [..., dModel] is viewed as [rows, dModel] so the weight gradient is a single
- * reduction over rows (tensor's multi-axis sum over a leading size-1 batch axis is slow on lavapipe).
- */
-export function rmsNormRows(x: Tensor, w: Tensor, eps: number): Tensor {
-  const d = x.shape[x.shape.length - 1] as number;
-  return reshape(rmsNorm(reshape(x, [x.size / d, d]), w, eps), x.shape);
+/** Row idx[b] of each sequence b of x [batch, L, d] -> [batch, 1, d]. */
+export function pickRows(x: Tensor, idx: Int32Array): Tensor {
+  const [b, L, d] = x.shape as [number, number, number];
+  const flat = Int32Array.from(idx, (t, i) => i * L + t);
+  const index = tensor(flat, [b], { dtype: "i32", device: x.device });
+  const out = reshape(gather(reshape(x, [b * L, d]), 0, index), [b, 1, d]);
+  index.dispose();
+  return out;
 }
 
 /** [batch, seqLen, n * headDim] -> [batch, n, seqLen, headDim] */
@@ -43,19 +46,23 @@ function mergeHeads(x: Tensor): Tensor {
 }
 
 /**
- * Hook for cached inference: receives this chunk's rotated K and V `[batch, nKvHeads, Lq, headDim]`
- * and returns the keys/values to attend `[batch, nKvHeads, Lk, headDim]` (cache rows + chunk rows).
+ * Cached inference's K/V store (KVCache): takes this chunk's rotated K and V of one layer
+ * `[batch, nKvHeads, L, headDim]` and returns the keys/values to attend
+ * `[batch, nKvHeads, Lk, headDim]` (the cached rows followed by the chunk's, as the mask expects).
  */
-export type KVHook = (layer: number, k: Tensor, v: Tensor) => { k: Tensor; v: Tensor };
+export interface LayerKV {
+  append(layer: number, k: Tensor, v: Tensor): { k: Tensor; v: Tensor };
+}
 
-/** Per-forward context: rotary positions, the attention rule arrays, optional cache hook. */
+/** What every decoder layer of one forward shares. */
 export interface LayerContext {
   config: LlamaConfig;
   params: Map<string, Tensor>;
-  /** i32 [batch, seqLen] rotary position of each query token */
-  ropePos: Tensor;
+  /** i32 [batch, L] rotary position of each query token */
+  positions: Tensor;
   mask: AttentionMask;
-  kvHook?: KVHook;
+  /** earlier tokens' K/V (cached inference); without it the keys are the tokens themselves */
+  kv?: LayerKV;
 }
 
 function p(ctx: LayerContext, name: string): Tensor {
@@ -64,29 +71,36 @@ function p(ctx: LayerContext, name: string): Tensor {
   return t;
 }
 
-/** Self-attention sub-block (without the residual). x [batch, seqLen, dModel] -> same */
+/** Self-attention sub-block (without the residual). x [batch, L, dModel] -> same */
 function selfAttention(x: Tensor, layer: number, ctx: LayerContext): Tensor {
   const c = ctx.config;
   const n = layerNames(layer);
   const theta = c.ropeTheta;
-  const q = rope(splitHeads(linear(x, p(ctx, n.q)), c.nHeads, c.headDim), ctx.ropePos, { theta });
-  let k = rope(splitHeads(linear(x, p(ctx, n.k)), c.nKvHeads, c.headDim), ctx.ropePos, { theta });
+  const q = rope(splitHeads(linear(x, p(ctx, n.q)), c.nHeads, c.headDim), ctx.positions, { theta });
+  let k = rope(splitHeads(linear(x, p(ctx, n.k)), c.nKvHeads, c.headDim), ctx.positions, { theta });
   let v = splitHeads(linear(x, p(ctx, n.v)), c.nKvHeads, c.headDim);
-  if (ctx.kvHook) ({ k, v } = ctx.kvHook(layer, k, v));
+  if (ctx.kv) ({ k, v } = ctx.kv.append(layer, k, v));
   const o = attention(q, k, v, ctx.mask, { scale: 1 / Math.sqrt(c.headDim) });
   return linear(mergeHeads(o), p(ctx, n.o));
 }
 
-/** SwiGLU MLP: down(silu(gate(x)) * up(x)). x [batch, seqLen, dModel] -> same */
+/** SwiGLU MLP: down(silu(gate(x)) * up(x)). x [batch, L, dModel] -> same */
 function mlp(x: Tensor, layer: number, ctx: LayerContext): Tensor {
   const n = layerNames(layer);
   return linear(mul(silu(linear(x, p(ctx, n.gate))), linear(x, p(ctx, n.up))), p(ctx, n.down));
 }
 
-/** One HF LlamaDecoderLayer. x [batch, seqLen, dModel] -> [batch, seqLen, dModel] */
+/** One HF LlamaDecoderLayer. x [batch, L, dModel] -> [batch, L, dModel] */
 export function decoderLayer(x: Tensor, layer: number, ctx: LayerContext): Tensor {
   const n = layerNames(layer);
   const eps = ctx.config.rmsNormEps;
-  const h = add(x, selfAttention(rmsNormRows(x, p(ctx, n.attnNorm), eps), layer, ctx));
-  return add(h, mlp(rmsNormRows(h, p(ctx, n.mlpNorm), eps), layer, ctx));
+  const h = add(x, selfAttention(rmsNorm(x, p(ctx, n.attnNorm), eps), layer, ctx));
+  return add(h, mlp(rmsNorm(h, p(ctx, n.mlpNorm), eps), layer, ctx));
+}
+
+// TEMP(mask-handle): until makeAttentionMask returns a handle with dispose()
+export function disposeMaskTemp(m: unknown): void {
+  const h = m as { dispose?: () => void; packed?: Tensor };
+  if (h.dispose) h.dispose();
+  else h.packed?.dispose();
 }

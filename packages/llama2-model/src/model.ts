@@ -1,17 +1,20 @@
-// Llama2: HF LlamaForCausalLM on @anllm/tensor. Seeded init or HF checkpoint load/save, training
-// forward (causal or anchor attention), chunked-head loss, anchor-token addition, cached inference.
+// Llama2: HF LlamaForCausalLM on @anllm/tensor. Seeded init or HF folder load/save; one forward
+// (embed -> decoder layers -> final norm, then the head) behind training logits and loss, scoring
+// and cached inference; anchor-token addition for AnLLM-AC.
 import {
   type AttentionMask,
   concat,
   type Device,
   embedding,
-  gather,
   makeAttentionMask,
   mean,
+  noGrad,
   reshape,
+  rmsNorm,
   slice,
   type Tensor,
   tensor,
+  tidy,
 } from "@anllm/tensor";
 import {
   type BatchArrays,
@@ -20,14 +23,28 @@ import {
   type ModelBatch,
   shiftedTargets,
 } from "./batch";
-import { CheckpointReader, readConfig, type SaveOptions, saveCheckpoint } from "./checkpoint";
+import { CheckpointReader, readConfig, type SaveOptions, saveModelFolder } from "./checkpoint";
 import { type LlamaConfig, validateConfig } from "./config";
 import { ModelInputError } from "./errors";
-import { type CacheOptions, forwardChunk, KVCache } from "./kv-cache";
-import { decoderLayer, type LayerContext, linear, rmsNormRows } from "./layers";
+import { KVCache, type KVCacheOptions } from "./kv-cache";
+import {
+  decoderLayer,
+  disposeMaskTemp,
+  type LayerContext,
+  type LayerKV,
+  linear,
+  pickRows,
+} from "./layers";
 import { type HeadLossOptions, lmHeadLoss } from "./loss";
 import { memoryReport, paramSpecs } from "./spec";
-import { EMBED, FINAL_NORM, type InitOptions, initParams, LM_HEAD, loadParams } from "./weights";
+import {
+  EMBED,
+  FINAL_NORM,
+  initParams,
+  LM_HEAD,
+  loadParams,
+  type WeightInitOptions,
+} from "./weights";
 
 /** Options of `Llama2.load`. */
 export interface LoadOptions {
@@ -54,7 +71,7 @@ export class Llama2 {
   }
 
   /** Seeded fresh model (HF init: N(0, 0.02) matrices, unit norms). */
-  static init(config: LlamaConfig, opts: InitOptions): Llama2 {
+  static init(config: LlamaConfig, opts: WeightInitOptions): Llama2 {
     validateConfig(config);
     return new Llama2({ ...config }, initParams(config, opts));
   }
@@ -77,7 +94,7 @@ export class Llama2 {
       shape: s.shape,
       data: async () => (await this.param(s.name).data()) as Float32Array,
     }));
-    await saveCheckpoint(dir, this.config, sources, opts);
+    await saveModelFolder(dir, this.config, sources, opts);
   }
 
   /** Parameters by HF name. Replaced (not mutated) by addAnchorToken: fetch again after it. */
@@ -132,27 +149,38 @@ export class Llama2 {
     return id;
   }
 
+  /**
+   * The forward, as HF LlamaModel: token embeddings, the decoder layers, the final RMSNorm. Every
+   * forward of the model runs through here; the callers add the head. With `kv` (cached inference)
+   * each layer appends its K/V to the cache and attends to the cached rows and its own.
+   * @param ids i32 [batch, L] token ids
+   * @param positions i32 [batch, L] rotary position of each token
+   * @param mask the attention rule over the keys (with `kv`: the cached rows, then the L tokens)
+   * @returns hidden states [batch, L, dModel]
+   */
+  private decode(ids: Tensor, positions: Tensor, mask: AttentionMask, kv?: LayerKV): Tensor {
+    const ctx: LayerContext = { config: this.config, params: this.params, positions, mask, kv };
+    let x = embedding(this.param(EMBED), ids);
+    for (let l = 0; l < this.config.nLayers; l++) x = decoderLayer(x, l, ctx);
+    return rmsNorm(x, this.param(FINAL_NORM), this.config.rmsNormEps);
+  }
+
   /** Final-norm hidden states [batch, seqLen, dModel] and the batch's host arrays. */
   hidden(batch: ModelBatch): { hidden: Tensor; arrays: BatchArrays } {
     checkBatch(batch, this.config.vocabSize);
     const arrays = batchArrays(batch);
-    const { batch: b, seqLen } = batch;
     const device = this.param(EMBED).device;
-    const i32 = (a: Int32Array) => tensor(a, [b, seqLen], { dtype: "i32", device });
-    const mask = uploadMask(arrays.mask, b, seqLen, seqLen, device);
-    const ctx: LayerContext = {
-      config: this.config,
-      params: this.params,
-      ropePos: i32(arrays.positions),
-      mask,
-    };
+    const i32 = (a: Int32Array) => tensor(a, [batch.batch, batch.seqLen], { dtype: "i32", device });
+    const ids = i32(batch.inputIds);
+    const positions = i32(arrays.positions);
+    const mask = makeAttentionMask({ ...arrays.mask, device });
     try {
-      let x = embedding(this.param(EMBED), i32(batch.inputIds));
-      for (let l = 0; l < this.config.nLayers; l++) x = decoderLayer(x, l, ctx);
-      return { hidden: rmsNormRows(x, this.param(FINAL_NORM), this.config.rmsNormEps), arrays };
+      return { hidden: this.decode(ids, positions, mask), arrays };
     } finally {
-      mask.packed.dispose(); // the tape keeps its own reference for backward
-      ctx.ropePos.dispose();
+      // the tape keeps its own references for backward
+      disposeMaskTemp(mask);
+      ids.dispose();
+      positions.dispose();
     }
   }
 
@@ -172,14 +200,14 @@ export class Llama2 {
     return lmHeadLoss(reshape(hidden, [n, this.config.dModel]), this.headWeight(), targets, opts);
   }
 
-  /** A KV cache for `batch` sequences (anllm-method.md §4 policies). */
-  createCache(opts: CacheOptions): KVCache {
+  /** A KV cache for `batch` sequences (policies: apps/docs/guide/method.md). */
+  createCache(opts: KVCacheOptions): KVCache {
     return new KVCache(this.config, opts);
   }
 
   /**
-   * Run one ragged chunk per sequence through the model, attending to and extending `cache`;
-   * the cache's reduction policy is applied after the chunk.
+   * Cached inference (no gradient): one ragged chunk per sequence through the forward, attending
+   * to and extending `cache`; the cache's reduction policy is applied after the chunk.
    * @returns logits [batch, maxChunkLen, vocabSize] (rows past a sequence's chunk are garbage), or
    *   [batch, 1, vocabSize] for each sequence's last chunk token when `lastOnly`
    */
@@ -188,7 +216,48 @@ export class Llama2 {
     chunks: Int32Array[],
     opts: { isAnchor?: Uint8Array[]; lastOnly?: boolean } = {},
   ): Tensor {
-    return forwardChunk(this, cache, chunks, opts);
+    const vocab = this.config.vocabSize;
+    chunks.forEach((c, b) => {
+      const flags = opts.isAnchor?.[b];
+      if (opts.isAnchor && flags?.length !== c.length) {
+        throw new ModelInputError(
+          `forwardChunk: isAnchor[${b}] has length ${flags?.length}, chunk has ${c.length}`,
+        );
+      }
+      for (const id of c) {
+        if (!(id >= 0 && id < vocab))
+          throw new ModelInputError(`forwardChunk: token id ${id} outside [0, ${vocab})`);
+      }
+    });
+    const flags = chunks.map((c, b) => opts.isAnchor?.[b] ?? new Uint8Array(c.length));
+    const plan = cache.plan(flags);
+    const device = this.param(EMBED).device;
+    const mask = makeAttentionMask({ ...plan.mask, device });
+    try {
+      const logits = noGrad(() =>
+        tidy(() => {
+          const shape = [cache.batch, plan.lq];
+          const ids = new Int32Array(cache.batch * plan.lq);
+          for (const [b, c] of chunks.entries()) ids.set(c, b * plan.lq);
+          let h = this.decode(
+            tensor(ids, shape, { dtype: "i32", device }),
+            tensor(plan.positions, shape, { dtype: "i32", device }),
+            mask,
+            cache,
+          );
+          if (opts.lastOnly)
+            h = pickRows(
+              h,
+              Int32Array.from(chunks, (c) => Math.max(0, c.length - 1)),
+            );
+          return linear(h, this.headWeight());
+        }),
+      );
+      cache.commit();
+      return logits;
+    } finally {
+      disposeMaskTemp(mask);
+    }
   }
 
   /** Free every parameter tensor. */
@@ -196,41 +265,4 @@ export class Llama2 {
     for (const t of this.params.values()) t.dispose();
     this.params.clear();
   }
-}
-
-/** Row idx[b] of each sequence b of x [batch, L, d] -> [batch, 1, d]. */
-export function pickRows(x: Tensor, idx: Int32Array): Tensor {
-  const [b, L, d] = x.shape as [number, number, number];
-  const flat = Int32Array.from(idx, (t, i) => i * L + t);
-  const index = tensor(flat, [b], { dtype: "i32", device: x.device });
-  const out = reshape(gather(reshape(x, [b * L, d]), 0, index), [b, 1, d]);
-  index.dispose();
-  return out;
-}
-
-/** Upload the rule arrays once per forward (packed on the device), shared by every layer. */
-export function uploadMask(
-  m: AttentionMask,
-  batch: number,
-  lq: number,
-  lk: number,
-  device: Device,
-) {
-  return makeAttentionMask({
-    batch,
-    lq,
-    lk,
-    mode: m.mode,
-    qPos: m.qPos as Int32Array,
-    kPos: m.kPos as Int32Array,
-    qSeg: m.qSeg as Int32Array,
-    kSeg: m.kSeg as Int32Array,
-    qAnchor: m.qAnchor as Int32Array,
-    kAnchor: m.kAnchor as Int32Array,
-    qDoc: m.qDoc as Int32Array | undefined,
-    kDoc: m.kDoc as Int32Array | undefined,
-    kValid: m.kValid as Int32Array,
-    bosVisible: m.bosVisible,
-    device,
-  });
 }

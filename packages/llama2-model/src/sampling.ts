@@ -1,18 +1,6 @@
-// Next-token selection from one row of logits: greedy, temperature, top-k, top-p (nucleus),
-// with a seeded PRNG (splitmix32) so generation is reproducible.
-
-/** A seeded uniform [0, 1) generator (splitmix32). */
-export function seededRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    z = (z ^ (z >>> 16)) >>> 0;
-    return z / 4294967296;
-  };
-}
+// Next-token selection from one row of logits: greedy, temperature, top-k, top-p (nucleus), drawing
+// from @anllm/tensor's seeded generator so generation is reproducible.
+import type { SeededRandom } from "@anllm/tensor";
 
 /** Sampling options; temperature 0 / undefined = greedy (argmax). */
 export interface SampleOptions {
@@ -24,7 +12,7 @@ export interface SampleOptions {
 }
 
 /** Index of the largest value (first on ties). */
-export function argmax(x: ArrayLike<number>): number {
+function argmax(x: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < x.length; i++) if ((x[i] as number) > (x[best] as number)) best = i;
   return best;
@@ -32,12 +20,12 @@ export function argmax(x: ArrayLike<number>): number {
 
 /**
  * Pick the next token from `logits` [vocabSize].
- * @param rand uniform [0, 1) source (seededRng)
+ * @param rng uniform [0, 1) source (`seededRandom(seed)` of @anllm/tensor); unused when greedy
  */
 export function sampleToken(
   logitsIn: ArrayLike<number>,
   opts: SampleOptions,
-  rand: () => number,
+  rng: Pick<SeededRandom, "next">,
 ): number {
   const temp = opts.temperature ?? 0;
   if (!(temp > 0)) return argmax(logitsIn);
@@ -65,7 +53,7 @@ export function sampleToken(
     cand = cand.slice(0, cut);
     total = cand.reduce((x, c) => x + c.p, 0);
   }
-  let r = rand() * total;
+  let r = rng.next() * total;
   for (const c of cand) {
     r -= c.p;
     if (r < 0) return c.id;

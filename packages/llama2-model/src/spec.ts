@@ -12,11 +12,6 @@ export interface ParamSpec {
 /** Storage dtypes for weights on disk / in memory. */
 export type WeightDType = "f32" | "f16" | "bf16";
 
-/** Bytes per element of a weight dtype. */
-export function dtypeBytes(dtype: WeightDType): number {
-  return dtype === "f32" ? 4 : 2;
-}
-
 function spec(name: string, shape: number[]): ParamSpec {
   return { name, shape, numel: shape.reduce((a, b) => a * b, 1) };
 }
@@ -46,6 +41,11 @@ export function paramSpecs(c: LlamaConfig): ParamSpec[] {
   return out;
 }
 
+/** K+V bytes one cached token occupies (all layers, f32 K and V rows). */
+export function kvBytesPerEntry(c: LlamaConfig): number {
+  return 2 * c.nLayers * c.nKvHeads * c.headDim * 4;
+}
+
 /** Memory needs of a config, in bytes. */
 export interface MemoryReport {
   totalParams: number;
@@ -65,7 +65,7 @@ export interface MemoryReport {
 export function memoryReport(c: LlamaConfig, opts: { batch?: number; seqLen?: number } = {}) {
   const specs = paramSpecs(c);
   const totalParams = specs.reduce((a, s) => a + s.numel, 0);
-  const kvBytesPerToken = 2 * c.nLayers * c.nKvHeads * c.headDim * 4;
+  const kvBytesPerToken = kvBytesPerEntry(c);
   const batch = opts.batch ?? 1;
   const seqLen = opts.seqLen ?? c.maxSeqLen;
   const report: MemoryReport = {

@@ -26,7 +26,7 @@ export const FINAL_NORM = "model.norm.weight";
 export const LM_HEAD = "lm_head.weight";
 
 /** Options of seeded initialisation. */
-export interface InitOptions {
+export interface WeightInitOptions {
   seed: number;
   /** std of the normal init of matrices (HF initializer_range, default 0.02) */
   std?: number;
@@ -34,7 +34,7 @@ export interface InitOptions {
 }
 
 /** Fresh parameters: matrices ~ N(0, std^2) (seed + index per tensor), norm weights = 1. */
-export function initParams(config: LlamaConfig, opts: InitOptions): Map<string, Tensor> {
+export function initParams(config: LlamaConfig, opts: WeightInitOptions): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   const std = opts.std ?? 0.02;
   paramSpecs(config).forEach((s, i) => {

@@ -1,4 +1,4 @@
-// Anchor KV cache (anllm-method.md §4): chunked cached inference must give the same logits as one
+// Anchor KV cache (apps/docs/guide/method.md): chunked cached inference must give the same logits as one
 // full forward with the anchor mask (original positions), for random prompts/chunkings, batch 1 and 3.
 import { join } from "node:path";
 import type { Device, Tensor } from "@anllm/tensor";
@@ -111,10 +111,10 @@ describeDevices("anchor KV cache", (getDevice: () => Device) => {
     model.dispose();
   });
 
-  it("keepFullRange keeps its rows and equals the forward with that range visible", async () => {
+  it("keepFull keeps its rows and equals the forward with that range visible", async () => {
     const model = await load();
     const p = Int32Array.of(1, 5, 9, A, 11, 12, A, 13, A, 14, 15, 16);
-    const cache = model.createCache({ batch: 1, policy: "anchor", keepFullRange: [1, 3] });
+    const cache = model.createCache({ batch: 1, policy: "anchor", keepFull: [[1, 3]] });
     const rows = await cachedLogits(model, cache, [p], [[2, 3, 1, 4, 2]]);
     expect(
       relError(rows[0] as number[], await fullLogits(model, p, "anchor", [[1, 3]])),

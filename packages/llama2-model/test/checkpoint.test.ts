@@ -10,7 +10,7 @@ import {
   PRESETS,
   paramSpecs,
   readConfig,
-  saveCheckpoint,
+  saveModelFolder,
   WeightsError,
 } from "../src/index";
 
@@ -66,7 +66,7 @@ describe("checkpoint directories", () => {
     }));
     for (const maxShardBytes of [2 ** 30, 20_000]) {
       const dir = await tmp();
-      await saveCheckpoint(dir, config, sources, { dtype: "f32", maxShardBytes });
+      await saveModelFolder(dir, config, sources, { dtype: "f32", maxShardBytes });
       const files = await readdir(dir);
       if (maxShardBytes === 20_000) expect(files).toContain("model.safetensors.index.json");
       else expect(files.sort()).toEqual(["config.json", "model.safetensors"]);
@@ -92,7 +92,7 @@ describe("checkpoint directories", () => {
       data: () => new Float32Array(4),
     });
     const dir = await tmp();
-    await saveCheckpoint(dir, config, sources);
+    await saveModelFolder(dir, config, sources);
     const r = await CheckpointReader.open(dir);
     r.validate(specs);
     expect(r.names()).not.toContain("model.layers.0.self_attn.rotary_emb.inv_freq");

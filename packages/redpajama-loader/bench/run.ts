@@ -10,11 +10,11 @@ import { createWriteStream, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
+import { seededRandom } from "@anllm/tensor";
 import {
   createLoader,
   defaultDatasetPath,
   llama2Tokenizer,
-  mulberry32,
   readDocuments,
   stopIdleWorkers,
   withAnchorToken,
@@ -164,14 +164,14 @@ const WORDS =
   );
 
 async function writeSynthetic(path: string, bytes: number): Promise<number> {
-  const rnd = mulberry32(1234);
+  const rnd = seededRandom(1234);
   const out = createWriteStream(path, { highWaterMark: 1 << 22 });
   let written = 0;
   let n = 0;
   while (written < bytes) {
-    const words = 40 + Math.floor(rnd() * 3000);
+    const words = 40 + Math.floor(rnd.next() * 3000);
     const parts: string[] = [];
-    for (let i = 0; i < words; i++) parts.push(WORDS[Math.floor(rnd() * WORDS.length)]!);
+    for (let i = 0; i < words; i++) parts.push(WORDS[Math.floor(rnd.next() * WORDS.length)]!);
     const line = `${JSON.stringify({ text: `${parts.join(" ")}.`, meta: { id: n++, url: `https://synthetic.example/${n}` } })}\n`;
     written += Buffer.byteLength(line);
     if (!out.write(line)) await new Promise<void>((r) => out.once("drain", () => r()));

@@ -1,5 +1,7 @@
-// Anchors (anllm-method.md §3): EP flags tokens whose id is an anchor id (default the "." piece);
-// AC splits sentences and inserts the <AC> token after each sentence (or only between sentences).
+// Anchors (apps/docs/guide/method.md): EP flags tokens whose id is an anchor id (default the "."
+// piece); AC splits sentences and inserts the <AC> token after each sentence (or only between
+// sentences).
+import { epStrategy, markAnchors } from "@anllm/anchor-mask";
 import { TokenizerError } from "./errors";
 import { type SplitOptions, splitSentences } from "./sentences";
 import type { Tokenizer } from "./tokenizer";
@@ -75,14 +77,6 @@ export interface EncodedDoc {
   anchors: Uint8Array;
 }
 
-/** Flags (1/0) of the tokens whose id is in `anchorIds`. */
-export function markAnchors(ids: ArrayLike<number>, anchorIds: Iterable<number>): Uint8Array {
-  const set = new Set(anchorIds);
-  const out = new Uint8Array(ids.length);
-  for (let i = 0; i < ids.length; i++) if (set.has(ids[i]!)) out[i] = 1;
-  return out;
-}
-
 /** Options of {@link encodeDocument}. */
 export interface DocEncodeOptions {
   bos?: boolean;
@@ -103,7 +97,11 @@ export function encodeDocument(
   const eos = opts.eos ?? false;
   if (anchors.mode !== "ac") {
     const ids = Int32Array.from(tokenizer.encode(text, { bos, eos }));
-    return { ids, anchors: markAnchors(ids, anchors.ids) };
+    const flags =
+      anchors.ids.length === 0
+        ? new Uint8Array(ids.length)
+        : markAnchors(ids, epStrategy(anchors.ids));
+    return { ids, anchors: flags };
   }
   const ac = anchors.ids[0]!;
   const sentences = splitSentences(text, { lineBreaks: anchors.lineBreaks });

@@ -1,22 +1,61 @@
-// Public API of @anllm/redpajama-loader: datasets, readers, tokenizers, anchors and the loader.
-export * from "./anchors";
-export * from "./bad-input";
-export * from "./byte-tokenizer";
-export * from "./default-dataset";
-export * from "./documents";
-export * from "./errors";
-export * from "./hf-tokenizer";
-export * from "./layouts";
-export * from "./line-reader";
-export * from "./llama2-tokenizer";
-export * from "./loader";
-export * from "./loader-state";
-export * from "./parquet-export";
-export * from "./records";
-export * from "./sentence-breaks";
-export * from "./sentences";
-export * from "./sequences";
-export * from "./shuffle";
-export * from "./tokenizer";
-export * from "./tokenizer-spec";
+// Public API of @anllm/redpajama-loader: datasets and documents, tokenizers, anchors, the loader
+// with its resumable state, Parquet export, the embedded corpus and the errors. Lower layers (line
+// reader, record normalisation, shuffle, batch builder) stay internal.
+export {
+  type AnchorConfig,
+  type DocEncodeOptions,
+  type EncodedDoc,
+  encodeDocument,
+  type ResolvedAnchors,
+  resolveAnchors,
+} from "./anchors";
+export {
+  BAD_INPUT_REASONS,
+  type BadInputReason,
+  BadInputReport,
+  type BadInputSample,
+} from "./bad-input";
+export { byteTokenizer } from "./byte-tokenizer";
+export { defaultDatasetPath } from "./default-dataset";
+export { type ReadDocumentsOptions, readDocuments } from "./documents";
+export {
+  BadRecordError,
+  DatasetError,
+  LoaderOptionsError,
+  ResumeStateError,
+  TokenizerError,
+  TokenizeWorkerError,
+} from "./errors";
+export { loadTokenizerJson, tokenizerFromJson } from "./hf-tokenizer";
+export {
+  type DatasetLayout,
+  type DatasetSource,
+  type ResolvedDataset,
+  resolveDataset,
+} from "./layouts";
+export { llama2Tokenizer } from "./llama2-tokenizer";
+export {
+  type Batch,
+  createLoader,
+  type LoaderOptions,
+  type LoaderStats,
+  type RedPajamaLoader,
+} from "./loader";
+export type { LoaderState } from "./loader-state";
+export {
+  exportParquet,
+  type ParquetExportOptions,
+  type ParquetExportResult,
+} from "./parquet-export";
+export type { DocRecord, FileInfo } from "./records";
+export { type SplitOptions, splitSentences } from "./sentences";
+export type { SequenceBatch } from "./sequences";
+export {
+  type EncodeOptions,
+  type Tokenizer,
+  type TokenizerSpec,
+  withAddedTokens,
+  withAnchorToken,
+} from "./tokenizer";
+export { tokenizerFromSpec } from "./tokenizer-spec";
 export { stopIdleWorkers, tokenizeWorkerStats } from "./worker-pool";

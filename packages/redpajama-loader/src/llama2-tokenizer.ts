@@ -1,5 +1,5 @@
 // The built-in Llama-2 SentencePiece tokenizer (32,000 pieces) via llama-tokenizer-js, which
-// embeds the exact vocab and merges; checked against the data-formats.md 5.1 test vectors.
+// embeds the exact vocab and merges; checked against Llama-2 test vectors (test/tokenizer.test.ts).
 import llamaTokenizer from "llama-tokenizer-js";
 import type { EncodeOptions, Tokenizer, TokenizerSpec } from "./tokenizer";
 

@@ -61,6 +61,64 @@ export interface LoaderOptions {
   v2Signals?: boolean;
 }
 
+/** {@link LoaderOptions} with every default applied; the loader reads only this after construction. */
+interface ResolvedLoaderOptions {
+  readonly tokenizer: Tokenizer;
+  readonly anchors: AnchorConfig;
+  readonly mode: "paper" | "pack";
+  readonly contextLength: number;
+  readonly batchSize: number;
+  readonly bos: boolean;
+  readonly eos: boolean;
+  readonly padId: number;
+  /** null: no shuffle (blocks of one document, files in layout order). */
+  readonly shuffle: {
+    readonly seed: number;
+    readonly blockSize: number;
+    readonly files: boolean;
+  } | null;
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly epochs: number;
+  readonly strict: boolean;
+  readonly workers: number;
+  readonly dropLast: boolean;
+  readonly resume: LoaderState | undefined;
+  /** undefined: the line reader's default (256 MiB). */
+  readonly maxLineBytes: number | undefined;
+  readonly v2Signals: boolean;
+}
+
+/** Applies the defaults of {@link LoaderOptions}; throws {@link LoaderOptionsError}. */
+function resolveLoaderOptions(opts: LoaderOptions): ResolvedLoaderOptions {
+  const t = opts.tokenizer;
+  const sh = opts.shuffle;
+  const o: ResolvedLoaderOptions = {
+    tokenizer: t,
+    anchors: opts.anchors ?? { mode: "none" },
+    mode: opts.mode ?? "paper",
+    contextLength: opts.contextLength ?? 4096,
+    batchSize: opts.batchSize ?? 1,
+    bos: opts.bos ?? true,
+    eos: opts.eos ?? false,
+    padId: opts.padId ?? t.padId ?? t.eosId,
+    shuffle: sh
+      ? { seed: sh.seed, blockSize: sh.blockSize ?? 256, files: sh.files !== false }
+      : null,
+    rank: opts.rank ?? 0,
+    worldSize: opts.worldSize ?? 1,
+    epochs: opts.epochs ?? 1,
+    strict: opts.strict ?? false,
+    workers: opts.workers ?? 0,
+    dropLast: opts.dropLast ?? false,
+    resume: opts.resume,
+    maxLineBytes: opts.maxLineBytes,
+    v2Signals: opts.v2Signals ?? false,
+  };
+  validate(o);
+  return o;
+}
+
 /** A batch plus the state to resume right after it. */
 export interface Batch extends SequenceBatch {
   state: LoaderState;
@@ -97,61 +155,36 @@ export class RedPajamaLoader {
   readonly stats: LoaderStats = { documents: 0, tokens: 0, batches: 0, truncatedDocuments: 0 };
   readonly anchors: ResolvedAnchors;
   readonly fingerprint: string;
-  private readonly o: Required<
-    Omit<LoaderOptions, "resume" | "shuffle" | "maxLineBytes" | "padId" | "v2Signals">
-  > & {
-    padId: number;
-  };
+  private readonly o: ResolvedLoaderOptions;
+  /** Documents per shuffle block (1 without shuffle). */
   private readonly blockSize: number;
 
   constructor(
     readonly dataset: ResolvedDataset,
-    private readonly opts: LoaderOptions,
+    opts: LoaderOptions,
     readonly report: BadInputReport,
   ) {
-    const t = opts.tokenizer;
-    this.o = {
-      source: opts.source,
-      tokenizer: t,
-      anchors: opts.anchors ?? { mode: "none" },
-      mode: opts.mode ?? "paper",
-      contextLength: opts.contextLength ?? 4096,
-      batchSize: opts.batchSize ?? 1,
-      bos: opts.bos ?? true,
-      eos: opts.eos ?? false,
-      padId: opts.padId ?? t.padId ?? t.eosId,
-      rank: opts.rank ?? 0,
-      worldSize: opts.worldSize ?? 1,
-      epochs: opts.epochs ?? 1,
-      strict: opts.strict ?? false,
-      workers: opts.workers ?? 0,
-      dropLast: opts.dropLast ?? false,
-    };
-    validate(this.o);
-    this.blockSize = opts.shuffle ? (opts.shuffle.blockSize ?? 256) : 1;
-    if (!Number.isInteger(this.blockSize) || this.blockSize < 1) {
-      throw new LoaderOptionsError(
-        `shuffle.blockSize must be a positive integer, got ${this.blockSize}`,
-      );
-    }
-    this.anchors = resolveAnchors(t, this.o.anchors);
-    const o = this.o;
+    const o = resolveLoaderOptions(opts);
+    this.o = o;
+    this.blockSize = o.shuffle?.blockSize ?? 1;
+    this.anchors = resolveAnchors(o.tokenizer, o.anchors);
     this.fingerprint = fingerprintOf({
       files: dataset.files.map((f) => f.relPath),
-      tokenizer: [t.name, t.vocabSize],
+      tokenizer: [o.tokenizer.name, o.tokenizer.vocabSize],
       anchors: this.anchors,
       shape: [o.mode, o.contextLength, o.batchSize, o.bos, o.eos, o.padId, o.epochs, o.dropLast],
       shard: [o.rank, o.worldSize],
+      // The shuffle option as given (not resolved), so states saved before keep their fingerprint.
       shuffle: opts.shuffle || null,
     });
-    if (opts.resume) checkState(opts.resume, this.fingerprint);
+    if (o.resume) checkState(o.resume, this.fingerprint);
   }
 
   /** Reading order of the files in an epoch. */
   fileOrder(epoch: number): number[] {
     const n = this.dataset.files.length;
-    const sh = this.opts.shuffle;
-    if (!sh || sh.files === false) return Array.from({ length: n }, (_, i) => i);
+    const sh = this.o.shuffle;
+    if (!sh?.files) return Array.from({ length: n }, (_, i) => i);
     return Array.from(permutation(n, mixSeed(sh.seed, epoch, 0x51e5)));
   }
 
@@ -164,12 +197,7 @@ export class RedPajamaLoader {
     if (start) this.report.restore(start.block.report);
     for (; epoch < epochs; epoch++) {
       const files = this.fileOrder(epoch).map((i) => this.dataset.files[i]!);
-      const reader = new DocumentReader(
-        files,
-        this.report,
-        this.opts.maxLineBytes,
-        this.opts.v2Signals,
-      );
+      const reader = new DocumentReader(files, this.report, this.o.maxLineBytes, this.o.v2Signals);
       try {
         if (start) await reader.seek({ fileIndex: start.block.fileIndex, line: start.block.line });
         start = undefined;
@@ -185,10 +213,7 @@ export class RedPajamaLoader {
           if (docs.length === 0) break;
           const perm =
             B > 1
-              ? permutation(
-                  docs.length,
-                  mixSeed(this.opts.shuffle ? this.opts.shuffle.seed : 0, epoch, blockIndex),
-                )
+              ? permutation(docs.length, mixSeed(this.o.shuffle?.seed ?? 0, epoch, blockIndex))
               : null;
           for (let k = next; k < docs.length; k++) {
             const ordinal = blockIndex * B + k;
@@ -262,7 +287,7 @@ export class RedPajamaLoader {
 
   /** Streams batches; each carries the state to resume after it. Call once per loader. */
   async *batches(): AsyncGenerator<Batch> {
-    const start = this.opts.resume;
+    const start = this.o.resume;
     if (start?.done) {
       this.report.restore(start.block.report);
       return;
@@ -344,14 +369,7 @@ export class RedPajamaLoader {
   }
 }
 
-function validate(o: {
-  contextLength: number;
-  batchSize: number;
-  rank: number;
-  worldSize: number;
-  epochs: number;
-  workers: number;
-}): void {
+function validate(o: ResolvedLoaderOptions): void {
   const posInt = (name: string, v: number, min: number) => {
     if (!Number.isInteger(v) || v < min)
       throw new LoaderOptionsError(`${name} must be an integer >= ${min}, got ${v}`);
@@ -364,6 +382,9 @@ function validate(o: {
   if (!Number.isInteger(o.rank) || o.rank < 0 || o.rank >= o.worldSize) {
     throw new LoaderOptionsError(`rank must be in [0, worldSize), got ${o.rank} of ${o.worldSize}`);
   }
+  const blockSize = o.shuffle?.blockSize;
+  if (blockSize !== undefined && (!Number.isInteger(blockSize) || blockSize < 1))
+    throw new LoaderOptionsError(`shuffle.blockSize must be a positive integer, got ${blockSize}`);
 }
 
 /**

@@ -1,5 +1,5 @@
-// Record normalisation per data-formats.md 2.4/2.5: {text, meta, subset}; meta never required,
-// missing meta wraps the top-level keys, V2 documents map raw_content, SlimPajama set names.
+// Record normalisation to {text, meta, subset}: meta never required, missing meta wraps the
+// top-level keys, V2 documents map raw_content, SlimPajama set names.
 import type { BadInputReport } from "./bad-input";
 
 /** Where a data file sits in its dataset, derived from its path (never from meta). */

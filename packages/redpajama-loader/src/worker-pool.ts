@@ -48,7 +48,7 @@ const stats = { started: 0, chunksInWorkers: 0, chunksHere: 0 };
 /**
  * Starts one tokenisation worker. Built code runs dist/tokenize-worker.js; from TypeScript source
  * (tests, tsx) the worker first registers tsx's ESM hooks, since Node 20 workers do not inherit
- * the parent's loader hooks.
+ * the parent's loader hooks, and resolves workspace packages (@anllm/anchor-mask) from source too.
  */
 function startWorker(): Worker {
   stats.started++;
@@ -59,7 +59,11 @@ function startWorker(): Worker {
   const esm = createRequire(here).resolve("tsx/esm");
   const api = pathToFileURL(join(dirname(esm), "api", "index.mjs")).href;
   const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); });`;
-  return new Worker(code, { eval: true });
+  const source = "--conditions=@anllm/source";
+  const execArgv = process.execArgv.includes(source)
+    ? process.execArgv
+    : [...process.execArgv, source];
+  return new Worker(code, { eval: true, execArgv });
 }
 
 function acquireWorker(): Worker {

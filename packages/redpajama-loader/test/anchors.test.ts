@@ -1,5 +1,6 @@
 // Sentence splitting (labelled sample, documented known errors) and anchor placement: EP flags
 // by id, AC inserts <AC> after every sentence (or between), concatenation matches whole encoding.
+import { epStrategy, markAnchors } from "@anllm/anchor-mask";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -7,7 +8,6 @@ import {
   defaultDatasetPath,
   encodeDocument,
   llama2Tokenizer,
-  markAnchors,
   readDocuments,
   resolveAnchors,
   splitSentences,
@@ -147,7 +147,7 @@ describe("anchors", () => {
     expect([...e.ids]).toEqual([256, 65, 32, 98, 46, 259, 32, 67, 32, 100, 46, 259]);
   });
 
-  it("markAnchors flags exactly the given ids", () => {
-    expect([...markAnchors([5, 1, 5, 7], [5, 7])]).toEqual([1, 0, 1, 1]);
+  it("markAnchors (anchor-mask, used for EP) flags exactly the given ids", () => {
+    expect([...markAnchors([5, 1, 5, 7], epStrategy([5, 7]))]).toEqual([1, 0, 1, 1]);
   });
 });

@@ -5,15 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  BadInputReport,
-  DatasetError,
-  DocumentReader,
-  readDocuments,
-  readLines,
-  resolveDataset,
-  signalsPath,
-} from "../src/index";
+import { DocumentReader, signalsPath } from "../src/documents";
+import { BadInputReport, DatasetError, readDocuments, resolveDataset } from "../src/index";
+import { readLines } from "../src/line-reader";
 import { collect, fixture } from "./helpers";
 
 async function lines(path: string, highWaterMark?: number, maxLineBytes?: number) {

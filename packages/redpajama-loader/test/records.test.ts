@@ -1,14 +1,7 @@
-// Normalisation rules (data-formats.md 2.4) and every bad-input reason, with counts, file and line.
+// Normalisation rules and every bad-input reason, with counts, file and line.
 import { describe, expect, it } from "vitest";
-import {
-  BAD_INPUT_REASONS,
-  BadInputReport,
-  BadRecordError,
-  normaliseLine,
-  normaliseRow,
-  readDocuments,
-} from "../src/index";
-import type { FileInfo } from "../src/records";
+import { BAD_INPUT_REASONS, BadInputReport, BadRecordError, readDocuments } from "../src/index";
+import { type FileInfo, normaliseLine, normaliseRow } from "../src/records";
 import { collect, fixture } from "./helpers";
 
 const info: FileInfo = { path: "/x/f.jsonl", relPath: "f.jsonl", subset: "arxiv" };

@@ -1,4 +1,4 @@
-// Tokenizers: Llama-2 (llama-tokenizer-js) against the data-formats.md 5.1 test vectors, a
+// Tokenizers: Llama-2 (llama-tokenizer-js) against known Llama-2 encodings, a
 // tokenizer.json cross-check, added [PAD]/<AC> ids, the byte tokenizer and spec round trips.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

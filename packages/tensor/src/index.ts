@@ -73,6 +73,7 @@ export { crossEntropy, logSoftmax, rmsNorm, rope, softmax } from "./ops/nn";
 export type { AdamWOptions } from "./ops/optim";
 export { adamwUpdate } from "./ops/optim";
 export { argmax, max, mean, sum } from "./ops/reduce";
+export { compactRowsInPlace, writeRowsInPlace } from "./ops/rows-in-place";
 export type { SeededRandom } from "./random";
 export { seededRandom } from "./random";
 export { isTensor, Tensor } from "./tensor";

@@ -5,7 +5,7 @@
 import { adamwUpdate, scale, type Tensor, tidy, zeros } from "@anllm/tensor";
 import { TrainerConfigError } from "./errors";
 
-/** AdamW hyper-parameters; defaults are the paper's (anllm-method.md §5). */
+/** AdamW hyper-parameters; defaults are the paper's (apps/docs/guide/method.md). */
 export interface AdamWOptions {
   /** default 0.9 */
   beta1?: number;

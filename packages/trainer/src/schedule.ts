@@ -1,6 +1,7 @@
 // Learning-rate schedules, as multipliers of the peak rate: constant with linear warm-up (the
-// paper's `constant_with_warmup`, anllm-method.md §5), linear decay and cosine decay. The formulas
-// follow Hugging Face Transformers' schedulers, indexed by the number of optimiser steps already done.
+// paper's `constant_with_warmup`, apps/docs/guide/method.md), linear decay and cosine decay. The
+// formulas follow Hugging Face Transformers' schedulers, indexed by the number of optimiser steps
+// already done.
 
 import { TrainerConfigError } from "./errors";
 

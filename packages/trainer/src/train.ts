@@ -49,7 +49,7 @@ function uniqueParams(params: Map<string, Tensor>): Map<string, Tensor> {
 }
 
 /**
- * Trains `params` on `data` with `loss` (architecture.md §2.5; anllm-method.md §5 recipe).
+ * Trains `params` on `data` with `loss` (the recipe of apps/docs/guide/method.md).
  * @example
  * const res = await train({ params, loss: (b) => model.loss(b), data, steps: 100,
  *   schedule: { kind: "constant", lr: 2e-5, warmupSteps: 20 }, outDir: "runs/x", checkpointEvery: 50 });

@@ -2,6 +2,7 @@
 // random anchor layouts, padding, packed documents, GQA and cached (Lq < Lk) inference; the
 // 10 x 10 golden example; and gradient checks.
 import { describe, expect, it } from "vitest";
+import golden from "../../../../anchor-mask/test/fixtures/golden-10x10.json" with { type: "json" };
 import * as T from "../../index";
 import {
   describeDevices,
@@ -115,20 +116,8 @@ function cat(ls: Layout[], key: keyof Layout): Int32Array {
 describeDevices("attention", () => {
   it("reproduces the 10 x 10 golden anchor mask of the method", async () => {
     // <s> a1 a2 A b1 A c1 c2 A d1 ; probe: q = 0, v = one-hot(key) => out[i][j] > 0 iff allowed
-    const golden = [
-      "1000000000",
-      "1100000000",
-      "1110000000",
-      "1111000000",
-      "0001100000",
-      "0000110000",
-      "0001011000",
-      "0001011100",
-      "0000001110",
-      "0001010011",
-    ];
     const L = 10;
-    const anchor = Int32Array.from([0, 0, 0, 1, 0, 1, 0, 0, 1, 0]);
+    const anchor = Int32Array.from(golden.isAnchor);
     const mask = T.makeAttentionMask({ batch: 1, lq: L, qAnchor: anchor, mode: "anchor" });
     const v = T.tensor(
       Float32Array.from({ length: L * L }, (_, i) => +(Math.floor(i / L) === i % L)),
@@ -138,7 +127,7 @@ describeDevices("attention", () => {
     const got = Array.from({ length: L }, (_, i) =>
       Array.from({ length: L }, (_, j) => +((out[i * L + j] as number) > 0)).join(""),
     );
-    expect(got).toEqual(golden);
+    expect(got).toEqual(golden.mask);
     mask.packed.dispose();
   });
 
