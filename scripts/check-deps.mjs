@@ -93,9 +93,10 @@ for (const dir of workspaceDirs()) {
 }
 
 // Static imports and re-exports of one file, as { spec, line, typeOnly, star }. Type-only forms
-// (`import type`, `export type`, and named lists whose every name carries `type`) are erased from
-// the emitted JavaScript's bindings, so they cannot create an evaluation-order cycle. Dynamic
-// `import()` is lazy and is not counted either.
+// (`import type`, `export type`, and named lists whose every name carries `type`) are not counted
+// as cycle edges. (Under verbatimModuleSyntax `import { type X }` still leaves an empty
+// `import {} from` that loads the module; biome's useImportType rewrites it to `import type`.)
+// Dynamic `import()` is lazy and is not counted either.
 function moduleEdges(file, text) {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const edges = [];
