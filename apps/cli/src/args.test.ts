@@ -15,23 +15,26 @@ describe("args", () => {
       1,
     );
     expect(positionals).toEqual(["p"]);
-    expect(int("t", values, "n", 1, 1)).toBe(3);
-    expect(num("t", values, "x", 0, 0, 1)).toBe(0.5);
-    expect(int("t", values, "missing", 7)).toBe(7);
-    expect(choice("t", { m: "b" }, "m", ["a", "b"] as const, "a")).toBe("b");
+    expect(int("t", values, "n", 1)).toBe(3);
+    expect(num("t", values, "x", 0, 1)).toBe(0.5);
+    expect(
+      int(
+        "t",
+        parse("t", [], { missing: { type: "string", help: "", default: "7" } }).values,
+        "missing",
+      ),
+    ).toBe(7);
+    expect(choice("t", { m: "b" }, "m", ["a", "b"] as const)).toBe("b");
     expect(intList("t", { ids: "1, 2,3" }, "ids")).toEqual([1, 2, 3]);
   });
 
   it("turns bad values into UsageErrors that name the option", () => {
     const bad: Array<[() => unknown, RegExp]> = [
-      [() => int("t", { n: "1.5" }, "n", 1), /--n expects an integer >= 0, got "1.5"/],
-      [() => int("t", { n: "9" }, "n", 1, 1, 4), /--n expects an integer in \[1, 4\]/],
-      [() => num("t", { x: "NaN" }, "x", 1), /--x expects a number/],
-      [() => num("t", { x: "" }, "x", 1), /--x expects a number/],
-      [
-        () => choice("t", { m: "c" }, "m", ["a", "b"] as const, "a"),
-        /--m expects one of a\|b, got "c"/,
-      ],
+      [() => int("t", { n: "1.5" }, "n"), /--n expects an integer >= 0, got "1.5"/],
+      [() => int("t", { n: "9" }, "n", 1, 4), /--n expects an integer in \[1, 4\]/],
+      [() => num("t", { x: "NaN" }, "x"), /--x expects a number/],
+      [() => num("t", { x: "" }, "x"), /--x expects a number/],
+      [() => choice("t", { m: "c" }, "m", ["a", "b"] as const), /--m expects one of a\|b, got "c"/],
       [() => intList("t", { ids: "1,-2" }, "ids"), /comma-separated integers/],
       [
         () => required("t", {}, "model", "the model folder"),
@@ -48,7 +51,7 @@ describe("args", () => {
 
   it("lists options with their defaults in --help", () => {
     const h = helpText("anllm x", "About.", {
-      steps: { type: "string", arg: "N", help: "steps", def: "5" },
+      steps: { type: "string", arg: "N", help: "steps", default: "5" },
     });
     expect(h).toMatch(/Usage: anllm x/);
     expect(h).toMatch(/--steps N\s+steps \(default: 5\)/);

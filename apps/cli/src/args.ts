@@ -1,6 +1,7 @@
 // Option parsing on node:util parseArgs (strict: unknown options and missing values are errors),
 // plus typed validators that turn bad values into UsageErrors naming the option and what was
-// expected, and a help-text builder shared by every command.
+// expected. Each command has one option table: the parser applies its defaults and --help prints
+// them from it, so a default is written once.
 
 import { parseArgs } from "node:util";
 import { UsageError } from "./errors";
@@ -13,8 +14,13 @@ export interface OptionSpec {
   /** shown in --help, e.g. "N" or "FILE" */
   arg?: string;
   help: string;
-  /** default shown in --help (applied by the command, not by the parser) */
-  def?: string;
+  /** the value the parser fills in when the option is absent; --help prints it */
+  default?: string;
+  /**
+   * --help's words for a default the command computes from other options or the environment
+   * (e.g. "the model's"); the parser fills in nothing. Exclusive with `default`.
+   */
+  computedDefault?: string;
 }
 
 /** A command's options. */
@@ -29,13 +35,35 @@ export const COMMON: OptionSpecs = {
 /** Parsed values: strings, booleans or string arrays (multiple). */
 export type Values = Record<string, string | boolean | string[] | undefined>;
 
-/** Parses `argv` against `specs` (+ COMMON); throws UsageError for anything parseArgs rejects. */
+/** Result of {@link parse}. */
+export interface Parsed {
+  /** the options with the table's defaults filled in */
+  values: Values;
+  /** only the options given on the command line */
+  given: Values;
+  positionals: string[];
+}
+
+/** `given` with every absent option that has a `default` in `specs` filled in. */
+export function withDefaults(given: Values, specs: OptionSpecs): Values {
+  const out: Values = { ...given };
+  for (const [k, s] of Object.entries(specs)) {
+    if (out[k] === undefined && s.default !== undefined)
+      out[k] = s.multiple ? [s.default] : s.default;
+  }
+  return out;
+}
+
+/**
+ * Parses `argv` against `specs` (+ COMMON) and applies the defaults of `specs`; throws UsageError
+ * for anything parseArgs rejects.
+ */
 export function parse(
   command: string,
   argv: string[],
   specs: OptionSpecs,
   maxPositionals = 0,
-): { values: Values; positionals: string[] } {
+): Parsed {
   const all = { ...COMMON, ...specs };
   const options: Record<
     string,
@@ -57,23 +85,32 @@ export function parse(
   if (res.positionals.length > maxPositionals && !res.values.help) {
     throw new UsageError(command, `unexpected argument "${res.positionals[maxPositionals]}"`);
   }
-  return { values: res.values as Values, positionals: res.positionals };
+  const given = res.values as Values;
+  return { values: withDefaults(given, specs), given, positionals: res.positionals };
+}
+
+/** How --help shows an option's default ("" when it has none). */
+function defaultText(s: OptionSpec): string {
+  if (s.computedDefault !== undefined) return s.computedDefault;
+  if (s.default === undefined) return "";
+  return /\s/.test(s.default) ? JSON.stringify(s.default) : s.default;
 }
 
 /** The help text of a command. */
 export function helpText(usage: string, about: string, specs: OptionSpecs): string {
   const rows = Object.entries({ ...specs, ...COMMON }).map(([k, s]) => {
     const flag = `${s.short ? `-${s.short}, ` : "    "}--${k}${s.arg ? ` ${s.arg}` : ""}`;
-    return `  ${flag.padEnd(30)} ${s.help}${s.def !== undefined ? ` (default: ${s.def})` : ""}`;
+    const def = defaultText(s);
+    return `  ${flag.padEnd(30)} ${s.help}${def !== "" ? ` (default: ${def})` : ""}`;
   });
   return `Usage: ${usage}\n\n${about}\n\nOptions:\n${rows.join("\n")}\n`;
 }
 
-/** A string option's value, or `def`. */
-export function str(v: Values, name: string, def?: string): string | undefined {
+/** A string option's value (the last one of a repeated option). */
+export function str(v: Values, name: string): string | undefined {
   const x = v[name];
   if (Array.isArray(x)) return x[x.length - 1];
-  return typeof x === "string" ? x : def;
+  return typeof x === "string" ? x : undefined;
 }
 
 /** A required string option. */
@@ -88,12 +125,11 @@ export function int(
   command: string,
   v: Values,
   name: string,
-  def: number | undefined,
   min = 0,
   max = Number.MAX_SAFE_INTEGER,
 ): number | undefined {
   const raw = str(v, name);
-  if (raw === undefined) return def;
+  if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
@@ -107,12 +143,11 @@ export function num(
   command: string,
   v: Values,
   name: string,
-  def: number | undefined,
   min = Number.NEGATIVE_INFINITY,
   max = Number.POSITIVE_INFINITY,
 ): number | undefined {
   const raw = str(v, name);
-  if (raw === undefined) return def;
+  if (raw === undefined) return undefined;
   const n = Number(raw);
   if (raw.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
     throw new UsageError(command, `--${name} expects a number in [${min}, ${max}], got "${raw}"`);
@@ -126,10 +161,9 @@ export function choice<T extends string>(
   v: Values,
   name: string,
   choices: readonly T[],
-  def: T,
-): T {
+): T | undefined {
   const raw = str(v, name);
-  if (raw === undefined) return def;
+  if (raw === undefined) return undefined;
   if (!(choices as readonly string[]).includes(raw)) {
     throw new UsageError(command, `--${name} expects one of ${choices.join("|")}, got "${raw}"`);
   }

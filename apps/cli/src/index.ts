@@ -1,6 +1,8 @@
-// Public surface of @anllm/cli for in-process use and tests: `run(argv)` and the command list.
+// Public surface of @anllm/cli for in-process use and tests: `run(argv)`, the command registry and
+// the types a command is written against.
 
-export type { Command } from "./command";
+export type { OptionSpec, OptionSpecs, Parsed, Values } from "./args";
+export type { Command, CommandGroup, Subcommand } from "./command";
 export { UsageError } from "./errors";
 export { captureIo, type Io, processIo } from "./io";
 export { COMMANDS, type CommandEntry, run } from "./run";

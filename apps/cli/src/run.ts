@@ -1,19 +1,22 @@
-// Entry of the CLI as a function (`run(argv) -> exit code`): picks the command, maps UsageError to
-// exit code 2 (message + hint on stderr) and any other error to exit code 1; with --json a failure
-// is also reported as one JSON object on stdout.
+// Entry of the CLI as a function (`run(argv) -> exit code`): the command registry, dispatch to a
+// command or subcommand (parsing its options and answering --help from its option table), and the
+// mapping of UsageError to exit code 2 (message + hint on stderr) and of any other error to exit
+// code 1; with --json a failure is also reported as one JSON object on stdout.
 
-import type { Command } from "./command";
+import { helpText, parse } from "./args";
+import type { Command, CommandGroup } from "./command";
 import { UsageError } from "./errors";
 import { type Io, processIo } from "./io";
 
-/** A command entry; its module is imported only when the command runs (fast start-up). */
+/** A registry entry; the command's module is imported only when the command runs (fast start-up). */
 export interface CommandEntry {
   name: string;
+  /** the line top-level --help shows */
   summary: string;
-  load: () => Promise<Command>;
+  load: () => Promise<Command | CommandGroup>;
 }
 
-/** All commands, in the order --help lists them. */
+/** The command registry: every command, in the order --help lists them. */
 export const COMMANDS: CommandEntry[] = [
   {
     name: "demo",
@@ -47,6 +50,36 @@ export const COMMANDS: CommandEntry[] = [
   },
 ];
 
+/** The --help text of a command group: its subcommands with their summaries. */
+function groupHelp(path: string, group: CommandGroup): string {
+  const width = Math.max(...group.subcommands.map((s) => s.name.length)) + 1;
+  const rows = group.subcommands.map((s) => `  ${s.name.padEnd(width)} ${s.summary}`);
+  return `Usage: ${group.usage}\n\n${rows.join("\n")}\n\nRun "anllm ${path} <sub> --help" for options.\n`;
+}
+
+/** Runs `cmd` (named `path`, e.g. "eval ppl" in messages) on the arguments after its name. */
+async function dispatch(path: string, cmd: Command | CommandGroup, argv: string[], io: Io) {
+  if ("subcommands" in cmd) {
+    const [sub, ...rest] = argv;
+    if (sub === undefined || sub === "--help" || sub === "-h") {
+      io.out(groupHelp(path, cmd));
+      return 0;
+    }
+    const entry = cmd.subcommands.find((s) => s.name === sub);
+    if (!entry) {
+      const names = cmd.subcommands.map((s) => s.name).join(", ");
+      throw new UsageError(path, `unknown subcommand "${sub}" (expected: ${names})`);
+    }
+    return dispatch(`${path} ${sub}`, entry.command, rest, io);
+  }
+  const parsed = parse(path, argv, cmd.options, cmd.positionals ?? 0);
+  if (parsed.values.help) {
+    io.out(helpText(cmd.usage, cmd.about, cmd.options));
+    return 0;
+  }
+  return cmd.run(parsed, io);
+}
+
 function topHelp(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
   return (
@@ -79,7 +112,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<number> {
   }
   const json = rest.includes("--json");
   try {
-    return await (await cmd.load()).run(rest, io);
+    return await dispatch(name, await cmd.load(), rest, io);
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     const usage = err instanceof UsageError;

@@ -2,7 +2,7 @@
 // punctuation marks, each keeping its leading space (like SentencePiece's "▁"). It is NOT Llama-2's
 // tokenizer; only the ids of the pieces that matter for anchors are Llama-2's real ids.
 
-/** Llama-2 ids of the pieces the paper's anchor strategies use (anllm-method.md §3). */
+/** Llama-2 ids of the pieces the paper's anchor strategies use (guide/method.md §Anchor selection). */
 export const LLAMA2_IDS = {
   bos: 1,
   ".": 29889,

@@ -1,7 +1,9 @@
 // Reports: Markdown tables mirroring the paper (Table 1: task accuracies, Avg, C, T; perplexity by
-// length; cache experiment) and an atomic writer for report.json / report.md / ppl.svg.
-import { mkdir, rename, writeFile } from "node:fs/promises";
+// length; cache experiment) and writeReport, which writes report.json / report.md / ppl.svg
+// atomically.
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { atomicWrite } from "@anllm/tensor/io";
 import type { CacheBenchRow } from "./cache-bench";
 import type { PerplexityResult } from "./perplexity";
 import { type PplSeries, pplPlotSvg } from "./plot";
@@ -161,12 +163,6 @@ export interface EvalReport {
   meta?: Record<string, unknown>;
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
-}
-
 /** Writes report.json, report.md and (with perplexity data) ppl.svg into `dir`; returns the paths. */
 export async function writeReport(dir: string, report: EvalReport): Promise<string[]> {
   await mkdir(dir, { recursive: true });
@@ -190,11 +186,11 @@ export async function writeReport(dir: string, report: EvalReport): Promise<stri
   if (report.cache?.length)
     md.push("## K/V cache reduction and speed-up", "", cacheMarkdownTable(report.cache), "");
   const paths = [join(dir, "report.json"), join(dir, "report.md")];
-  await writeAtomic(paths[0]!, `${JSON.stringify(report, null, 2)}\n`);
-  await writeAtomic(paths[1]!, `${md.join("\n")}\n`);
+  await atomicWrite(paths[0]!, `${JSON.stringify(report, null, 2)}\n`);
+  await atomicWrite(paths[1]!, `${md.join("\n")}\n`);
   if (report.perplexity?.length) {
     paths.push(join(dir, "ppl.svg"));
-    await writeAtomic(paths[2]!, await pplPlotSvg(report.perplexity));
+    await atomicWrite(paths[2]!, await pplPlotSvg(report.perplexity));
   }
   return paths;
 }

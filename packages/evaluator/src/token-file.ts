@@ -1,9 +1,10 @@
 // LongLoRA-style token files (flat little-endian uint16 ids, no header) and tokenisation of text,
 // .jsonl and .jsonl.gz documents into that layout with the model's tokenizer.
 import { createReadStream } from "node:fs";
-import { readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
+import { atomicWrite } from "@anllm/tensor/io";
 import { DataFormatError, EvalConfigError } from "./errors";
 
 /** The tokenizer surface the evaluator needs (the model's tokenizer; ids without BOS). */
@@ -31,7 +32,7 @@ export async function readTokenFile(path: string): Promise<Uint16Array> {
   return out;
 }
 
-/** Writes ids as flat little-endian uint16, atomically (temp file + rename). */
+/** Writes ids as flat little-endian uint16, atomically (temp file, fsync, rename). */
 export async function writeTokenFile(path: string, ids: ArrayLike<number>): Promise<void> {
   const buf = Buffer.alloc(ids.length * 2);
   for (let i = 0; i < ids.length; i++) {
@@ -41,14 +42,7 @@ export async function writeTokenFile(path: string, ids: ArrayLike<number>): Prom
     }
     buf.writeUInt16LE(id, 2 * i);
   }
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await writeFile(tmp, buf);
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await atomicWrite(path, buf);
 }
 
 /** Options of {@link tokenizeDocuments}. */

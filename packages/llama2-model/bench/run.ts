@@ -2,6 +2,7 @@
 // tokens/s per cache mode, and anchor cache reduction on a few-shot-like prompt.
 // Usage: pnpm bench [-- --device cpu|webgpu --preset small --reps 5]
 import { parseArgs } from "node:util";
+import { backward } from "@anllm/tensor";
 import { initNodeDevice } from "@anllm/tensor/node";
 import { generate, Llama2, memoryReport, preset } from "../src/index";
 
@@ -47,7 +48,7 @@ async function main() {
     logits.dispose();
     t0 = performance.now();
     const loss = model.loss(batch);
-    loss.backward();
+    backward(loss);
     await model.param("model.embed_tokens.weight").grad?.data();
     fwdBwd.push(performance.now() - t0);
     loss.dispose();

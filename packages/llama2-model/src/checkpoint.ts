@@ -1,9 +1,10 @@
-// HF checkpoint directories: config.json + model.safetensors, or shards listed by
+// HF model folders: config.json + model.safetensors, or shards listed by
 // model.safetensors.index.json. Validates names/shapes against the model's ParamSpecs and
-// writes the same layout atomically (each file temp + rename; the index last).
-import { readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+// writes the same layout atomically (each file via a temp file, fsync and rename; the index last).
+import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  atomicWrite,
   SafetensorsFile,
   storedBytes,
   type TensorSource,
@@ -183,7 +184,7 @@ export async function saveModelFolder(
   const dtype = opts.dtype ?? "f32";
   const shards = planShards(tensors, dtype, opts.maxShardBytes ?? 2 ** 31);
   const hfConfig = { ...configToHF(config), torch_dtype: TORCH_DTYPE[dtype] };
-  await atomicWriteText(join(dir, "config.json"), `${JSON.stringify(hfConfig, null, 2)}\n`);
+  await atomicWrite(join(dir, "config.json"), `${JSON.stringify(hfConfig, null, 2)}\n`);
   if (shards.length === 1) {
     await writeSafetensors(join(dir, SINGLE), shards[0] as TensorSource[], dtype);
     await rm(join(dir, INDEX), { force: true });
@@ -202,7 +203,7 @@ export async function saveModelFolder(
     }
   }
   const index = { metadata: { total_size: total }, weight_map: weightMap };
-  await atomicWriteText(join(dir, INDEX), `${JSON.stringify(index, null, 2)}\n`);
+  await atomicWrite(join(dir, INDEX), `${JSON.stringify(index, null, 2)}\n`);
   await rm(join(dir, SINGLE), { force: true });
 }
 
@@ -211,10 +212,3 @@ const TORCH_DTYPE: Record<WeightDType, string> = {
   f16: "float16",
   bf16: "bfloat16",
 };
-
-/** Write a text file atomically (temp file + rename). */
-async function atomicWriteText(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
-}

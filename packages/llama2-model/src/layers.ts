@@ -97,10 +97,3 @@ export function decoderLayer(x: Tensor, layer: number, ctx: LayerContext): Tenso
   const h = add(x, selfAttention(rmsNorm(x, p(ctx, n.attnNorm), eps), layer, ctx));
   return add(h, mlp(rmsNorm(h, p(ctx, n.mlpNorm), eps), layer, ctx));
 }
-
-// TEMP(mask-handle): until makeAttentionMask returns a handle with dispose()
-export function disposeMaskTemp(m: unknown): void {
-  const h = m as { dispose?: () => void; packed?: Tensor };
-  if (h.dispose) h.dispose();
-  else h.packed?.dispose();
-}

@@ -27,14 +27,7 @@ import { CheckpointReader, readConfig, type SaveOptions, saveModelFolder } from 
 import { type LlamaConfig, validateConfig } from "./config";
 import { ModelInputError } from "./errors";
 import { KVCache, type KVCacheOptions } from "./kv-cache";
-import {
-  decoderLayer,
-  disposeMaskTemp,
-  type LayerContext,
-  type LayerKV,
-  linear,
-  pickRows,
-} from "./layers";
+import { decoderLayer, type LayerContext, type LayerKV, linear, pickRows } from "./layers";
 import { type HeadLossOptions, lmHeadLoss } from "./loss";
 import { memoryReport, paramSpecs } from "./spec";
 import {
@@ -178,7 +171,7 @@ export class Llama2 {
       return { hidden: this.decode(ids, positions, mask), arrays };
     } finally {
       // the tape keeps its own references for backward
-      disposeMaskTemp(mask);
+      mask.dispose();
       ids.dispose();
       positions.dispose();
     }
@@ -256,7 +249,7 @@ export class Llama2 {
       cache.commit();
       return logits;
     } finally {
-      disposeMaskTemp(mask);
+      mask.dispose();
     }
   }
 

@@ -38,7 +38,7 @@ describeDevices("attention arrays == anchor-mask dense rule", (getDevice) => {
       const seen = (await out.data()) as Float32Array;
       out.dispose();
       eye.dispose();
-      (mask as unknown as { packed: { dispose(): void } }).packed.dispose(); // TEMP(mask-handle)
+      mask.dispose();
       const want = buildAnchorMask(isAnchor, { length, documentIds, bosVisible });
       for (let i = 0; i < length; i++) {
         const got = Array.from(seen.subarray(i * L, (i + 1) * L), (v) => +(v > 0));

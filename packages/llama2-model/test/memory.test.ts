@@ -1,6 +1,6 @@
 // Tensor lifetimes: training steps (direct and chunked head), cache steps, clone and generate leave
 // the live-tensor count where it started.
-import { initDevice, memoryStats, tidy } from "@anllm/tensor";
+import { backward, initDevice, memoryStats, tidy } from "@anllm/tensor";
 import { beforeAll, expect, it } from "vitest";
 import { generate, Llama2, PRESETS } from "../src/index";
 
@@ -15,7 +15,7 @@ it("no tensor leaks in loss/backward, cache steps, clone and generate", async ()
   const b = { inputIds: ids, batch: 1, seqLen: 16, attention: "anchor" as const, isAnchor };
   const start = memoryStats().liveTensors;
   for (const maxLogits of [undefined, 64]) {
-    tidy(() => model.loss(b, { maxLogits }).backward());
+    tidy(() => backward(model.loss(b, { maxLogits })));
     for (const p of model.parameters().values()) {
       p.grad?.dispose();
       p.grad = null;

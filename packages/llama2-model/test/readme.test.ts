@@ -2,7 +2,7 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initDevice } from "@anllm/tensor";
+import { backward, initDevice } from "@anllm/tensor";
 import { expect, it } from "vitest";
 import { generate, Llama2 } from "../src/index";
 import { FIXTURES } from "./helpers";
@@ -15,7 +15,7 @@ it("README example runs", async () => {
   const batch = { inputIds: ids, isAnchor, batch: 1, seqLen: 8, attention: "anchor" as const };
   const logits = model.forward(batch);
   const loss = model.loss(batch);
-  loss.backward(); // grads on every model.parameters() entry
+  backward(loss); // grads on every model.parameters() entry
   const out = await generate(model, [ids], {
     maxNewTokens: 16,
     cache: "anchor",

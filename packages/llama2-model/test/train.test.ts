@@ -3,6 +3,7 @@
 // on repeated text drives its loss near zero. Anchor-token addition (mean / copy).
 import {
   adamwUpdate,
+  backward,
   type Device,
   initDevice,
   memoryStats,
@@ -48,7 +49,7 @@ function repeatedBatch(): ModelBatch {
 async function grads(model: Llama2, batch: ModelBatch, maxLogits?: number) {
   for (const p of model.parameters().values()) zeroGrad(p);
   const loss = model.loss(batch, { maxLogits });
-  loss.backward();
+  backward(loss);
   const out = new Map<string, Float32Array>();
   for (const [n, p] of model.parameters())
     out.set(n, (await (p.grad as Tensor).data()) as Float32Array);
@@ -86,7 +87,7 @@ describeDevices("training path", () => {
       const lossT = tidy(() => {
         for (const p of model.parameters().values()) zeroGrad(p);
         const loss = model.loss(b);
-        loss.backward();
+        backward(loss);
         noGrad(() => {
           for (const [n, p] of model.parameters()) {
             const s = state.get(n) as { m: Tensor; v: Tensor };

@@ -155,6 +155,8 @@ export class RedPajamaLoader {
   readonly stats: LoaderStats = { documents: 0, tokens: 0, batches: 0, truncatedDocuments: 0 };
   readonly anchors: ResolvedAnchors;
   readonly fingerprint: string;
+  /** Skipped input of this loader, per reason (strict mode throws instead). */
+  readonly report: BadInputReport;
   private readonly o: ResolvedLoaderOptions;
   /** Documents per shuffle block (1 without shuffle). */
   private readonly blockSize: number;
@@ -162,10 +164,10 @@ export class RedPajamaLoader {
   constructor(
     readonly dataset: ResolvedDataset,
     opts: LoaderOptions,
-    readonly report: BadInputReport,
   ) {
     const o = resolveLoaderOptions(opts);
     this.o = o;
+    this.report = new BadInputReport(o.strict);
     this.blockSize = o.shuffle?.blockSize ?? 1;
     this.anchors = resolveAnchors(o.tokenizer, o.anchors);
     this.fingerprint = fingerprintOf({
@@ -396,5 +398,5 @@ function validate(o: ResolvedLoaderOptions): void {
  */
 export async function createLoader(opts: LoaderOptions): Promise<RedPajamaLoader> {
   const dataset = await resolveDataset(opts.source);
-  return new RedPajamaLoader(dataset, opts, new BadInputReport(opts.strict ?? false));
+  return new RedPajamaLoader(dataset, opts);
 }

@@ -1,7 +1,8 @@
 // Export of prepared sequences as Parquet shards (one row per sequence: input_ids, anchor_mask,
 // doc_ids as int32 lists without padding, plus length) for HF datasets / pandas / Spark.
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { atomicWrite } from "@anllm/tensor/io";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import type { SequenceBatch } from "./sequences";
 
@@ -51,8 +52,12 @@ function emptyRows(): Rows {
   return { ids: [], anchors: [], docs: [], lengths: [] };
 }
 
-/** Writes one shard atomically (temp file + rename). */
-function writeShard(path: string, rows: Rows, metadata: Record<string, string>): void {
+/** Writes one shard atomically (temp file, fsync, rename). */
+async function writeShard(
+  path: string,
+  rows: Rows,
+  metadata: Record<string, string>,
+): Promise<void> {
   const buf = parquetWriteBuffer({
     columnData: [
       { name: "input_ids", data: rows.ids },
@@ -63,9 +68,7 @@ function writeShard(path: string, rows: Rows, metadata: Record<string, string>):
     schema: SCHEMA as never,
     kvMetadata: Object.entries(metadata).map(([key, value]) => ({ key, value })),
   });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, new Uint8Array(buf));
-  renameSync(tmp, path);
+  await atomicWrite(path, new Uint8Array(buf));
 }
 
 /**
@@ -83,10 +86,10 @@ export async function exportParquet(
   let rows = emptyRows();
   let total = 0;
   let tokens = 0;
-  const flush = () => {
+  const flush = async () => {
     if (rows.lengths.length === 0) return;
     const path = join(opts.outDir, `${prefix}-${String(files.length).padStart(5, "0")}.parquet`);
-    writeShard(path, rows, opts.metadata ?? {});
+    await writeShard(path, rows, opts.metadata ?? {});
     files.push(path);
     rows = emptyRows();
   };
@@ -100,9 +103,9 @@ export async function exportParquet(
       rows.lengths.push(len);
       total++;
       tokens += len;
-      if (rows.lengths.length >= perShard) flush();
+      if (rows.lengths.length >= perShard) await flush();
     }
   }
-  flush();
+  await flush();
   return { files, rows: total, tokens };
 }

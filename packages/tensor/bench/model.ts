@@ -103,7 +103,7 @@ export function makeOurs(c: BenchConfig): () => Promise<number> {
         "head",
       );
       const loss = T.crossEntropy(logits, tgtT);
-      loss.backward();
+      T.backward(loss);
       return loss;
     });
     for (const [name, p] of params) {

@@ -8,9 +8,9 @@ describeDevices("autograd and memory", () => {
   it("accumulates into .grad across backward calls and shared uses", async () => {
     const x = T.param(T.tensor([1, 2, 3], [3]));
     const y = T.mul(x, x); // x used twice
-    T.sum(T.add(y, x)).backward();
+    T.backward(T.sum(T.add(y, x)));
     await expectAllClose(x.grad as T.Tensor, [3, 5, 7]);
-    T.sum(x).backward();
+    T.backward(T.sum(x));
     await expectAllClose(x.grad as T.Tensor, [4, 6, 8]);
   });
 
@@ -20,7 +20,7 @@ describeDevices("autograd and memory", () => {
     expect(y.requiresGrad).toBe(false);
     expect(T.mul(x, 2).requiresGrad).toBe(true);
     expect(T.mul(x.detach(), 2).requiresGrad).toBe(false);
-    expect(() => y.backward()).toThrow(/no gradient history/);
+    expect(() => T.backward(y)).toThrow(/no gradient history/);
   });
 
   it("backward works after tidy disposed the intermediates", async () => {
@@ -29,7 +29,7 @@ describeDevices("autograd and memory", () => {
       const h = T.exp(T.mul(w, 3));
       return T.sum(T.square(h));
     });
-    loss.backward();
+    T.backward(loss);
     // d/dw sum(exp(3w)^2) = 6 exp(6w)
     await expectAllClose(w.grad as T.Tensor, [6 * Math.exp(3), 6 * Math.exp(-6)], { rtol: 1e-5 });
   });
@@ -59,7 +59,7 @@ describeDevices("autograd and memory", () => {
     const step = (s: number) => {
       T.tidy(() => {
         const loss = T.mean(T.square(T.matmul(x, w)));
-        loss.backward();
+        T.backward(loss);
       });
       T.adamwUpdate(w, w.grad as T.Tensor, m, v, { lr: 0.01, step: s });
       w.grad?.dispose();

@@ -1,57 +1,11 @@
-// Reverse-mode autograd: ops record nodes on a tape (attach), backward() walks them in reverse
+// Reverse-mode autograd engine: backward() walks the tape recorded by the ops (tape.ts) in reverse
 // topological order, accumulating leaf gradients into `.grad`.
+import { fullLike } from "./factories";
 import { runScoped } from "./memory";
-import { freeNode, type GradNode, isTensor, setBackwardRunner, type Tensor } from "./tensor";
-
-let disabled = 0;
-
-/** Runs fn without recording the tape. */
-export function noGrad<T>(fn: () => T): T {
-  disabled++;
-  try {
-    return fn();
-  } finally {
-    disabled--;
-  }
-}
-
-/** Whether ops currently record the tape. */
-export function isGradEnabled(): boolean {
-  return disabled === 0;
-}
-
-/** Marks a tensor as a trainable leaf and returns it. */
-export function param(t: Tensor): Tensor {
-  t.requiresGrad = true;
-  return t;
-}
-
-/**
- * Internal: records `out = op(inputs)` if any input needs a gradient. `save` lists tensors the
- * backward needs; the closure receives views of them that live as long as the node.
- */
-export function attach(
-  op: string,
-  out: Tensor,
-  inputs: Tensor[],
-  save: Tensor[],
-  backward: (g: Tensor, saved: Tensor[]) => (Tensor | null)[],
-): Tensor {
-  if (disabled > 0 || !inputs.some((t) => t.requiresGrad)) return out;
-  const saved = save.map((t) => t.view(t.shape, false));
-  const parents = inputs.map((t) => t.node);
-  for (const p of parents) if (p) p.refs++;
-  out.node = {
-    op,
-    inputs,
-    parents,
-    saved,
-    refs: 1,
-    released: false,
-    backward: (g) => backward(g, saved),
-  };
-  return out;
-}
+import { add } from "./ops/elementwise";
+import { sumTo } from "./ops/reduce";
+import { noGrad } from "./tape";
+import { freeNode, type GradNode, isTensor, type Tensor } from "./tensor";
 
 function topoOrder(root: GradNode): GradNode[] {
   const order: GradNode[] = [];
@@ -76,33 +30,24 @@ function topoOrder(root: GradNode): GradNode[] {
   return order.reverse();
 }
 
-type Ops = {
-  add: (a: Tensor, b: Tensor) => Tensor;
-  onesLike: (t: Tensor) => Tensor;
-  sumTo: (g: Tensor, shape: readonly number[]) => Tensor;
-};
-let ops: Ops | null = null;
-
-/** Internal: the ops the engine needs (installed by the op layer). */
-export function setAutogradOps(o: Ops): void {
-  ops = o;
-}
-
 function accumulate(map: Map<GradNode | Tensor, Tensor>, key: GradNode | Tensor, g: Tensor): void {
   const prev = map.get(key);
   if (!prev) {
     map.set(key, g);
     return;
   }
-  const sum = (ops as Ops).add(prev, g);
+  const sum = add(prev, g);
   prev.dispose();
   g.dispose();
   map.set(key, sum);
 }
 
-function runBackward(root: Tensor, seed?: Tensor): void {
-  if (!ops) throw new Error("autograd ops not installed");
-  const o = ops;
+/**
+ * Reverse-mode autograd from `root` (seeded with ones, or with `grad` of root's shape): adds the
+ * gradient of every leaf marked for gradients (param) into its `.grad` (kept: it outlives tidy
+ * scopes) and frees the tape behind root.
+ */
+export function backward(root: Tensor, grad?: Tensor): void {
   if (!root.node) {
     throw new Error("backward(): tensor has no gradient history (no input requires grad)");
   }
@@ -111,7 +56,7 @@ function runBackward(root: Tensor, seed?: Tensor): void {
     runScoped(() => {
       const order = topoOrder(rootNode);
       const grads = new Map<GradNode | Tensor, Tensor>();
-      grads.set(rootNode, seed ? seed.view(seed.shape) : o.onesLike(root));
+      grads.set(rootNode, grad ? grad.view(grad.shape) : fullLike(root, 1));
       const leafGrads = new Map<GradNode | Tensor, Tensor>();
       for (const n of order) {
         const g = grads.get(n);
@@ -125,7 +70,7 @@ function runBackward(root: Tensor, seed?: Tensor): void {
           const parent = n.parents[i];
           let gi = r;
           if (gi.size !== inp.size) {
-            gi = o.sumTo(r, inp.shape);
+            gi = sumTo(r, inp.shape);
             r.dispose();
           } else if (gi.shape.join() !== inp.shape.join()) {
             gi = r.view(inp.shape);
@@ -142,7 +87,7 @@ function runBackward(root: Tensor, seed?: Tensor): void {
       for (const [leaf, g] of leafGrads) {
         const t = leaf as Tensor;
         if (t.grad && !t.grad.isDisposed) {
-          const sum = o.add(t.grad, g);
+          const sum = add(t.grad, g);
           t.grad.dispose();
           g.dispose();
           t.grad = sum;
@@ -169,5 +114,3 @@ function dedupe(results: (Tensor | null)[], g: Tensor): (Tensor | null)[] {
     return r;
   });
 }
-
-setBackwardRunner(runBackward);

@@ -1,5 +1,5 @@
-// Host-side conversions between f32 and the 16-bit weight formats (IEEE F16 and BF16),
-// data-formats.md §6.6: F16 decode through a 65,536-entry table, round-to-nearest-even encodes.
+// Host-side conversions between f32 and the 16-bit weight formats (IEEE F16 and BF16):
+// F16 decode through a 65,536-entry table, round-to-nearest-even encodes.
 
 let f16Table: Float32Array | null = null;
 

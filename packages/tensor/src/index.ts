@@ -1,12 +1,5 @@
 // Public, browser-safe entry of @anllm/tensor (never imports the Node `webgpu` package).
-import { setAutogradOps } from "./autograd";
-import { fullLike } from "./factories";
-import { add } from "./ops/elementwise";
-import { sumTo } from "./ops/reduce";
-
-setAutogradOps({ add: (a, b) => add(a, b), onesLike: (t) => fullLike(t, 1), sumTo });
-
-export { isGradEnabled, noGrad, param } from "./autograd";
+export { backward } from "./autograd";
 export { CpuDevice } from "./cpu-device";
 export type { Device, DeviceKind, DeviceLimits } from "./device";
 export { getDevice, setDevice } from "./device";
@@ -21,7 +14,7 @@ export {
 export type { TensorOptions } from "./factories";
 export { arange, fromBF16, fromF16, full, ones, randn, tensor, uniform, zeros } from "./factories";
 export { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16, f32ToF16Bits } from "./half";
-export type { InitOptions } from "./init";
+export type { DeviceInitOptions } from "./init";
 export { createWebGPUDevice, initDevice, LAVAPIPE_RECIPE } from "./init";
 export type { MatmulTiling } from "./kernels/matmul/matmul.wgsl";
 export { assignInPlace, dispose, keep, memoryStats, tidy } from "./ops/api";
@@ -74,7 +67,9 @@ export type { AdamWOptions } from "./ops/optim";
 export { adamwUpdate } from "./ops/optim";
 export { argmax, max, mean, sum } from "./ops/reduce";
 export { compactRowsInPlace, writeRowsInPlace } from "./ops/rows-in-place";
-export type { SeededRandom } from "./random";
+export type { SeededRandom, SeededRandomState } from "./random";
 export { seededRandom } from "./random";
+export type { CustomGradResult } from "./tape";
+export { customGrad, isGradEnabled, noGrad, param } from "./tape";
 export { isTensor, Tensor } from "./tensor";
 export { WebGPUDevice } from "./webgpu/webgpu-device";

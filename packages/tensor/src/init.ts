@@ -6,7 +6,7 @@ import { DeviceUnavailableError } from "./errors";
 import { WebGPUDevice, type WebGPUDeviceOptions } from "./webgpu/webgpu-device";
 
 /** Options of initDevice. */
-export interface InitOptions extends WebGPUDeviceOptions {
+export interface DeviceInitOptions extends WebGPUDeviceOptions {
   prefer?: "webgpu" | "cpu";
   /** A GPU object (navigator.gpu, or the Dawn GPU from @anllm/tensor/node). */
   gpu?: GPU;
@@ -68,7 +68,7 @@ export async function createWebGPUDevice(
  * Initialises the default device. Uses `opts.gpu`, else `navigator.gpu` when present; with
  * `prefer: "cpu"` (or no GPU object at all) the CPU reference device.
  */
-export async function initDevice(opts: InitOptions = {}): Promise<Device> {
+export async function initDevice(opts: DeviceInitOptions = {}): Promise<Device> {
   let dev: Device;
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   const gpu = opts.gpu ?? nav?.gpu;

@@ -1,10 +1,11 @@
 // Safetensors I/O (@anllm/tensor/io): BF16/F16/F32 decoding against a numpy-written file, round
 // trips in every stored dtype, header layout, atomic writes and errors naming file and tensor.
-import { mkdtemp, readdir, readFile, truncate, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readdir, readFile, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
+  atomicWrite,
   readSafetensorsHeader,
   readSafetensorsTensor,
   SafetensorsError,
@@ -148,5 +149,38 @@ describe("safetensors writer", () => {
     expect([...(await f.readF32("a"))]).toEqual([1]);
     await f.close();
     expect(await readdir(dir)).toEqual(["x.safetensors"]);
+  });
+});
+
+describe("atomicWrite", () => {
+  it("writes text and bytes, replaces the old content, leaves no temp file", async () => {
+    const dir = await tmp();
+    const p = join(dir, "state.json");
+    await atomicWrite(p, '{"step": 1}');
+    expect(await readFile(p, "utf8")).toBe('{"step": 1}');
+    await atomicWrite(p, Uint8Array.of(1, 2, 255));
+    expect([...(await readFile(p))]).toEqual([1, 2, 255]);
+    expect(await readdir(dir)).toEqual(["state.json"]);
+  });
+
+  it("fsyncs before the rename; concurrent writes each land whole", async () => {
+    const dir = await tmp();
+    const p = join(dir, "x.txt");
+    const probe = await open(join(dir, "probe"), "w");
+    const sync = vi.spyOn(Object.getPrototypeOf(probe), "sync");
+    await probe.close();
+    await atomicWrite(p, "a");
+    expect(sync).toHaveBeenCalled(); // the file (and the folder where supported)
+    sync.mockRestore();
+    const texts = ["x".repeat(100_000), "y".repeat(100_000)];
+    await Promise.all(texts.map((t) => atomicWrite(p, t)));
+    expect(texts).toContain(await readFile(p, "utf8"));
+    expect((await readdir(dir)).sort()).toEqual(["probe", "x.txt"]);
+  });
+
+  it("a failed write creates nothing", async () => {
+    const dir = await tmp();
+    await expect(atomicWrite(join(dir, "missing", "x.txt"), "a")).rejects.toThrow(/ENOENT/);
+    expect(await readdir(dir)).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
-// Node entry (@anllm/tensor/io): streaming safetensors I/O (data-formats.md §6.1). Reads the JSON
-// header, then each tensor's byte range through a file handle (a file is never held in memory
-// whole); writes tensor by tensor to a temp file that is fsynced and renamed (atomic).
+// Node entry (@anllm/tensor/io): streaming safetensors I/O and the atomic file write every package
+// uses. Reads the JSON header, then each tensor's byte range through a file handle (a file is
+// never held in memory whole); writes tensor by tensor to a temp file that is fsynced and renamed.
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { SafetensorsError } from "./errors";
@@ -291,11 +291,47 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+let tmpCount = 0;
+
+/**
+ * Runs `write` on a new temp file beside `path` (same folder: the rename is atomic), fsyncs it,
+ * renames it over `path` and fsyncs the folder. If `write` throws, the temp file is removed and
+ * `path` is untouched: a reader sees the old file or the new one, never a partial one.
+ */
+async function writeAtomically(
+  path: string,
+  write: (fh: FileHandle) => Promise<void>,
+): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${tmpCount++}`;
+  const fh = await open(tmp, "w");
+  try {
+    await write(fh);
+    await fh.sync();
+    await fh.close();
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await rename(tmp, path);
+  await fsyncDir(dirname(path));
+}
+
+/**
+ * Writes `data` (text as UTF-8, or bytes) to `path` atomically: temp file in the same folder,
+ * fsync, rename, fsync of the folder. A crash leaves the old content or the new, never a mix.
+ */
+export async function atomicWrite(path: string, data: string | Uint8Array): Promise<void> {
+  await writeAtomically(path, async (fh) => {
+    await fh.writeFile(data);
+  });
+}
+
 /**
  * Writes `tensors` (in the given order) to `path` as safetensors stored as `dtype`, one tensor in
- * memory at a time. Atomic: written to `<path>.tmp-<pid>`, fsynced, then renamed over `path`, so a
- * failure (or a tensor whose data length disagrees with its shape) leaves `path` untouched.
- * Metadata always carries {"format": "pt"} so Hugging Face loaders accept the file.
+ * memory at a time, atomically (as atomicWrite), so a failure (or a tensor whose data length
+ * disagrees with its shape) leaves `path` untouched. Metadata always carries {"format": "pt"}
+ * so Hugging Face loaders accept the file.
  */
 export async function writeSafetensors(
   path: string,
@@ -311,9 +347,7 @@ export async function writeSafetensors(
     }
     names.add(t.name);
   }
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, "w");
-  try {
+  await writeAtomically(path, async (fh) => {
     await fh.write(encodeHeader(tensors, dtype, metadata));
     for (const t of tensors) {
       const data = await t.data();
@@ -327,13 +361,5 @@ export async function writeSafetensors(
       }
       await fh.write(encode(data, dtype));
     }
-    await fh.sync();
-    await fh.close();
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await rename(tmp, path);
-  await fsyncDir(dirname(path));
+  });
 }

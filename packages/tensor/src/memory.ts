@@ -33,11 +33,6 @@ export function memoryCounters(): { liveTensors: number; liveBytes: number; peak
   return { ...stats };
 }
 
-/** Resets the peak to the current live bytes. */
-export function resetPeak(): void {
-  stats.peakBytes = stats.liveBytes;
-}
-
 function collect(
   v: unknown,
   out: Set<Tensor>,
@@ -57,23 +52,28 @@ function collect(
   }
 }
 
-/** Internal: run fn in a scope; dispose what it created except results and kept tensors. */
-export function runScoped<T>(fn: () => T, isTensor: (x: unknown) => x is Tensor): T {
+/**
+ * Runs fn in a new scope and returns its result with the scope (already popped); if fn throws,
+ * what it created (except kept tensors) is disposed first.
+ */
+function inScope<T>(fn: () => T): { result: T; scope: Scope } {
   const scope: Scope = { tensors: new Set() };
   scopes.push(scope);
-  let result: T;
   try {
-    result = fn();
+    return { result: fn(), scope };
   } catch (e) {
-    scopes.pop();
     for (const t of scope.tensors) if (!t.kept) t.dispose();
     throw e;
-  }
-  if (result instanceof Promise) {
+  } finally {
     scopes.pop();
-    throw new Error("tidy(fn): fn must be synchronous (it returned a Promise)");
   }
-  scopes.pop();
+}
+
+/** Internal: run fn in a scope; dispose what it created except results and kept tensors. */
+export function runScoped<T>(fn: () => T, isTensor: (x: unknown) => x is Tensor): T {
+  const { result, scope } = inScope(fn);
+  if (result instanceof Promise)
+    throw new Error("tidy(fn): fn must be synchronous (it returned a Promise)");
   const keepSet = new Set<Tensor>();
   collect(result, keepSet, new Set(), isTensor);
   const parent = scopes[scopes.length - 1];
@@ -82,4 +82,13 @@ export function runScoped<T>(fn: () => T, isTensor: (x: unknown) => x is Tensor)
     else if (!t.kept) t.dispose();
   }
   return result;
+}
+
+/**
+ * Internal: runs fn in a scope of its own and returns, besides its result, every tensor fn
+ * created and neither disposed nor kept: they are outside any scope, the caller owns them.
+ */
+export function runOwning<T>(fn: () => T): { result: T; owned: Tensor[] } {
+  const { result, scope } = inScope(fn);
+  return { result, owned: [...scope.tensors].filter((t) => !t.kept) };
 }

@@ -4,7 +4,7 @@ import { create, globals } from "webgpu";
 import { CpuDevice } from "./cpu-device";
 import { type Device, setDevice } from "./device";
 import { DeviceUnavailableError } from "./errors";
-import { createWebGPUDevice, LAVAPIPE_RECIPE } from "./init";
+import { createWebGPUDevice } from "./init";
 import type { WebGPUDeviceOptions } from "./webgpu/webgpu-device";
 
 let dawn: GPU | null = null;
@@ -23,7 +23,7 @@ export function nodeGpu(): GPU {
 }
 
 /** Destroys every device opened here and drops the Dawn object so the process can exit. */
-export function releaseNodeGpu(): void {
+function releaseNodeGpu(): void {
   for (const d of devices) d.destroy();
   devices.clear();
   dawn = null;
@@ -56,5 +56,3 @@ export async function initNodeDevice(opts: NodeInitOptions = {}): Promise<Device
   if (opts.setDefault !== false) setDevice(dev);
   return dev;
 }
-
-export { DeviceUnavailableError, LAVAPIPE_RECIPE };

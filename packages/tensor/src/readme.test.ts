@@ -14,7 +14,7 @@ describeDevices("README example", () => {
     for (let step = 1; step <= 3; step++) {
       const loss = T.tidy(() => {
         const l = T.crossEntropy(T.matmul(x, w, { transB: true }), targets);
-        l.backward();
+        T.backward(l);
         return l;
       });
       T.adamwUpdate(w, w.grad as T.Tensor, m, v, { lr: 1e-2, step, weightDecay: 0.1 });

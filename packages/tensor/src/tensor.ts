@@ -147,11 +147,6 @@ export class Tensor {
     return this.view(this.shape);
   }
 
-  /** Runs reverse-mode autograd from this tensor (seeded with ones); fills leaves' `.grad`. */
-  backward(grad?: Tensor): void {
-    runBackward(this, grad);
-  }
-
   /** Overwrites this tensor's values with `src` (same shape and dtype), no new tensor. */
   copyFrom(src: Tensor): void {
     this.check();
@@ -167,16 +162,6 @@ export class Tensor {
   toString(): string {
     return `Tensor(${this.dtype} [${this.shape.join(", ")}]${this.name ? ` ${this.name}` : ""})`;
   }
-}
-
-type BackwardRunner = (root: Tensor, seed?: Tensor) => void;
-let runBackward: BackwardRunner = () => {
-  throw new Error("autograd not loaded");
-};
-
-/** Internal: installs the autograd engine (avoids an import cycle). */
-export function setBackwardRunner(r: BackwardRunner): void {
-  runBackward = r;
 }
 
 /** True if `x` is a Tensor. */

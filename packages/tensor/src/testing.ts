@@ -2,7 +2,7 @@
 // and describeDevices, which runs a suite on the CPU device and on WebGPU (failing, never
 // skipping, when no adapter exists).
 import { afterAll, beforeAll, beforeEach, describe } from "vitest";
-import { noGrad } from "./autograd";
+import { backward } from "./autograd";
 import { CpuDevice } from "./cpu-device";
 import { type Device, getDevice, hasDevice, setDevice } from "./device";
 import { tensor } from "./factories";
@@ -11,10 +11,8 @@ import { tidy } from "./ops/api";
 import { mul } from "./ops/elementwise";
 import { sum } from "./ops/reduce";
 import { seededRandom } from "./random";
+import { noGrad } from "./tape";
 import { isTensor, type Tensor } from "./tensor";
-import "./index";
-
-export { seededRandom };
 
 type Values = Tensor | ArrayLike<number> | number;
 
@@ -124,7 +122,7 @@ export async function gradCheck(
     const loss = (xs: Tensor[]) => sum(mul(fn(...xs), w));
     const leaves = make(true);
     const l = loss(leaves);
-    l.backward();
+    backward(l);
     l.dispose();
     let checked = 0;
     let maxAbsErr = 0;

@@ -13,13 +13,14 @@ import {
   param,
   randn,
   reshape,
+  seededRandom,
   silu,
   type Tensor,
   tensor,
   zeros,
 } from "@anllm/tensor";
 import { initNodeDevice } from "@anllm/tensor/node";
-import { type BatchStream, Rng, train } from "../src/index";
+import { type BatchStream, train } from "../src/index";
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== "--"),
@@ -58,7 +59,7 @@ const stream: BatchStream<B> = (() => {
     async *iterate(c) {
       i = typeof c === "number" ? c : 0;
       for (;;) {
-        const rng = Rng.fromSeed(i++);
+        const rng = seededRandom(i++);
         const ids = Int32Array.from({ length: batch * seqLen }, () => rng.int(vocabSize));
         const targets = Int32Array.from(ids, (_, k) => ids[(k + 1) % ids.length]!);
         yield { ids, targets };

@@ -52,7 +52,7 @@ export function resolveAdamW(o: AdamWOptions = {}): AdamWHyper {
  * gradient; `gradScale` multiplies the gradient first (used for global-norm clipping).
  * @example
  * const opt = new AdamW(params, { weightDecay: 0.1 });
- * loss.backward(); opt.step(1e-3); opt.zeroGrad();
+ * backward(loss); opt.step(1e-3); opt.zeroGrad();
  */
 export class AdamW {
   readonly hyper: AdamWHyper;

@@ -6,8 +6,9 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { assignInPlace, type Tensor, tensor } from "@anllm/tensor";
+import { assignInPlace, type SeededRandomState, type Tensor, tensor } from "@anllm/tensor";
 import {
+  atomicWrite,
   readSafetensorsHeader,
   readSafetensorsTensor,
   type SafetensorsHeader,
@@ -15,9 +16,8 @@ import {
   writeSafetensors,
 } from "@anllm/tensor/io";
 import type { AdamW, AdamWHyper } from "./adamw";
-import { publishDir, writeFileAtomic, writeFileSynced } from "./atomic";
+import { publishDir, writeFileSynced } from "./atomic";
 import { CheckpointError } from "./errors";
-import type { RngState } from "./rng";
 import type { ScheduleOptions } from "./schedule";
 
 /** Any JSON value (data-loader cursors and caller state are opaque JSON). */
@@ -32,7 +32,7 @@ export interface TrainerState {
   totalTokens: number;
   schedule: ScheduleOptions;
   optimizer: AdamWHyper & { t: number };
-  rng: RngState;
+  rng: SeededRandomState;
   /** the batch stream's cursor after the last batch of `step` */
   dataCursor: Json;
   /** caller's extra state (e.g. the CLI's resolved options) */
@@ -148,7 +148,7 @@ export async function saveCheckpoint(
   const dest = join(root, name);
   await publishDir(tmp, dest);
   const pointer: LatestPointer = { step: c.state.step, dir: name };
-  await writeFileAtomic(join(root, "latest.json"), `${JSON.stringify(pointer)}\n`);
+  await atomicWrite(join(root, "latest.json"), `${JSON.stringify(pointer)}\n`);
   await pruneCheckpoints(root, keep);
   return dest;
 }

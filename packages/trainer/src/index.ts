@@ -2,7 +2,6 @@
 // batch stream), AdamW, learning-rate schedules, clipping, atomic checkpoints and the metrics stream.
 // Safetensors I/O is @anllm/tensor/io's.
 export { AdamW, type AdamWOptions } from "./adamw";
-export { writeFileAtomic } from "./atomic";
 export {
   type CheckpointContent,
   type Json,
@@ -20,7 +19,6 @@ export { CheckpointError, DataExhaustedError, NonFiniteError, TrainerConfigError
 export { readMetrics, type StepMetrics } from "./metrics";
 export type { BatchStream, LossContext, TrainOptions } from "./options";
 export type { ProgressMode } from "./progress";
-export { Rng, type RngState } from "./rng";
 export {
   learningRate,
   SCHEDULE_KINDS,

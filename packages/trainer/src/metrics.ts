@@ -3,7 +3,7 @@
 // to the checkpoint's step, so it reads as if the run had never been interrupted.
 
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import { writeFileAtomic } from "./atomic";
+import { atomicWrite } from "@anllm/tensor/io";
 
 /** What the trainer records after each optimiser step. */
 export interface StepMetrics {
@@ -46,7 +46,7 @@ export class MetricsWriter {
   async truncateAfter(step: number): Promise<void> {
     if (!existsSync(this.path)) return;
     const keep = readMetrics(this.path).filter((m) => m.step <= step);
-    await writeFileAtomic(this.path, keep.map((m) => `${JSON.stringify(m)}\n`).join(""));
+    await atomicWrite(this.path, keep.map((m) => `${JSON.stringify(m)}\n`).join(""));
   }
 }
 

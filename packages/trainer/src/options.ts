@@ -1,13 +1,12 @@
 // The trainer's options: what the caller supplies (parameters, a loss closure, a resumable batch
 // stream) and the knobs of the recipe (steps, accumulation, clipping, schedule, checkpoints).
 
-import type { Tensor } from "@anllm/tensor";
+import type { SeededRandom, Tensor } from "@anllm/tensor";
 import type { AdamWOptions } from "./adamw";
 import type { Json, WeightsIO } from "./checkpoint";
 import { TrainerConfigError } from "./errors";
 import type { StepMetrics } from "./metrics";
 import type { ProgressMode } from "./progress";
-import type { Rng } from "./rng";
 import { type ScheduleOptions, validateSchedule } from "./schedule";
 
 /**
@@ -27,7 +26,7 @@ export interface LossContext {
   /** micro-batch index within the step (0 .. gradAccum-1) */
   micro: number;
   /** the run's seeded generator (state saved in checkpoints) */
-  rng: Rng;
+  rng: SeededRandom;
 }
 
 /** Options of {@link train}. */

@@ -4,7 +4,15 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { memoryStats, scale, type Tensor, tidy } from "@anllm/tensor";
+import {
+  backward,
+  memoryStats,
+  type SeededRandom,
+  scale,
+  seededRandom,
+  type Tensor,
+  tidy,
+} from "@anllm/tensor";
 import { AdamW } from "./adamw";
 import { type Json, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint";
 import { clipFactor, globalGradNorm } from "./clip";
@@ -12,7 +20,6 @@ import { CheckpointError, DataExhaustedError, NonFiniteError } from "./errors";
 import { MetricsWriter, type StepMetrics } from "./metrics";
 import { type TrainOptions, validateTrainOptions } from "./options";
 import { createProgress, type ProgressReporter } from "./progress";
-import { Rng } from "./rng";
 import { learningRate } from "./schedule";
 
 /** Why {@link train} returned. */
@@ -66,7 +73,7 @@ class TrainingRun<B> {
   readonly gradAccum: number;
   readonly metrics: MetricsWriter | null;
   readonly ckptRoot: string | null;
-  rng: Rng;
+  rng: SeededRandom;
   step = 0;
   startStep = 0;
   totalTokens = 0;
@@ -82,7 +89,7 @@ class TrainingRun<B> {
     this.params = uniqueParams(o.params);
     this.optimizer = new AdamW(this.params, o.optimizer);
     this.gradAccum = o.gradAccum ?? 1;
-    this.rng = Rng.fromSeed(o.seed ?? 34);
+    this.rng = seededRandom(o.seed ?? 34);
     if (o.outDir) mkdirSync(o.outDir, { recursive: true });
     this.metrics = o.outDir ? new MetricsWriter(join(o.outDir, "metrics.jsonl")) : null;
     this.ckptRoot = o.outDir ? join(o.outDir, "checkpoints") : null;
@@ -122,7 +129,7 @@ class TrainingRun<B> {
     const st = await loadCheckpoint(dir, this.params, this.optimizer, this.o.weights);
     this.step = this.startStep = st.step;
     this.totalTokens = st.totalTokens;
-    this.rng = Rng.fromState(st.rng);
+    this.rng = seededRandom.fromState(st.rng);
     this.cursor = st.dataCursor;
     this.resumedExtra = st.extra;
     this.lastCheckpoint = dir;
@@ -198,7 +205,7 @@ class TrainingRun<B> {
       const l = this.o.loss(batch, ctx);
       if (l.size !== 1)
         throw new Error(`the loss closure must return a scalar, got shape [${l.shape}]`);
-      (ga === 1 ? l : scale(l, 1 / ga)).backward();
+      backward(ga === 1 ? l : scale(l, 1 / ga));
       return l;
     });
     const v = await lossT.item();

@@ -2,9 +2,8 @@
 // linearly separable synthetic dataset, served by a resumable BatchStream whose cursor is the
 // index of the next batch.
 
-import { add, crossEntropy, matmul, param, type Tensor, tensor } from "@anllm/tensor";
+import { add, crossEntropy, matmul, param, seededRandom, type Tensor, tensor } from "@anllm/tensor";
 import type { BatchStream, Json } from "../src/index";
-import { Rng } from "../src/rng";
 
 /** One batch: features [batch, dIn] and class labels [batch]. */
 export interface ToyBatch {
@@ -18,7 +17,7 @@ export const N_CLASSES = 4;
 
 /** Deterministic batch number `i` (features from a seeded generator, labels from a fixed rule). */
 export function toyBatch(i: number, batch: number): ToyBatch {
-  const rng = Rng.fromSeed(1000 + i);
+  const rng = seededRandom(1000 + i);
   const x = new Float32Array(batch * D_IN);
   const y = new Int32Array(batch);
   for (let b = 0; b < batch; b++) {
@@ -54,7 +53,7 @@ export function toyStream(batch: number, count?: number): BatchStream<ToyBatch> 
 
 /** Fresh seeded parameters: W [dIn, nClasses], b [nClasses]. */
 export function toyParams(seed = 5): Map<string, Tensor> {
-  const rng = Rng.fromSeed(seed);
+  const rng = seededRandom(seed);
   const w = Float32Array.from({ length: D_IN * N_CLASSES }, () => (rng.next() - 0.5) * 0.2);
   return new Map<string, Tensor>([
     ["w", param(tensor(w, [D_IN, N_CLASSES]))],

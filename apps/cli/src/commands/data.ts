@@ -11,32 +11,29 @@ import {
   readDocuments,
   resolveDataset,
 } from "@anllm/redpajama-loader";
-import { choice, helpText, int, parse, str, type Values } from "../args";
-import type { Command } from "../command";
+import { choice, int, type OptionSpecs, str, type Values } from "../args";
+import type { CommandGroup } from "../command";
 import { UsageError } from "../errors";
 import { emit } from "../io";
 import { ANCHOR_MODES, anchorSetup, loadTokenizer } from "../wiring/tokenizer";
 
-const SPECS = {
+const OPTIONS: OptionSpecs = {
   tokenizer: {
     type: "string",
     arg: "NAME|PATH",
     help: "bytes, llama2 or a tokenizer.json",
-    def: "llama2",
+    default: "llama2",
   },
-  anchor: { type: "string", arg: "ac|ep|none", help: "anchor strategy to count", def: "ac" },
-  "max-docs": { type: "string", arg: "N", help: "stop after N documents (0 = all)", def: "0" },
+  anchor: { type: "string", arg: "ac|ep|none", help: "anchor strategy to count", default: "ac" },
+  "max-docs": { type: "string", arg: "N", help: "stop after N documents (0 = all)", default: "0" },
   "seq-len": {
     type: "string",
     arg: "N",
     help: "also count documents longer than N tokens",
-    def: "4096",
+    default: "4096",
   },
   strict: { type: "boolean", help: "fail on the first bad record instead of counting it" },
-} as const;
-
-const USAGE =
-  "anllm data inspect [PATH] [--tokenizer llama2|bytes|PATH] [--anchor ac|ep|none] [--json]";
+};
 
 interface Tally {
   documents: number;
@@ -51,10 +48,10 @@ function tally(): Tally {
 
 async function inspect(path: string, v: Values) {
   const c = "data inspect";
-  const base = loadTokenizer(c, str(v, "tokenizer", "llama2")!);
-  const mode = choice(c, v, "anchor", ANCHOR_MODES, "ac");
-  const maxDocs = int(c, v, "max-docs", 0, 0)!;
-  const seqLen = int(c, v, "seq-len", 4096, 1)!;
+  const base = loadTokenizer(c, str(v, "tokenizer")!);
+  const mode = choice(c, v, "anchor", ANCHOR_MODES)!;
+  const maxDocs = int(c, v, "max-docs", 0)!;
+  const seqLen = int(c, v, "seq-len", 1)!;
   const { tokenizer, anchors } = anchorSetup(base, mode);
   const ds = await resolveDataset(path);
   const report = new BadInputReport(v.strict === true);
@@ -114,32 +111,28 @@ function human(r: Awaited<ReturnType<typeof inspect>>): string {
   return lines.join("\n");
 }
 
-export const dataCommand: Command = {
-  name: "data",
-  summary: "data inspect PATH: documents, tokens, anchors, skipped records by reason",
-  async run(argv, io) {
-    const [sub, ...rest] = argv;
-    if (sub === undefined || sub === "--help" || sub === "-h") {
-      io.out(helpText(USAGE, "Subcommands: inspect. PATH defaults to the embedded corpus.", SPECS));
-      return 0;
-    }
-    if (sub !== "inspect")
-      throw new UsageError("data", `unknown subcommand "${sub}" (expected: inspect)`);
-    const { values, positionals } = parse("data inspect", rest, SPECS, 1);
-    if (values.help) {
-      io.out(
-        helpText(
-          USAGE,
-          "Counts documents, tokens and anchors; lists skipped records by reason.",
-          SPECS,
-        ),
-      );
-      return 0;
-    }
-    const path = positionals[0] ?? defaultDatasetPath();
-    if (!existsSync(path)) throw new UsageError("data inspect", `PATH not found: ${path}`);
-    const r = await inspect(path, values);
-    emit(io, values.json === true, r, () => human(r));
-    return 0;
-  },
+export const dataCommand: CommandGroup = {
+  usage: "anllm data <inspect> [PATH] [options]",
+  subcommands: [
+    {
+      name: "inspect",
+      summary: "documents, tokens, anchors per subset and file; skipped records by reason",
+      command: {
+        usage:
+          "anllm data inspect [PATH] [--tokenizer llama2|bytes|PATH] [--anchor ac|ep|none] [--json]",
+        about:
+          "Counts documents, tokens and anchors; lists skipped records by reason. " +
+          "PATH defaults to the embedded corpus.",
+        options: OPTIONS,
+        positionals: 1,
+        async run({ values, positionals }, io) {
+          const path = positionals[0] ?? defaultDatasetPath();
+          if (!existsSync(path)) throw new UsageError("data inspect", `PATH not found: ${path}`);
+          const r = await inspect(path, values);
+          emit(io, values.json === true, r, () => human(r));
+          return 0;
+        },
+      },
+    },
+  ],
 };

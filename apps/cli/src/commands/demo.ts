@@ -13,7 +13,7 @@ import {
 } from "@anllm/evaluator";
 import { generate, PRESETS, preset } from "@anllm/llama2-model";
 import { defaultDatasetPath } from "@anllm/redpajama-loader";
-import { choice, helpText, int, num, parse, str, type Values } from "../args";
+import { choice, int, num, type OptionSpecs, str, type Values } from "../args";
 import type { Command } from "../command";
 import { UsageError } from "../errors";
 import { emit, type Io } from "../io";
@@ -25,53 +25,63 @@ import { demoSummary, humanSummary } from "./demo-summary";
 import { encodePrompt } from "./generate";
 import type { TrainConfig } from "./train-config";
 
-const SPECS = {
+const OPTIONS: OptionSpecs = {
   out: {
     type: "string",
     arg: "DIR",
     help: "run folder (a previous demo there is replaced)",
-    def: "runs/demo",
+    default: "runs/demo",
   },
-  steps: { type: "string", arg: "N", help: "optimiser steps (at most)", def: "300" },
+  steps: { type: "string", arg: "N", help: "optimiser steps (at most)", default: "300" },
   "time-budget": {
     type: "string",
     arg: "SEC",
     help: "wall-clock budget of the whole demo; training stops early enough to leave time for evaluation",
-    def: "240",
+    default: "240",
   },
-  model: { type: "string", arg: "PRESET", help: "model preset", def: "small" },
-  anchor: { type: "string", arg: "ac|ep|none", help: "anchor strategy", def: "ac" },
-  "batch-size": { type: "string", arg: "N", help: "sequences per step", def: "8" },
-  "seq-len": { type: "string", arg: "N", help: "tokens per sequence", def: "128" },
+  model: { type: "string", arg: "PRESET", help: "model preset", default: "small" },
+  anchor: { type: "string", arg: "ac|ep|none", help: "anchor strategy", default: "ac" },
+  "batch-size": { type: "string", arg: "N", help: "sequences per step", default: "8" },
+  "seq-len": { type: "string", arg: "N", help: "tokens per sequence", default: "128" },
   lr: {
     type: "string",
     arg: "LR",
     help: "peak learning rate (constant after warm-up)",
-    def: "3e-3",
+    default: "3e-3",
   },
-  warmup: { type: "string", arg: "N", help: "warm-up steps", def: "10" },
-  seed: { type: "string", arg: "N", help: "seed", def: "34" },
+  warmup: { type: "string", arg: "N", help: "warm-up steps", default: "10" },
+  seed: { type: "string", arg: "N", help: "seed", default: "34" },
   prompt: {
     type: "string",
     arg: "TEXT",
     help: "generation prompt",
-    def: '"Once upon a time there was a little girl. She"',
+    default: "Once upon a time there was a little girl. She",
   },
-  "max-new-tokens": { type: "string", arg: "N", help: "tokens to generate", def: "48" },
-  "eval-windows": { type: "string", arg: "N", help: "held-out windows for perplexity", def: "8" },
+  "max-new-tokens": { type: "string", arg: "N", help: "tokens to generate", default: "48" },
+  "eval-windows": {
+    type: "string",
+    arg: "N",
+    help: "held-out windows for perplexity",
+    default: "8",
+  },
   "cache-prompt": {
     type: "string",
     arg: "N",
     help: "prompt length of the cache experiment",
-    def: "384",
+    default: "384",
   },
-} as const;
+  "cache-new-tokens": {
+    type: "string",
+    arg: "N",
+    help: "tokens generated per prompt in the cache experiment",
+    default: "16",
+  },
+};
 
 const USAGE = "anllm demo [--out DIR] [--steps N] [--time-budget SEC] [--json]";
 const ABOUT =
   "Trains a small Llama-2 with the AC anchor mask on the embedded corpus, then evaluates perplexity, " +
   "generates with the anchor KV cache and reports the cache reduction and speed-up.";
-const DEFAULT_PROMPT = "Once upon a time there was a little girl. She";
 
 /** Removes a previous demo/train run in `out`; refuses to touch a folder that is something else. */
 function prepareOut(out: string): void {
@@ -87,21 +97,21 @@ function prepareOut(out: string): void {
 function demoConfig(v: Values, out: string): TrainConfig {
   const c = "demo";
   return {
-    model: str(v, "model", "small")!,
+    model: str(v, "model")!,
     tokenizer: "bytes",
     data: [defaultDatasetPath("train")],
-    anchor: choice(c, v, "anchor", ANCHOR_MODES, "ac"),
-    steps: int(c, v, "steps", 300, 1)!,
-    batchSize: int(c, v, "batch-size", 8, 1, 1024)!,
+    anchor: choice(c, v, "anchor", ANCHOR_MODES)!,
+    steps: int(c, v, "steps", 1)!,
+    batchSize: int(c, v, "batch-size", 1, 1024)!,
     gradAccum: 1,
-    seqLen: int(c, v, "seq-len", 128, 8, 4096)!,
-    lr: num(c, v, "lr", 3e-3, 0, 1)!,
+    seqLen: int(c, v, "seq-len", 8, 4096)!,
+    lr: num(c, v, "lr", 0, 1)!,
     schedule: "constant",
-    warmup: int(c, v, "warmup", 10, 0)!,
+    warmup: int(c, v, "warmup", 0)!,
     minLrRatio: 0,
     weightDecay: 0,
     maxGradNorm: 1,
-    seed: int(c, v, "seed", 34, 0, 2 ** 32 - 1)!,
+    seed: int(c, v, "seed", 0, 2 ** 32 - 1)!,
     out,
     checkpointEvery: 1_000_000,
     mode: "paper",
@@ -121,16 +131,16 @@ function median(xs: number[]): number {
 /** Validated demo options (UsageError for bad values, before anything is written). */
 function demoOptions(v: Values) {
   const c = "demo";
-  const out = str(v, "out", "runs/demo")!;
+  const out = str(v, "out")!;
   const o = {
     out,
     cfg: demoConfig(v, out),
-    budget: num(c, v, "time-budget", 240, 1)!,
-    maxNew: int(c, v, "max-new-tokens", 48, 1, 4096)!,
-    windows: int(c, v, "eval-windows", 8, 1, 4096)!,
-    cachePrompt: int(c, v, "cache-prompt", 384, 16)!,
-    cacheNew: int(c, v, "cache-new-tokens", 16, 1, 1024)!,
-    promptText: str(v, "prompt", DEFAULT_PROMPT)!,
+    budget: num(c, v, "time-budget", 1)!,
+    maxNew: int(c, v, "max-new-tokens", 1, 4096)!,
+    windows: int(c, v, "eval-windows", 1, 4096)!,
+    cachePrompt: int(c, v, "cache-prompt", 16)!,
+    cacheNew: int(c, v, "cache-new-tokens", 1, 1024)!,
+    promptText: str(v, "prompt")!,
     json: v.json === true,
   };
   if (!Object.hasOwn(PRESETS, o.cfg.model)) {
@@ -212,14 +222,10 @@ async function evaluatePhase(o: DemoOptions, run: TrainingRun, io: Io) {
 }
 
 export const demoCommand: Command = {
-  name: "demo",
-  summary: "the main job: train a small AnLLM-AC, evaluate, generate, summarise",
-  async run(argv, io) {
-    const { values: v } = parse("demo", argv, SPECS);
-    if (v.help) {
-      io.out(helpText(USAGE, ABOUT, SPECS));
-      return 0;
-    }
+  usage: USAGE,
+  about: ABOUT,
+  options: OPTIONS,
+  async run({ values: v }, io) {
     const t0 = performance.now();
     const o = demoOptions(v);
     prepareOut(o.out);

@@ -21,77 +21,96 @@ import {
   writeReport,
 } from "@anllm/evaluator";
 import { defaultDatasetPath, readDocuments } from "@anllm/redpajama-loader";
-import { choice, helpText, int, intList, parse, required, str, type Values } from "../args";
-import type { Command } from "../command";
+import {
+  choice,
+  int,
+  intList,
+  type OptionSpecs,
+  type Parsed,
+  required,
+  str,
+  type Values,
+} from "../args";
+import type { CommandGroup } from "../command";
 import { UsageError } from "../errors";
 import { emit, type Io } from "../io";
 import { ensureDevice } from "../wiring/device";
 import { documentTokens } from "../wiring/heldout";
 import { type LoadedModel, loadModelDir } from "../wiring/model";
 
-const COMMON_SPECS = {
+const COMMON_OPTIONS: OptionSpecs = {
   model: { type: "string", arg: "DIR", help: "model, checkpoint or run folder (required)" },
   out: { type: "string", arg: "DIR", help: "write report.json / report.md here" },
   tokenizer: { type: "string", arg: "NAME|PATH", help: "override the model's tokenizer" },
-} as const;
+};
 
-const PPL_SPECS = {
-  ...COMMON_SPECS,
+const PPL_OPTIONS: OptionSpecs = {
+  ...COMMON_OPTIONS,
   data: {
     type: "string",
     arg: "PATH",
     help: "token file (.bin uint16) or text (.txt/.jsonl[.gz]/folder)",
-    def: "embedded held-out split",
+    computedDefault: "embedded held-out split",
   },
-  lengths: { type: "string", arg: "L,L", help: "context lengths", def: "256" },
-  stride: { type: "string", arg: "N", help: "distance between window starts", def: "256" },
+  lengths: { type: "string", arg: "L,L", help: "context lengths", default: "256" },
+  stride: { type: "string", arg: "N", help: "distance between window starts", default: "256" },
   attention: {
     type: "string",
     arg: "full|anchor|both",
     help: "attention for scoring",
-    def: "both",
+    default: "both",
   },
   "max-windows": {
     type: "string",
     arg: "N",
     help: "score only the first N windows per length (0 = up to 64 for text)",
-    def: "0",
+    default: "0",
   },
-  "batch-size": { type: "string", arg: "N", help: "windows per forward", def: "1" },
-} as const;
+  "batch-size": { type: "string", arg: "N", help: "windows per forward", default: "1" },
+};
 
-const QA_SPECS = {
-  ...COMMON_SPECS,
+const QA_OPTIONS: OptionSpecs = {
+  ...COMMON_OPTIONS,
   task: {
     type: "string",
     multiple: true,
     arg: "NAME=FILE",
     help: `task and its eval file (repeatable); tasks: ${TASK_NAMES.join(", ")}`,
   },
-  shots: { type: "string", arg: "N", help: "few-shot demonstrations", def: "0" },
+  shots: { type: "string", arg: "N", help: "few-shot demonstrations", default: "0" },
   attention: {
     type: "string",
     arg: "full|anchor",
     help: "full attention or anchor cache (AnSAN)",
-    def: "anchor",
+    default: "anchor",
   },
   limit: { type: "string", arg: "N", help: "score only the first N documents per task" },
   "no-speed": { type: "boolean", help: "skip the timing baselines of anchor runs" },
-} as const;
+};
 
-const CACHE_SPECS = {
-  ...COMMON_SPECS,
+const CACHE_OPTIONS: OptionSpecs = {
+  ...COMMON_OPTIONS,
   data: {
     type: "string",
     arg: "PATH",
     help: "text to build long prompts from",
-    def: "embedded held-out split",
+    computedDefault: "embedded held-out split",
   },
-  "prompt-lengths": { type: "string", arg: "L,L", help: "prompt lengths in tokens", def: "256" },
-  "max-new-tokens": { type: "string", arg: "N", help: "tokens generated per prompt", def: "16" },
-  prompts: { type: "string", arg: "N", help: "prompts per length", def: "1" },
+  "prompt-lengths": {
+    type: "string",
+    arg: "L,L",
+    help: "prompt lengths in tokens",
+    default: "256",
+  },
+  "max-new-tokens": {
+    type: "string",
+    arg: "N",
+    help: "tokens generated per prompt",
+    default: "16",
+  },
+  prompts: { type: "string", arg: "N", help: "prompts per length", default: "1" },
   "no-cache-baseline": { type: "boolean", help: "skip the (slow) recompute baseline" },
-} as const;
+};
 
 async function openModel(c: string, v: Values, io: Io): Promise<LoadedModel> {
   const dir = required(c, v, "model", "the model folder");
@@ -99,31 +118,20 @@ async function openModel(c: string, v: Values, io: Io): Promise<LoadedModel> {
   return loadModelDir(c, dir, str(v, "tokenizer") ? { tokenizer: str(v, "tokenizer")! } : {});
 }
 
-function lengthsOpt(c: string, v: Values, name: string, def: number[]): number[] {
-  const ls = intList(c, v, name) ?? def;
+function lengthsOpt(c: string, v: Values, name: string): number[] {
+  const ls = intList(c, v, name) ?? [];
   if (ls.length === 0 || ls.some((l) => l < 2))
     throw new UsageError(c, `--${name} expects lengths >= 2`);
   return ls;
 }
 
-async function ppl(argv: string[], io: Io): Promise<number> {
+async function ppl({ values: v }: Parsed, io: Io): Promise<number> {
   const c = "eval ppl";
-  const { values: v } = parse(c, argv, PPL_SPECS);
-  if (v.help) {
-    io.out(
-      helpText(
-        "anllm eval ppl --model DIR [--data PATH] [--lengths 256,512] [--attention full|anchor|both]",
-        "Perplexity with the LongLoRA protocol (anllm-method.md §6).",
-        PPL_SPECS,
-      ),
-    );
-    return 0;
-  }
-  const lengths = lengthsOpt(c, v, "lengths", [256]);
-  const stride = int(c, v, "stride", 256, 1)!;
-  const which = choice(c, v, "attention", ["full", "anchor", "both"] as const, "both");
-  const maxWindows = int(c, v, "max-windows", 0, 0)!;
-  const batchSize = int(c, v, "batch-size", 1, 1, 1024)!;
+  const lengths = lengthsOpt(c, v, "lengths");
+  const stride = int(c, v, "stride", 1)!;
+  const which = choice(c, v, "attention", ["full", "anchor", "both"] as const)!;
+  const maxWindows = int(c, v, "max-windows", 0)!;
+  const batchSize = int(c, v, "batch-size", 1, 1024)!;
   const data = str(v, "data") ?? defaultDatasetPath("heldout");
   if (!existsSync(data)) throw new UsageError(c, `--data not found: ${data}`);
   const l = await openModel(c, v, io);
@@ -183,23 +191,12 @@ function parseTasks(c: string, v: Values): Partial<Record<TaskName, TaskSource>>
   return tasks;
 }
 
-async function qa(argv: string[], io: Io): Promise<number> {
+async function qa({ values: v }: Parsed, io: Io): Promise<number> {
   const c = "eval qa";
-  const { values: v } = parse(c, argv, QA_SPECS);
-  if (v.help) {
-    io.out(
-      helpText(
-        "anllm eval qa --model DIR --task arc_easy=FILE [--task ...] [--shots N] [--attention full|anchor]",
-        "Multiple-choice QA, lm-eval-harness scoring (anllm-method.md §6).",
-        QA_SPECS,
-      ),
-    );
-    return 0;
-  }
   const tasks = parseTasks(c, v);
-  const shots = int(c, v, "shots", 0, 0, 64)!;
-  const attention = choice(c, v, "attention", ["full", "anchor"] as const, "anchor");
-  const limit = int(c, v, "limit", undefined, 1);
+  const shots = int(c, v, "shots", 0, 64)!;
+  const attention = choice(c, v, "attention", ["full", "anchor"] as const)!;
+  const limit = int(c, v, "limit", 1);
   const l = await openModel(c, v, io);
   const ac = l.anchorMode === "ac";
   const res = await runQaEval({
@@ -234,22 +231,11 @@ async function textsOf(path: string, maxDocs = 50): Promise<string[]> {
   return out;
 }
 
-async function cache(argv: string[], io: Io): Promise<number> {
+async function cache({ values: v }: Parsed, io: Io): Promise<number> {
   const c = "eval cache";
-  const { values: v } = parse(c, argv, CACHE_SPECS);
-  if (v.help) {
-    io.out(
-      helpText(
-        "anllm eval cache --model DIR [--prompt-lengths 256,512] [--max-new-tokens N]",
-        "K/V cache reduction C and speed-up T on long many-sentence prompts (anllm-method.md §4).",
-        CACHE_SPECS,
-      ),
-    );
-    return 0;
-  }
-  const promptLengths = lengthsOpt(c, v, "prompt-lengths", [256]);
-  const maxNewTokens = int(c, v, "max-new-tokens", 16, 1)!;
-  const prompts = int(c, v, "prompts", 1, 1, 64)!;
+  const promptLengths = lengthsOpt(c, v, "prompt-lengths");
+  const maxNewTokens = int(c, v, "max-new-tokens", 1)!;
+  const prompts = int(c, v, "prompts", 1, 64)!;
   const texts = await textsOf(str(v, "data") ?? defaultDatasetPath("heldout"));
   const l = await openModel(c, v, io);
   if (l.anchors.ids.length === 0)
@@ -271,25 +257,41 @@ async function cache(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-const SUBS: Record<string, (argv: string[], io: Io) => Promise<number>> = { ppl, qa, cache };
-
-export const evalCommand: Command = {
-  name: "eval",
-  summary: "eval ppl | qa | cache: perplexity, multiple-choice QA, KV cache reduction",
-  async run(argv, io) {
-    const [sub, ...rest] = argv;
-    if (sub === undefined || sub === "--help" || sub === "-h") {
-      io.out(
-        "Usage: anllm eval <ppl|qa|cache> --model DIR [options]\n\n" +
-          "  ppl    perplexity (full and anchor attention), LongLoRA windows\n" +
-          "  qa     multiple-choice QA (OBQA, WinoGrande, ARC, PIQA, HellaSwag, SciQ, BoolQ)\n" +
-          "  cache  K/V cache reduction and speed-up on long prompts\n\n" +
-          'Run "anllm eval <sub> --help" for options.\n',
-      );
-      return 0;
-    }
-    const f = SUBS[sub];
-    if (!f) throw new UsageError("eval", `unknown subcommand "${sub}" (expected: ppl, qa, cache)`);
-    return f(rest, io);
-  },
+export const evalCommand: CommandGroup = {
+  usage: "anllm eval <ppl|qa|cache> --model DIR [options]",
+  subcommands: [
+    {
+      name: "ppl",
+      summary: "perplexity (full and anchor attention), LongLoRA windows",
+      command: {
+        usage:
+          "anllm eval ppl --model DIR [--data PATH] [--lengths 256,512] [--attention full|anchor|both]",
+        about: "Perplexity with the LongLoRA protocol (docs: guide/method.md §Evaluation).",
+        options: PPL_OPTIONS,
+        run: ppl,
+      },
+    },
+    {
+      name: "qa",
+      summary: "multiple-choice QA (OBQA, WinoGrande, ARC, PIQA, HellaSwag, SciQ, BoolQ)",
+      command: {
+        usage:
+          "anllm eval qa --model DIR --task arc_easy=FILE [--task ...] [--shots N] [--attention full|anchor]",
+        about: "Multiple-choice QA, lm-eval-harness scoring (docs: guide/method.md §Evaluation).",
+        options: QA_OPTIONS,
+        run: qa,
+      },
+    },
+    {
+      name: "cache",
+      summary: "K/V cache reduction and speed-up on long prompts",
+      command: {
+        usage: "anllm eval cache --model DIR [--prompt-lengths 256,512] [--max-new-tokens N]",
+        about:
+          "K/V cache reduction C and speed-up T on long many-sentence prompts (docs: guide/method.md §Evaluation).",
+        options: CACHE_OPTIONS,
+        run: cache,
+      },
+    },
+  ],
 };

@@ -1,10 +1,10 @@
 // `anllm generate`: samples a continuation from a trained model with anchor inference (the KV
-// cache keeps only anchors + the open segment, anllm-method.md §4) or a full cache, and reports
-// the cache's peak size against the full size.
+// cache keeps only anchors + the open segment, apps/docs/guide/method.md §The cache bookkeeping)
+// or a full cache, and reports the cache's peak size against the full size.
 
 import { generate } from "@anllm/llama2-model";
 import { encodeDocument, type ResolvedAnchors, type Tokenizer } from "@anllm/redpajama-loader";
-import { choice, helpText, int, intList, num, parse, required, str } from "../args";
+import { choice, int, intList, num, type OptionSpecs, required, str } from "../args";
 import type { Command } from "../command";
 import { UsageError } from "../errors";
 import { emit } from "../io";
@@ -12,27 +12,32 @@ import { ensureDevice } from "../wiring/device";
 import { loadModelDir } from "../wiring/model";
 import { ANCHOR_MODES } from "../wiring/tokenizer";
 
-const SPECS = {
+const OPTIONS: OptionSpecs = {
   model: { type: "string", arg: "DIR", help: "model, checkpoint or run folder (required)" },
   prompt: { type: "string", arg: "TEXT", help: "prompt text" },
   "prompt-ids": { type: "string", arg: "IDS", help: "prompt as token ids, e.g. 1,450,4996" },
-  "max-new-tokens": { type: "string", arg: "N", help: "tokens to generate", def: "64" },
-  attention: { type: "string", arg: "full|anchor", help: "KV cache policy", def: "anchor" },
-  anchor: { type: "string", arg: "ep|ac|none", help: "anchor strategy", def: "the model's" },
+  "max-new-tokens": { type: "string", arg: "N", help: "tokens to generate", default: "64" },
+  attention: { type: "string", arg: "full|anchor", help: "KV cache policy", default: "anchor" },
+  anchor: {
+    type: "string",
+    arg: "ep|ac|none",
+    help: "anchor strategy",
+    computedDefault: "the model's",
+  },
   "anchor-ids": { type: "string", arg: "IDS", help: "token ids that count as anchors" },
   tokenizer: { type: "string", arg: "NAME|PATH", help: "override the model's tokenizer" },
   greedy: { type: "boolean", help: "argmax decoding (the default unless --temperature is given)" },
   temperature: { type: "string", arg: "T", help: "sampling temperature (> 0)" },
   "top-k": { type: "string", arg: "K", help: "sample among the K most likely tokens" },
   "top-p": { type: "string", arg: "P", help: "nucleus sampling mass in (0, 1]" },
-  seed: { type: "string", arg: "N", help: "sampling seed", def: "34" },
+  seed: { type: "string", arg: "N", help: "sampling seed", default: "34" },
   "chunk-size": {
     type: "string",
     arg: "N",
     help: "prefill chunk size (the cache is reduced after each chunk)",
-    def: "64",
+    default: "64",
   },
-} as const;
+};
 
 const USAGE =
   "anllm generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3) [--max-new-tokens N] [--attention full|anchor] [--greedy | --temperature T --top-k K --top-p P] [--seed N] [--json]";
@@ -50,41 +55,30 @@ export function encodePrompt(
 }
 
 export const generateCommand: Command = {
-  name: "generate",
-  summary: "generate text with anchor (or full) KV cache; reports the cache reduction",
-  async run(argv, io) {
+  usage: USAGE,
+  about: "Generates from a prompt; the anchor cache drops non-anchor K/V of finished segments.",
+  options: OPTIONS,
+  async run({ values: v }, io) {
     const c = "generate";
-    const { values: v } = parse(c, argv, SPECS);
-    if (v.help) {
-      io.out(
-        helpText(
-          USAGE,
-          "Generates from a prompt; the anchor cache drops non-anchor K/V of finished segments.",
-          SPECS,
-        ),
-      );
-      return 0;
-    }
     const dir = required(c, v, "model", "the model folder");
     const promptText = str(v, "prompt");
     const promptIds = intList(c, v, "prompt-ids");
     if ((promptText === undefined) === (promptIds === undefined)) {
       throw new UsageError(c, "give exactly one of --prompt TEXT or --prompt-ids 1,2,3");
     }
-    const maxNew = int(c, v, "max-new-tokens", 64, 1, 1 << 20)!;
-    const attention = choice(c, v, "attention", ["full", "anchor"] as const, "anchor");
-    const anchorFlag =
-      str(v, "anchor") === undefined ? undefined : choice(c, v, "anchor", ANCHOR_MODES, "ep");
-    const temperature = num(c, v, "temperature", undefined, 0);
+    const maxNew = int(c, v, "max-new-tokens", 1, 1 << 20)!;
+    const attention = choice(c, v, "attention", ["full", "anchor"] as const)!;
+    const anchorFlag = choice(c, v, "anchor", ANCHOR_MODES);
+    const temperature = num(c, v, "temperature", 0);
     if (temperature !== undefined && v.greedy)
       throw new UsageError(c, "--greedy and --temperature exclude each other");
     if (temperature === 0)
       throw new UsageError(c, "--temperature must be > 0 (use --greedy for argmax)");
-    const topK = int(c, v, "top-k", undefined, 1);
-    const topP = num(c, v, "top-p", undefined, 0, 1);
+    const topK = int(c, v, "top-k", 1);
+    const topP = num(c, v, "top-p", 0, 1);
     if (topP === 0) throw new UsageError(c, "--top-p must be in (0, 1]");
-    const seed = int(c, v, "seed", 34, 0, 2 ** 32 - 1)!;
-    const chunkSize = int(c, v, "chunk-size", 64, 1)!;
+    const seed = int(c, v, "seed", 0, 2 ** 32 - 1)!;
+    const chunkSize = int(c, v, "chunk-size", 1)!;
     await ensureDevice(io);
     const l = await loadModelDir(c, dir, {
       ...(str(v, "tokenizer") ? { tokenizer: str(v, "tokenizer")! } : {}),

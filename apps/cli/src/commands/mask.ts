@@ -1,59 +1,48 @@
 // `anllm mask`: tokenises a text, marks its anchors (EP: "." pieces; AC: <AC> after each sentence)
-// and prints the anchor attention mask (anllm-method.md §2) with anchor-mask's pretty printer.
+// and prints the anchor attention mask (apps/docs/guide/method.md §The rule) with anchor-mask's
+// pretty printer.
 
 import { buildAnchorMask, formatMask, segmentIds } from "@anllm/anchor-mask";
 import { encodeDocument } from "@anllm/redpajama-loader";
-import { choice, helpText, intList, parse, required, str } from "../args";
+import { choice, intList, type OptionSpecs, required, str } from "../args";
 import type { Command } from "../command";
 import { UsageError } from "../errors";
 import { emit } from "../io";
 import { ANCHOR_MODES, anchorSetup, loadTokenizer } from "../wiring/tokenizer";
 
-const SPECS = {
+const OPTIONS: OptionSpecs = {
   text: { type: "string", arg: "TEXT", help: "the text to tokenise (required)" },
-  anchor: { type: "string", arg: "ep|ac|none", help: "anchor strategy", def: "ep" },
+  anchor: { type: "string", arg: "ep|ac|none", help: "anchor strategy", default: "ep" },
   tokenizer: {
     type: "string",
     arg: "NAME|PATH",
     help: "bytes, llama2 or a tokenizer.json",
-    def: "llama2",
+    default: "llama2",
   },
   "anchor-ids": { type: "string", arg: "IDS", help: "EP anchor token ids, e.g. 29889,29892" },
   "max-tokens": {
     type: "string",
     arg: "N",
     help: "refuse longer texts (the table gets wide)",
-    def: "48",
+    default: "48",
   },
-} as const;
-
-const USAGE = 'anllm mask --text "..." [--anchor ep|ac] [--tokenizer llama2|bytes|PATH] [--json]';
+};
 
 export const maskCommand: Command = {
-  name: "mask",
-  summary: "print the anchor attention mask of a short text",
-  async run(argv, io) {
-    const { values } = parse("mask", argv, SPECS);
-    if (values.help) {
-      io.out(
-        helpText(
-          USAGE,
-          "Tokenises TEXT, marks anchors and prints the mask (1 = may attend; rows = queries).",
-          SPECS,
-        ),
-      );
-      return 0;
-    }
+  usage: 'anllm mask --text "..." [--anchor ep|ac] [--tokenizer llama2|bytes|PATH] [--json]',
+  about: "Tokenises TEXT, marks anchors and prints the mask (1 = may attend; rows = queries).",
+  options: OPTIONS,
+  async run({ values }, io) {
     const text = required("mask", values, "text", "the text whose mask to print");
-    const mode = choice("mask", values, "anchor", ANCHOR_MODES, "ep");
-    const maxTokens = Number(str(values, "max-tokens", "48"));
+    const mode = choice("mask", values, "anchor", ANCHOR_MODES)!;
+    const maxTokens = Number(str(values, "max-tokens"));
     if (!Number.isInteger(maxTokens) || maxTokens < 1) {
       throw new UsageError(
         "mask",
         `--max-tokens expects an integer >= 1, got "${str(values, "max-tokens")}"`,
       );
     }
-    const base = loadTokenizer("mask", str(values, "tokenizer", "llama2")!);
+    const base = loadTokenizer("mask", str(values, "tokenizer")!);
     const { tokenizer, anchors } = anchorSetup(
       base,
       mode,

@@ -1,10 +1,10 @@
-// Options of `anllm train`: the flag table, the JSON config file (same keys as the long flags),
-// validation into a TrainConfig, and the rule for --resume (the stored config is reused; only
-// steps and checkpointing may change).
+// Options of `anllm train`: the flag table (defaults included), the JSON config file (same keys as
+// the long flags), validation into a TrainConfig, and the rule for --resume (the stored config is
+// reused; only steps and checkpointing may change).
 
 import { existsSync, readFileSync } from "node:fs";
 import { SCHEDULE_KINDS, type ScheduleKind } from "@anllm/trainer";
-import { choice, int, num, type OptionSpecs, str, type Values } from "../args";
+import { choice, int, num, type OptionSpecs, str, type Values, withDefaults } from "../args";
 import { UsageError } from "../errors";
 import { ANCHOR_MODES, type AnchorMode } from "../wiring/tokenizer";
 
@@ -39,59 +39,69 @@ export const TRAIN_SPECS: OptionSpecs = {
     type: "string",
     arg: "PRESET|DIR",
     help: "model preset (tiny, small, llama2-7b, ...) or HF folder",
-    def: "small",
+    default: "small",
   },
   tokenizer: {
     type: "string",
     arg: "NAME|PATH",
     help: "bytes, llama2 or tokenizer.json",
-    def: "bytes for tiny/small, else llama2 / the model folder's",
+    computedDefault: "bytes for tiny/small, else llama2 / the model folder's",
   },
   data: {
     type: "string",
     multiple: true,
     arg: "PATH",
     help: "dataset folder or file (repeatable)",
-    def: "the embedded corpus",
+    computedDefault: "the embedded corpus",
   },
   anchor: {
     type: "string",
     arg: "ac|ep|none",
     help: "anchor strategy (none = full causal attention)",
-    def: "ac",
+    default: "ac",
   },
-  steps: { type: "string", arg: "N", help: "optimiser steps", def: "100" },
-  "batch-size": { type: "string", arg: "N", help: "sequences per micro-batch", def: "8" },
-  "grad-accum": { type: "string", arg: "N", help: "micro-batches per optimiser step", def: "1" },
+  steps: { type: "string", arg: "N", help: "optimiser steps", default: "100" },
+  "batch-size": { type: "string", arg: "N", help: "sequences per micro-batch", default: "8" },
+  "grad-accum": {
+    type: "string",
+    arg: "N",
+    help: "micro-batches per optimiser step",
+    default: "1",
+  },
   "seq-len": {
     type: "string",
     arg: "N",
     help: "tokens per sequence (documents are right-truncated)",
-    def: "128",
+    default: "128",
   },
-  lr: { type: "string", arg: "LR", help: "peak learning rate", def: "3e-3" },
+  lr: { type: "string", arg: "LR", help: "peak learning rate", default: "3e-3" },
   schedule: {
     type: "string",
     arg: "constant|linear|cosine",
     help: "learning-rate schedule",
-    def: "constant",
+    default: "constant",
   },
-  warmup: { type: "string", arg: "N", help: "warm-up steps", def: "10" },
+  warmup: { type: "string", arg: "N", help: "warm-up steps", default: "10" },
   "min-lr-ratio": {
     type: "string",
     arg: "R",
     help: "floor of linear/cosine as a fraction of --lr",
-    def: "0",
+    default: "0",
   },
-  "weight-decay": { type: "string", arg: "WD", help: "AdamW decoupled weight decay", def: "0" },
-  "max-grad-norm": { type: "string", arg: "X", help: "global-norm clipping (0 = off)", def: "1" },
-  seed: { type: "string", arg: "N", help: "seed (weights, data order)", def: "34" },
-  out: { type: "string", arg: "DIR", help: "run folder", def: "runs/train" },
+  "weight-decay": { type: "string", arg: "WD", help: "AdamW decoupled weight decay", default: "0" },
+  "max-grad-norm": {
+    type: "string",
+    arg: "X",
+    help: "global-norm clipping (0 = off)",
+    default: "1",
+  },
+  seed: { type: "string", arg: "N", help: "seed (weights, data order)", default: "34" },
+  out: { type: "string", arg: "DIR", help: "run folder", default: "runs/train" },
   "checkpoint-every": {
     type: "string",
     arg: "N",
     help: "checkpoint every N steps (and at the end)",
-    def: "50",
+    default: "50",
   },
   packing: {
     type: "boolean",
@@ -101,13 +111,13 @@ export const TRAIN_SPECS: OptionSpecs = {
     type: "string",
     arg: "mean|copy-period",
     help: "initial <AC> embedding",
-    def: "mean",
+    default: "mean",
   },
   "on-nonfinite": {
     type: "string",
     arg: "stop|skip",
     help: "NaN/Inf loss or gradient: stop (checkpoint of the last good state) or skip the step",
-    def: "stop",
+    default: "stop",
   },
   resume: { type: "boolean", help: "continue the run in --out from its latest checkpoint" },
 };
@@ -159,33 +169,37 @@ function defaultTokenizer(model: string): string {
   return model === "tiny" || model === "small" ? "bytes" : "llama2";
 }
 
-/** Validates merged flag values into a TrainConfig (UsageError names the flag). */
-export function toTrainConfig(v: Values, defaultData: () => string): TrainConfig {
+/**
+ * Validates the given flag values (command line merged over --config) into a TrainConfig, with the
+ * table's defaults for the rest (UsageError names the flag).
+ */
+export function toTrainConfig(given: Values, defaultData: () => string): TrainConfig {
   const c = "train";
-  const model = str(v, "model", "small")!;
+  const v = withDefaults(given, TRAIN_SPECS);
+  const model = str(v, "model")!;
   const data = (v.data as string[] | undefined) ?? [defaultData()];
-  const steps = int(c, v, "steps", 100, 1)!;
+  const steps = int(c, v, "steps", 1)!;
   return {
     model,
     tokenizer: str(v, "tokenizer") ?? defaultTokenizer(model),
     data,
-    anchor: choice(c, v, "anchor", ANCHOR_MODES, "ac"),
+    anchor: choice(c, v, "anchor", ANCHOR_MODES)!,
     steps,
-    batchSize: int(c, v, "batch-size", 8, 1, 4096)!,
-    gradAccum: int(c, v, "grad-accum", 1, 1, 65536)!,
-    seqLen: int(c, v, "seq-len", 128, 2, 1 << 20)!,
-    lr: num(c, v, "lr", 3e-3, 0, 10)!,
-    schedule: choice(c, v, "schedule", SCHEDULE_KINDS, "constant"),
-    warmup: int(c, v, "warmup", 10, 0)!,
-    minLrRatio: num(c, v, "min-lr-ratio", 0, 0, 1)!,
-    weightDecay: num(c, v, "weight-decay", 0, 0, 10)!,
-    maxGradNorm: num(c, v, "max-grad-norm", 1, 0)!,
-    seed: int(c, v, "seed", 34, 0, 2 ** 32 - 1)!,
-    out: str(v, "out", "runs/train")!,
-    checkpointEvery: int(c, v, "checkpoint-every", 50, 1)!,
+    batchSize: int(c, v, "batch-size", 1, 4096)!,
+    gradAccum: int(c, v, "grad-accum", 1, 65536)!,
+    seqLen: int(c, v, "seq-len", 2, 1 << 20)!,
+    lr: num(c, v, "lr", 0, 10)!,
+    schedule: choice(c, v, "schedule", SCHEDULE_KINDS)!,
+    warmup: int(c, v, "warmup", 0)!,
+    minLrRatio: num(c, v, "min-lr-ratio", 0, 1)!,
+    weightDecay: num(c, v, "weight-decay", 0, 10)!,
+    maxGradNorm: num(c, v, "max-grad-norm", 0)!,
+    seed: int(c, v, "seed", 0, 2 ** 32 - 1)!,
+    out: str(v, "out")!,
+    checkpointEvery: int(c, v, "checkpoint-every", 1)!,
     mode: v.packing === true ? "pack" : "paper",
-    acInit: choice(c, v, "ac-init", ["mean", "copy-period"] as const, "mean"),
-    onNonFinite: choice(c, v, "on-nonfinite", ["stop", "skip"] as const, "stop"),
+    acInit: choice(c, v, "ac-init", ["mean", "copy-period"] as const)!,
+    onNonFinite: choice(c, v, "on-nonfinite", ["stop", "skip"] as const)!,
   };
 }
 

@@ -1,10 +1,11 @@
-// `anllm train`: continual pre-training with the anchor mask (anllm-method.md §5) on a preset or
-// HF model and RedPajama-layout data; flags or a JSON config; --resume continues bit-exactly.
+// `anllm train`: continual pre-training with the anchor mask (apps/docs/guide/method.md §Training)
+// on a preset or HF model and RedPajama-layout data; flags or a JSON config; --resume continues
+// bit-exactly.
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defaultDatasetPath } from "@anllm/redpajama-loader";
-import { helpText, parse, type Values } from "../args";
+import type { Values } from "../args";
 import type { Command } from "../command";
 import { UsageError } from "../errors";
 import { emit } from "../io";
@@ -16,23 +17,14 @@ const USAGE =
   "anllm train [--model small|DIR] [--data PATH]... [--anchor ac|ep|none] [--steps N] [--out DIR] [--resume] [--config FILE]";
 
 export const trainCommand: Command = {
-  name: "train",
-  summary: "continual pre-training with the anchor mask (checkpoints, metrics, resume)",
-  async run(argv, io) {
-    const { values } = parse("train", argv, TRAIN_SPECS);
-    if (values.help) {
-      io.out(
-        helpText(
-          USAGE,
-          "Trains a Llama-2-architecture model with the anchor attention mask.",
-          TRAIN_SPECS,
-        ),
-      );
-      return 0;
-    }
+  usage: USAGE,
+  about: "Trains a Llama-2-architecture model with the anchor attention mask.",
+  options: TRAIN_SPECS,
+  async run({ values, given }, io) {
+    // flags win over the --config file; defaults apply to what neither gives (toTrainConfig)
     const fromFile: Values = typeof values.config === "string" ? readConfigFile(values.config) : {};
     const merged: Values = { ...fromFile };
-    for (const [k, v] of Object.entries(values)) if (v !== undefined) merged[k] = v;
+    for (const [k, v] of Object.entries(given)) if (v !== undefined) merged[k] = v;
     let cfg = toTrainConfig(merged, () => defaultDatasetPath());
     const resume = values.resume === true;
     if (resume) {

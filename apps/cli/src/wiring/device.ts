@@ -1,7 +1,7 @@
 // Device setup for the CLI: one initNodeDevice() per process (env ANLLM_DEVICE=cpu|webgpu is
 // honoured by @anllm/tensor/node), logged once on stderr.
 
-import { type Device, getDevice } from "@anllm/tensor";
+import type { Device } from "@anllm/tensor";
 import { initNodeDevice } from "@anllm/tensor/node";
 import type { Io } from "../io";
 
@@ -13,9 +13,4 @@ export async function ensureDevice(io: Io): Promise<Device> {
   ready = await initNodeDevice();
   io.err(`device: ${ready.kind} (${ready.name})\n`);
   return ready;
-}
-
-/** The current device (after ensureDevice). */
-export function currentDevice(): Device {
-  return getDevice();
 }

@@ -1,18 +1,18 @@
-// Where model, data and optimiser meet (architecture.md §2.4): builds the model and tokenizer,
-// the loader stream and the loss closure, runs @anllm/trainer, and writes the run folder's
-// train-config.json and loss-curve.svg. Shared by `anllm train` and `anllm demo`.
+// Where model, data and optimiser meet: builds the model and tokenizer, the loader stream and the
+// loss closure, runs @anllm/trainer, and writes the run folder's train-config.json and
+// loss-curve.svg. Shared by `anllm train` and `anllm demo`.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { configToHF } from "@anllm/llama2-model";
 import type { Batch } from "@anllm/redpajama-loader";
+import { atomicWrite } from "@anllm/tensor/io";
 import {
   type ProgressMode,
   readMetrics,
   type StepMetrics,
   type TrainResult,
   train,
-  writeFileAtomic,
 } from "@anllm/trainer";
 import type { TrainConfig } from "../commands/train-config";
 import { UsageError } from "../errors";
@@ -75,7 +75,7 @@ export async function runTraining(
       `--seq-len ${cfg.seqLen} exceeds the model's maxSeqLen ${model.config.maxSeqLen}`,
     );
   }
-  await writeFileAtomic(join(cfg.out, "train-config.json"), `${JSON.stringify(cfg, null, 2)}\n`);
+  await atomicWrite(join(cfg.out, "train-config.json"), `${JSON.stringify(cfg, null, 2)}\n`);
   const data = loaderStream({
     source: cfg.data.length === 1 ? cfg.data[0]! : cfg.data,
     tokenizer,

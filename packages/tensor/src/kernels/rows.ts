@@ -75,8 +75,3 @@ export function rowGrid(rows: number, perThread = false): [number, number, numbe
     1,
   ];
 }
-
-/** Whether a row kernel runs one invocation per row on this adapter. */
-export function perThreadRows(software: boolean): boolean {
-  return software;
-}

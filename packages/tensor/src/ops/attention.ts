@@ -1,76 +1,114 @@
 // The anchor attention op: q/k/v with GQA and an AttentionMask of per-token arrays (positions,
 // segment ids, anchor flags, optional documents, key validity) - never a dense L x L mask.
-import { attach } from "../autograd";
+import { segmentIds } from "@anllm/anchor-mask";
 import type { Device } from "../device";
-import { ShapeError } from "../errors";
-import { full, tensor } from "../factories";
+import { DisposedTensorError, ShapeError } from "../errors";
+import { tensor } from "../factories";
 import {
   attentionDkvKernel,
   attentionDqKernel,
   attentionKernel,
 } from "../kernels/attention/attention.kernel";
-import type { AttentionParams } from "../kernels/attention/attention.ref";
-import { maskRule } from "../kernels/attention/attention.ref";
+import {
+  MASK_ARRAY_NAMES,
+  type MaskArrayName,
+  maskArrayPer,
+  maskLength,
+  maskOffsets,
+} from "../kernels/attention/attention.layout";
+import { type AttentionParams, maskRule } from "../kernels/attention/attention.ref";
+import { attach } from "../tape";
 import type { Tensor } from "../tensor";
 import { isTensor } from "../tensor";
 import { checkSame, empty, launchElementwise } from "./core";
 import { concat, reshape } from "./movement";
 import { sum } from "./reduce";
 
-/** A per-token array: an i32 Tensor [batch, L] or a host Int32Array of batch * L values. */
-export type TokenArray = Tensor | Int32Array;
+/**
+ * Per-token values, row-major [batch, L]: host values, or an i32 Tensor [batch, L] already on the
+ * device (such a mask skips the host-side span scan: every pair is checked by the rule).
+ */
+export type TokenArray = Int32Array | Uint8Array | Tensor;
 
 /**
- * The attention rule as per-token arrays (row-major [batch, L]):
+ * Per-token arrays of the attention rule for makeAttentionMask; k* default to the q* arrays
+ * (training, Lq == Lk):
  * allowed(i, j) = kValid[j] && kPos[j] <= qPos[i] && (no docs || qDoc[i] == kDoc[j]) &&
  *   (mode == "causal" || qSeg[i] == kSeg[j] || (kAnchor[j] && !qAnchor[i]) || (bosVisible && kPos[j] == 0)).
  */
-export interface AttentionMask {
-  qPos: TokenArray;
-  kPos: TokenArray;
-  qSeg: TokenArray;
-  kSeg: TokenArray;
-  qAnchor: TokenArray;
-  kAnchor: TokenArray;
-  qDoc?: TokenArray;
-  kDoc?: TokenArray;
-  kValid: TokenArray;
-  mode: "causal" | "anchor";
-  bosVisible?: boolean;
-  /** Packed i32 copy on the device (set by makeAttentionMask). */
-  packed?: Tensor;
-}
-
-/** Host arrays for makeAttentionMask; k* default to the q* arrays (training, Lq == Lk). */
 export interface MaskInput {
   batch: number;
   lq: number;
+  /** key length (default lq) */
   lk?: number;
   mode?: "causal" | "anchor";
-  qPos?: Int32Array;
-  kPos?: Int32Array;
-  /** Anchor flags of the queries (1 = anchor); segment ids are derived when qSeg is omitted. */
-  qAnchor?: Int32Array | Uint8Array;
-  kAnchor?: Int32Array | Uint8Array;
-  qSeg?: Int32Array;
-  kSeg?: Int32Array;
-  qDoc?: Int32Array;
-  kDoc?: Int32Array;
-  /** 1 = real key, 0 = padding or empty cache slot (default all 1). */
-  kValid?: Int32Array | Uint8Array;
+  /** positions (default 0..L-1 per row) */
+  qPos?: TokenArray;
+  kPos?: TokenArray;
+  /** anchor flags (1 = anchor, default none) */
+  qAnchor?: TokenArray;
+  kAnchor?: TokenArray;
+  /** segment ids (default `segmentIds` of the anchor flags, per row) */
+  qSeg?: TokenArray;
+  kSeg?: TokenArray;
+  /** document ids (give both or neither) */
+  qDoc?: TokenArray;
+  kDoc?: TokenArray;
+  /** 1 = real key, 0 = padding or empty cache slot (default all 1) */
+  kValid?: TokenArray;
+  /** keys at position 0 are visible to every query of their document */
   bosVisible?: boolean;
   device?: Device;
 }
 
-function segmentsOf(anchor: Int32Array, batch: number, len: number): Int32Array {
-  const seg = new Int32Array(batch * len);
-  for (let b = 0; b < batch; b++) {
-    let s = 0;
-    for (let t = 0; t < len; t++) {
-      seg[b * len + t] = s;
-      if (anchor[b * len + t]) s++;
-    }
+/**
+ * An attention mask on the device, made by makeAttentionMask: it owns its device copy until
+ * `dispose()`. The autograd tape keeps its own reference, so disposing right after the forward
+ * is safe.
+ */
+export interface AttentionMask {
+  readonly batch: number;
+  readonly lq: number;
+  readonly lk: number;
+  readonly mode: "causal" | "anchor";
+  readonly bosVisible: boolean;
+  readonly hasDoc: boolean;
+  readonly isDisposed: boolean;
+  /** Frees the device copy (idempotent). */
+  dispose(): void;
+}
+
+/** The packed device copy of every live mask handle (private to this module). */
+const devicePacked = new WeakMap<AttentionMask, Tensor>();
+
+class MaskHandle implements AttentionMask {
+  constructor(
+    readonly batch: number,
+    readonly lq: number,
+    readonly lk: number,
+    readonly mode: "causal" | "anchor",
+    readonly bosVisible: boolean,
+    readonly hasDoc: boolean,
+    packed: Tensor,
+  ) {
+    devicePacked.set(this, packed);
   }
+
+  get isDisposed(): boolean {
+    return !devicePacked.has(this);
+  }
+
+  dispose(): void {
+    devicePacked.get(this)?.dispose();
+    devicePacked.delete(this);
+  }
+}
+
+/** Segment ids of every row of [batch, L] anchor flags. */
+function batchSegments(anchor: Int32Array, batch: number, len: number): Int32Array {
+  const seg = new Int32Array(batch * len);
+  for (let b = 0; b < batch; b++)
+    seg.set(segmentIds(anchor.subarray(b * len, (b + 1) * len)), b * len);
   return seg;
 }
 
@@ -78,32 +116,29 @@ function filled(n: number, f: (i: number) => number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => f(i));
 }
 
+type Spans = Record<"qSpanLo" | "qSpanHi" | "kSpanLo" | "kSpanHi", Int32Array>;
+
+/** Spans that cover everything (the kernels still apply the rule per pair). */
+function fullSpans(nq: number, nk: number, lq: number, lk: number): Spans {
+  return {
+    qSpanLo: new Int32Array(nq),
+    qSpanHi: new Int32Array(nq).fill(lk),
+    kSpanLo: new Int32Array(nk),
+    kSpanHi: new Int32Array(nk).fill(lq),
+  };
+}
+
 /**
  * Per query the [lo, hi) range of keys it may see and per key the range of queries that may see
  * it (from the packed arrays, by the same rule as the kernels); empty ranges are [0, 0).
  */
-function allowedSpans(
-  packed: Int32Array,
-  batch: number,
-  lq: number,
-  lk: number,
-  anchorMode: boolean,
-  hasDoc: boolean,
-  bosVisible: boolean,
-): Int32Array {
-  const ok = maskRule(
-    { batch, nHeads: 1, nKvHeads: 1, lq, lk, headDim: 1, scale: 1, anchorMode, hasDoc, bosVisible },
-    packed,
-  );
+function allowedSpans(packed: Int32Array, p: AttentionParams): Spans {
+  const { batch, lq, lk } = p;
   const nq = batch * lq;
   const nk = batch * lk;
-  const out = new Int32Array(2 * nq + 2 * nk);
-  if (batch * lq * lk > 2 ** 24) {
-    // too large to scan on the host: full spans (the kernels still apply the rule per pair)
-    out.fill(lk, nq, 2 * nq);
-    out.fill(lq, 2 * nq + nk);
-    return out;
-  }
+  // too large to scan on the host: full spans
+  if (batch * lq * lk > 2 ** 24) return fullSpans(nq, nk, lq, lk);
+  const ok = maskRule(p, packed);
   const qLo = new Int32Array(nq).fill(lk);
   const qHi = new Int32Array(nq);
   const kLo = new Int32Array(nk).fill(lq);
@@ -123,127 +158,121 @@ function allowedSpans(
   }
   for (let t = 0; t < nq; t++) if ((qHi[t] as number) === 0) qLo[t] = 0;
   for (let t = 0; t < nk; t++) if ((kHi[t] as number) === 0) kLo[t] = 0;
-  out.set(qLo, 0);
-  out.set(qHi, nq);
-  out.set(kLo, 2 * nq);
-  out.set(kHi, 2 * nq + nk);
-  return out;
+  return { qSpanLo: qLo, qSpanHi: qHi, kSpanLo: kLo, kSpanHi: kHi };
 }
 
-/** Builds an AttentionMask from host arrays and uploads it once (packed). Dispose `packed` when done. */
-export function makeAttentionMask(m: MaskInput): AttentionMask & { packed: Tensor } {
+type HostArrays = Record<MaskArrayName, Int32Array>;
+
+/** Packs host arrays in the layout of attention.layout.ts. */
+function packHost(arrays: HostArrays, nq: number, nk: number): Int32Array {
+  const off = maskOffsets(nq, nk);
+  const packed = new Int32Array(maskLength(nq, nk));
+  for (const name of MASK_ARRAY_NAMES) packed.set(arrays[name], off[name]);
+  return packed;
+}
+
+/** Concatenates device and host arrays on the device in the layout of attention.layout.ts. */
+function packDevice(
+  arrays: Record<MaskArrayName, Int32Array | Tensor>,
+  nq: number,
+  nk: number,
+  device: Device | undefined,
+): Tensor {
+  const parts = MASK_ARRAY_NAMES.map((name) => {
+    const a = arrays[name];
+    const n = maskArrayPer(name) === "q" ? nq : nk;
+    if (!isTensor(a)) return tensor(a, [n], { dtype: "i32", device });
+    if (a.dtype !== "i32")
+      throw new ShapeError(`makeAttentionMask: ${name} must be i32, got ${a.dtype} [${a.shape}]`);
+    return reshape(a, [n]);
+  });
+  const packed = concat(parts, 0);
+  for (const p of parts) p.dispose();
+  return packed;
+}
+
+/**
+ * Builds the attention mask of `m` and uploads it once; the returned handle owns the device copy
+ * (call `dispose()` when done). Segment ids default to anchor-mask's `segmentIds` of the flags.
+ */
+export function makeAttentionMask(m: MaskInput): AttentionMask {
   const lk = m.lk ?? m.lq;
   const nq = m.batch * m.lq;
   const nk = m.batch * lk;
-  const check = (name: string, a: ArrayLike<number> | undefined, n: number) => {
-    if (a && a.length !== n)
+  const mode = m.mode ?? "anchor";
+  const bosVisible = m.bosVisible ?? false;
+  const given = (name: string, a: TokenArray | undefined, n: number) => {
+    if (a === undefined) return undefined;
+    const len = isTensor(a) ? a.size : a.length;
+    if (len !== n)
       throw new ShapeError(
-        `makeAttentionMask: ${name} has ${a.length} values, expected batch * L = ${n}`,
+        `makeAttentionMask: ${name} has ${len} values, expected batch * L = ${n}`,
       );
+    return isTensor(a) ? a : Int32Array.from(a);
   };
-  const i32 = (a: ArrayLike<number> | undefined) => (a ? Int32Array.from(a) : undefined);
-  const qPos = i32(m.qPos) ?? filled(nq, (i) => i % m.lq);
-  const qAnchor = i32(m.qAnchor) ?? new Int32Array(nq);
-  const qSeg = i32(m.qSeg) ?? segmentsOf(qAnchor, m.batch, m.lq);
+  const onHost = (name: string, a: Int32Array | Tensor): Int32Array => {
+    if (isTensor(a))
+      throw new ShapeError(`makeAttentionMask: ${name} must be given when its source is a Tensor`);
+    return a;
+  };
+  const qPos = given("qPos", m.qPos, nq) ?? filled(nq, (i) => i % m.lq);
+  const qAnchor = given("qAnchor", m.qAnchor, nq) ?? new Int32Array(nq);
+  const qSeg = given("qSeg", m.qSeg, nq) ?? batchSegments(onHost("qSeg", qAnchor), m.batch, m.lq);
   const same = lk === m.lq;
-  const kPos = i32(m.kPos) ?? (same ? qPos : filled(nk, (i) => i % lk));
-  const kAnchor = i32(m.kAnchor) ?? (same && !m.kPos ? qAnchor : new Int32Array(nk));
-  const kSeg = i32(m.kSeg) ?? (same && !m.kPos ? qSeg : segmentsOf(kAnchor, m.batch, lk));
-  const qDoc = i32(m.qDoc);
-  const kDoc = i32(m.kDoc) ?? (same ? qDoc : undefined);
-  const kValid = i32(m.kValid) ?? new Int32Array(nk).fill(1);
-  for (const [name, a, n] of [
-    ["qPos", qPos, nq],
-    ["qAnchor", qAnchor, nq],
-    ["qSeg", qSeg, nq],
-    ["qDoc", qDoc, nq],
-    ["kPos", kPos, nk],
-    ["kAnchor", kAnchor, nk],
-    ["kSeg", kSeg, nk],
-    ["kDoc", kDoc, nk],
-    ["kValid", kValid, nk],
-  ] as const) {
-    check(name, a, n);
-  }
+  const kPos = given("kPos", m.kPos, nk) ?? (same ? qPos : filled(nk, (i) => i % lk));
+  const kAnchor =
+    given("kAnchor", m.kAnchor, nk) ?? (same && !m.kPos ? qAnchor : new Int32Array(nk));
+  const kSeg =
+    given("kSeg", m.kSeg, nk) ??
+    (same && !m.kPos ? qSeg : batchSegments(onHost("kSeg", kAnchor), m.batch, lk));
+  const qDoc = given("qDoc", m.qDoc, nq);
+  const kDoc = given("kDoc", m.kDoc, nk) ?? (same ? qDoc : undefined);
+  const kValid = given("kValid", m.kValid, nk) ?? new Int32Array(nk).fill(1);
   if ((qDoc === undefined) !== (kDoc === undefined))
     throw new ShapeError("makeAttentionMask: give both qDoc and kDoc or neither");
-  const packedHost = new Int32Array(6 * nq + 7 * nk);
-  const qParts = [qPos, qSeg, qAnchor, qDoc ?? new Int32Array(nq)];
-  const kParts = [kPos, kSeg, kAnchor, kDoc ?? new Int32Array(nk), kValid];
-  for (const [i, a] of qParts.entries()) packedHost.set(a, i * nq);
-  for (const [i, a] of kParts.entries()) packedHost.set(a, 4 * nq + i * nk);
-  const spans = allowedSpans(
-    packedHost,
-    m.batch,
-    m.lq,
-    lk,
-    (m.mode ?? "anchor") === "anchor",
-    qDoc !== undefined,
-    m.bosVisible ?? false,
-  );
-  packedHost.set(spans, 4 * nq + 5 * nk);
-  const packed = tensor(packedHost, [packedHost.length], { dtype: "i32", device: m.device });
-  packed.kept = true;
-  return {
+  const hasDoc = qDoc !== undefined;
+  const tokens = {
     qPos,
-    kPos,
     qSeg,
-    kSeg,
     qAnchor,
+    qDoc: qDoc ?? new Int32Array(nq),
+    kPos,
+    kSeg,
     kAnchor,
-    qDoc,
-    kDoc,
+    kDoc: kDoc ?? new Int32Array(nk),
     kValid,
-    mode: m.mode ?? "anchor",
-    bosVisible: m.bosVisible ?? false,
-    packed,
   };
+  const p: AttentionParams = {
+    ...{ nHeads: 1, nKvHeads: 1, headDim: 1, scale: 1 }, // head shape: not read by the mask rule
+    batch: m.batch,
+    lq: m.lq,
+    lk,
+    anchorMode: mode === "anchor",
+    hasDoc,
+    bosVisible,
+  };
+  const packed = packMask(tokens, p, m.device);
+  packed.kept = true;
+  return new MaskHandle(m.batch, m.lq, lk, mode, bosVisible, hasDoc, packed);
 }
 
+/** The packed device copy: host arrays get their spans scanned, device arrays full spans. */
 function packMask(
-  mask: AttentionMask,
-  batch: number,
-  lq: number,
-  lk: number,
-  like: Tensor,
-): { t: Tensor; owned: boolean } {
-  if (mask.packed && !mask.packed.isDisposed) return { t: mask.packed, owned: false };
-  const dev = like.device;
-  const flat = (a: TokenArray | undefined, n: number, name: string): Tensor => {
-    if (a === undefined) return tensor(new Int32Array(n), [n], { dtype: "i32", device: dev });
-    if (!isTensor(a)) {
-      if (a.length !== n)
-        throw new ShapeError(`attention mask: ${name} has ${a.length} values, expected ${n}`);
-      return tensor(a, [n], { dtype: "i32", device: dev });
-    }
-    const t = a as Tensor;
-    if (t.size !== n || t.dtype !== "i32")
-      throw new ShapeError(
-        `attention mask: ${name} must be i32 with ${n} values, got ${t.dtype} [${t.shape}]`,
-      );
-    return reshape(t, [n]);
-  };
-  const nq = batch * lq;
-  const nk = batch * lk;
-  const parts = [
-    flat(mask.qPos, nq, "qPos"),
-    flat(mask.qSeg, nq, "qSeg"),
-    flat(mask.qAnchor, nq, "qAnchor"),
-    flat(mask.qDoc, nq, "qDoc"),
-    flat(mask.kPos, nk, "kPos"),
-    flat(mask.kSeg, nk, "kSeg"),
-    flat(mask.kAnchor, nk, "kAnchor"),
-    flat(mask.kDoc, nk, "kDoc"),
-    flat(mask.kValid, nk, "kValid"),
-    // no host copy of the arrays here: full spans (every pair is still checked by the rule)
-    full([nq], 0, { dtype: "i32", device: dev }),
-    full([nq], lk, { dtype: "i32", device: dev }),
-    full([nk], 0, { dtype: "i32", device: dev }),
-    full([nk], lq, { dtype: "i32", device: dev }),
-  ];
-  const t = concat(parts, 0);
-  for (const p of parts) p.dispose();
-  return { t, owned: true };
+  tokens: Record<Exclude<MaskArrayName, keyof Spans>, Int32Array | Tensor>,
+  p: AttentionParams,
+  device: Device | undefined,
+): Tensor {
+  const nq = p.batch * p.lq;
+  const nk = p.batch * p.lk;
+  const all = fullSpans(nq, nk, p.lq, p.lk);
+  if (Object.values(tokens).some(isTensor))
+    return packDevice({ ...tokens, ...all }, nq, nk, device);
+  const arrays = tokens as Record<Exclude<MaskArrayName, keyof Spans>, Int32Array>;
+  const host = packHost({ ...arrays, ...all }, nq, nk);
+  const off = maskOffsets(nq, nk);
+  const spans = allowedSpans(host, p);
+  for (const name of Object.keys(spans) as (keyof Spans)[]) host.set(spans[name], off[name]);
+  return tensor(host, [host.length], { dtype: "i32", device });
 }
 
 /** Options of attention. */
@@ -293,14 +322,23 @@ export function attention(
     headDim,
     scale: opts.scale ?? 1 / Math.sqrt(headDim),
     anchorMode: mask.mode === "anchor",
-    hasDoc: mask.qDoc !== undefined && mask.kDoc !== undefined,
-    bosVisible: mask.bosVisible ?? false,
+    hasDoc: mask.hasDoc,
+    bosVisible: mask.bosVisible,
     kernels:
       q.backend.software && opts.kernels !== "generic" && headDim % 4 === 0
         ? "unrolled"
         : "generic",
   };
-  const { t: packed, owned } = packMask(mask, batch, lq, lk, q);
+  const packed = devicePacked.get(mask);
+  if (!packed) {
+    if (mask instanceof MaskHandle)
+      throw new DisposedTensorError("attention: the mask was used after dispose()");
+    throw new TypeError("attention: the mask must come from makeAttentionMask");
+  }
+  if (mask.batch !== batch || mask.lq !== lq || mask.lk !== lk)
+    throw new ShapeError(
+      `attention: mask is for batch ${mask.batch}, lq ${mask.lq}, lk ${mask.lk}; q [${q.shape}], k [${k.shape}]`,
+    );
   const arg = (t: Tensor) => ({ storage: t.storage, dtype: t.dtype });
   const out = empty(q.shape, "f32", q);
   const lse = empty([batch, nHeads, lq], "f32", q);
@@ -320,6 +358,5 @@ export function attention(
     return [dq, dk, dv];
   });
   lse.dispose();
-  if (owned) packed.dispose();
   return res;
 }

@@ -1,8 +1,8 @@
 // Elementwise ops (unary, scalar, binary with broadcasting, where, cast) and their vjps.
-import { attach } from "../autograd";
+
 import type { DType } from "../dtype";
 import { full } from "../factories";
-import type { ElemOpName } from "../kernels/elementwise/table";
+import { attach } from "../tape";
 import type { Tensor } from "../tensor";
 import { launchElementwise, promote, unaryGrad } from "./core";
 
@@ -163,9 +163,4 @@ export function cast(x: Tensor, dtype: DType): Tensor {
 /** Comparison masks (f32 0/1, not differentiable). */
 export function compare(op: "eq" | "gt" | "lt", a: Tensor, b: Tensor): Tensor {
   return launchElementwise(op, [a, b], "f32");
-}
-
-/** Internal access to raw elementwise ops for fused code paths. */
-export function rawElementwise(op: ElemOpName, inputs: Tensor[], s = 0): Tensor {
-  return launchElementwise(op, inputs, "f32", s);
 }

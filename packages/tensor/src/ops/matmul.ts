@@ -1,9 +1,10 @@
 // Batched matmul with transposed operands read in place and broadcast batch dims; its vjp uses
 // the same kernel with flipped transpose flags (no transposed copies).
-import { attach, noGrad } from "../autograd";
+
 import { ShapeError } from "../errors";
 import { matmulKernel, matmulVec4Kernel, vecMode } from "../kernels/matmul/matmul.kernel";
 import type { MatmulTiling } from "../kernels/matmul/matmul.wgsl";
+import { attach, noGrad } from "../tape";
 import type { Tensor } from "../tensor";
 import { broadcastShapes, checkSame, empty, stridesOf } from "./core";
 import { reshape, transpose } from "./movement";

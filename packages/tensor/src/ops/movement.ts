@@ -1,6 +1,6 @@
 // Movement ops: reshape (a view), permute/transpose/slice/concat/expand (strided copies),
 // gather / embedding (index select with a scatter-add gradient), squeeze/unsqueeze.
-import { attach } from "../autograd";
+
 import { shapeSize } from "../dtype";
 import { ShapeError } from "../errors";
 import { copyKernel } from "../kernels/copy/copy.kernel";
@@ -9,6 +9,7 @@ import {
   scatterAddKernel,
   scatterLinksKernel,
 } from "../kernels/gather/gather.kernel";
+import { attach } from "../tape";
 import type { Tensor } from "../tensor";
 import { broadcastShapes, checkSame, empty, normAxis, stridesOf } from "./core";
 import { zerosOn } from "./util";

@@ -1,6 +1,6 @@
 // Neural-network ops with fused kernels: softmax / log-softmax, RMSNorm, rotary embedding and
 // the fused cross-entropy, each with its vjp.
-import { attach } from "../autograd";
+
 import { shapeSize } from "../dtype";
 import { ShapeError } from "../errors";
 import {
@@ -15,6 +15,7 @@ import {
 import { DW_CHUNK } from "../kernels/rmsnorm/rmsnorm.ref";
 import { ropeKernel } from "../kernels/rope/rope.kernel";
 import { softmaxBackwardKernel, softmaxKernel } from "../kernels/softmax/softmax.kernel";
+import { attach } from "../tape";
 import type { Tensor } from "../tensor";
 import { checkSame, empty, launchElementwise, normAxis } from "./core";
 import { reshape, transpose } from "./movement";

@@ -1,8 +1,9 @@
 // Reductions over one or several axes (sum, mean, max, argmax) and sumTo, the broadcast-undo used
 // by autograd. Multi-axis reductions run one axis at a time.
-import { attach } from "../autograd";
+
 import { shapeSize } from "../dtype";
 import { reduceKernel } from "../kernels/reduce/reduce.kernel";
+import { attach } from "../tape";
 import type { Tensor } from "../tensor";
 import { checkSame, empty, launchElementwise, normAxis } from "./core";
 import { reshape } from "./movement";

@@ -1,4 +1,4 @@
-// Smoke tests of the WebGPU device layer (issue 2): a WGSL compute kernel runs on the adapter and
+// Smoke tests of the WebGPU device layer: a WGSL compute kernel runs on the adapter and
 // returns the right values; an invalid kernel fails with a readable KernelError; copyFrom, pool
 // reuse and paged bindings (tensors above the binding limit) work.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -108,7 +108,7 @@ describe("webgpu device", () => {
             [N],
           ),
         );
-        loss.backward();
+        T.backward(loss);
         const g = w.grad as T.Tensor;
         const m = T.zeros([V, D]);
         const v = T.zeros([V, D]);

@@ -1,7 +1,8 @@
 // Fused AdamW kernel vs reference and vs the textbook formula over several steps.
 import { it } from "vitest";
 import * as T from "../../index";
-import { describeDevices, expectAllClose, expectSameAsCpu, seededRandom } from "../../testing";
+import { seededRandom } from "../../random";
+import { describeDevices, expectAllClose, expectSameAsCpu } from "../../testing";
 
 function host(n: number, seed: number): Float32Array {
   const r = seededRandom(seed);

@@ -38,8 +38,9 @@ const ENTRY = /* wgsl */ `@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let tid = gid.x + gid.y * nwg.x * WG;
   let nthreads = nwg.x * nwg.y * WG;
-  let B = M(0u); let H = M(1u); let KV = M(2u); let Lq = M(3u); let Lk = M(4u);
-  let scale = Mf(6u);
+  let P = attnParams();
+  let B = P.batch; let H = P.nHeads; let KV = P.nKvHeads; let Lq = P.lq; let Lk = P.lk;
+  let scale = P.scale;
   let group = H / KV;`;
 
 /** Sum of vec4 dot products of two named rows. */

@@ -1,6 +1,6 @@
 // Kernel definitions of the anchor attention forward and backward (dQ, dK/dV).
-import { f32Bits } from "../../dtype";
 import { type BindingSpec, type KernelDef, strideGroups } from "../kernel";
+import { attentionMeta } from "./attention.layout";
 import {
   type AttentionParams,
   attentionDkvRef,
@@ -77,17 +77,6 @@ function pick(
   };
 }
 
-const meta = (p: AttentionParams) => [
-  p.batch,
-  p.nHeads,
-  p.nKvHeads,
-  p.lq,
-  p.lk,
-  p.headDim,
-  f32Bits(p.scale),
-  (p.anchorMode ? 1 : 0) | (p.hasDoc ? 2 : 0) | (p.bosVisible ? 4 : 0),
-];
-
 const r = (name: string, type: BindingSpec["type"] = "f32"): BindingSpec => ({
   name,
   type,
@@ -100,7 +89,7 @@ const inputs = [r("q"), r("k"), r("v"), r("mask", "i32")];
 export const attentionKernel: KernelDef<AttentionParams> = {
   name: "attention",
   ...pick(false, attentionWgsl, attentionUnrolledWgsl, [...inputs, w("out"), w("lse")]),
-  meta,
+  meta: attentionMeta,
   ref: attentionRef,
 };
 
@@ -114,7 +103,7 @@ export const attentionDqKernel: KernelDef<AttentionParams> = {
     r("dsum"),
     w("dq"),
   ]),
-  meta,
+  meta: attentionMeta,
   ref: attentionDqRef,
 };
 
@@ -129,6 +118,6 @@ export const attentionDkvKernel: KernelDef<AttentionParams> = {
     w("dk"),
     w("dv"),
   ]),
-  meta,
+  meta: attentionMeta,
   ref: attentionDkvRef,
 };

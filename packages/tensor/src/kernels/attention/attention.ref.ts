@@ -1,6 +1,7 @@
 // CPU reference of the anchor attention (forward with log-sum-exp, dQ, dK/dV), evaluating the
 // same per-token mask rule; the tests also check it against a dense L x L mask.
 import type { TypedArray } from "../../dtype";
+import { maskOffsets } from "./attention.layout";
 
 /** Shapes and options of one attention call. */
 export interface AttentionParams {
@@ -18,24 +19,23 @@ export interface AttentionParams {
   kernels?: "generic" | "unrolled";
 }
 
-/** allowed(b, i, j) over the packed mask [qPos, qSeg, qAnchor, qDoc, kPos, kSeg, kAnchor, kDoc, kValid]. */
+/** allowed(b, i, j) over the packed mask (layout in attention.layout.ts). */
 export function maskRule(
   p: AttentionParams,
   mask: Int32Array,
 ): (b: number, i: number, j: number) => boolean {
-  const nq = p.batch * p.lq;
-  const nk = p.batch * p.lk;
+  const o = maskOffsets(p.batch * p.lq, p.batch * p.lk);
   return (b, i, j) => {
-    const qb = b * p.lq + i;
-    const kb = 4 * nq + b * p.lk + j;
-    if (mask[kb + 4 * nk] === 0) return false;
-    const kp = mask[kb] as number;
-    if (kp > (mask[qb] as number)) return false;
-    if (p.hasDoc && mask[qb + 3 * nq] !== mask[kb + 3 * nk]) return false;
+    const qi = b * p.lq + i;
+    const kj = b * p.lk + j;
+    if (mask[o.kValid + kj] === 0) return false;
+    const kp = mask[o.kPos + kj] as number;
+    if (kp > (mask[o.qPos + qi] as number)) return false;
+    if (p.hasDoc && mask[o.qDoc + qi] !== mask[o.kDoc + kj]) return false;
     if (!p.anchorMode) return true;
     if (p.bosVisible && kp === 0) return true;
-    if (mask[qb + nq] === mask[kb + nk]) return true;
-    return mask[kb + 2 * nk] !== 0 && mask[qb + 2 * nq] === 0;
+    if (mask[o.qSeg + qi] === mask[o.kSeg + kj]) return true;
+    return mask[o.kAnchor + kj] !== 0 && mask[o.qAnchor + qi] === 0;
   };
 }
 

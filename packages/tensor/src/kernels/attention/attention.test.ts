@@ -4,13 +4,8 @@
 import { describe, expect, it } from "vitest";
 import golden from "../../../../anchor-mask/test/fixtures/golden-10x10.json" with { type: "json" };
 import * as T from "../../index";
-import {
-  describeDevices,
-  expectAllClose,
-  expectSameAsCpu,
-  gradCheck,
-  seededRandom,
-} from "../../testing";
+import { seededRandom } from "../../random";
+import { describeDevices, expectAllClose, expectSameAsCpu, gradCheck } from "../../testing";
 
 const ATTN = { rtol: 1e-4, atol: 2e-5 };
 
@@ -128,7 +123,7 @@ describeDevices("attention", () => {
       Array.from({ length: L }, (_, j) => +((out[i * L + j] as number) > 0)).join(""),
     );
     expect(got).toEqual(golden.mask);
-    mask.packed.dispose();
+    mask.dispose();
   });
 
   it("no anchors = causal; causal mode ignores anchors", async () => {
@@ -189,7 +184,7 @@ describeDevices("attention", () => {
       );
       const ref = denseAttention(qh, kh, vh, layouts.map(denseMask), B, H, KV, L, D);
       await expectAllClose(out, ref, ATTN);
-      mask.packed.dispose();
+      mask.dispose();
     }
   });
 
@@ -233,13 +228,15 @@ describeDevices("attention", () => {
       Float64Array.from(queries.flatMap((i) => Array.from(full.slice(i * D, (i + 1) * D)))),
       ATTN,
     );
-    mask.packed.dispose();
+    mask.dispose();
   });
 
   it("fully blocked rows are zeros, never NaN; tensor-valued masks work", async () => {
     const L = 6;
     const valid = new Int32Array([0, 0, 1, 1, 1, 1]);
-    const mask: T.AttentionMask = {
+    const mask = T.makeAttentionMask({
+      batch: 1,
+      lq: L,
       qPos: T.tensor(Int32Array.from([0, 1, 2, 3, 4, 5]), [1, L]),
       kPos: Int32Array.from([0, 1, 2, 3, 4, 5]),
       qSeg: new Int32Array(L),
@@ -248,7 +245,7 @@ describeDevices("attention", () => {
       kAnchor: new Int32Array(L),
       kValid: T.tensor(valid, [1, L]),
       mode: "anchor",
-    };
+    });
     const out = await T.attention(
       T.tensor(host(L * 4, 1), [1, 1, L, 4]),
       T.tensor(host(L * 4, 2), [1, 1, L, 4]),
@@ -257,6 +254,37 @@ describeDevices("attention", () => {
     ).data();
     expect(Array.from(out.slice(0, 8))).toEqual(new Array(8).fill(0));
     expect(out.every((x) => Number.isFinite(x))).toBe(true);
+  });
+
+  it("the mask handle owns its device copy: dispose right after the forward, backward still runs", async () => {
+    const [L, D] = [5, 4];
+    const live = T.memoryStats().liveTensors;
+    const mask = T.makeAttentionMask({ batch: 1, lq: L, qAnchor: Int32Array.of(0, 1, 0, 0, 1) });
+    expect([mask.batch, mask.lq, mask.lk, mask.mode, mask.hasDoc, mask.bosVisible]).toEqual([
+      1,
+      L,
+      L,
+      "anchor",
+      false,
+      false,
+    ]);
+    const q = T.param(T.tensor(host(L * D, 1), [1, 1, L, D]));
+    const o = T.attention(q, q, q, mask);
+    mask.dispose();
+    mask.dispose(); // idempotent
+    expect(mask.isDisposed).toBe(true);
+    const loss = T.sum(o);
+    T.backward(loss);
+    expect((await (q.grad as T.Tensor).data()).every(Number.isFinite)).toBe(true);
+    expect(() => T.attention(q, q, q, mask)).toThrow(T.DisposedTensorError);
+    const other = T.makeAttentionMask({ batch: 1, lq: L + 1 });
+    expect(() => T.attention(q, q, q, other)).toThrow(T.ShapeError);
+    other.dispose();
+    loss.dispose();
+    o.dispose();
+    q.grad?.dispose();
+    q.dispose();
+    expect(T.memoryStats().liveTensors).toBe(live);
   });
 
   it.each([
@@ -282,8 +310,8 @@ describeDevices("attention", () => {
             kValid: cat(layouts, "valid"),
           });
           const o = T.attention(q, k, v, mask, { kernels });
-          T.sum(T.mul(o, T.tensor(host(B * H * L * D, 4), [B, H, L, D]))).backward();
-          mask.packed.dispose();
+          T.backward(T.sum(T.mul(o, T.tensor(host(B * H * L * D, 4), [B, H, L, D]))));
+          mask.dispose();
           return [o, q.grad as T.Tensor, k.grad as T.Tensor, v.grad as T.Tensor];
         },
         { rtol: 1e-4, atol: 1e-5 },

@@ -3,6 +3,7 @@
 // without any dot product. Forward: online softmax per query row. Backward: dQ per query row,
 // dK/dV per key row (no atomics). Each invocation takes `nr` adjacent rows of one head, sharing
 // the key (forward, dQ) or query (dK/dV) loads and mask lookups between them.
+import { attentionLayoutWgsl } from "./attention.layout";
 
 /** Workgroup size of the attention kernels. */
 export const ATTN_WG = 64;
@@ -17,51 +18,49 @@ export function headDimMax(hd: number): number {
   return m;
 }
 
-/** Constants, token records, the mask rule and span lookups shared by every attention kernel. */
+/** Constants, parameters, token records, the mask rule and span lookups of every attention kernel. */
 export const COMMON = (nr: number, hdm?: number) => /* wgsl */ `
 const WG: u32 = ${ATTN_WG}u;
 ${hdm === undefined ? "" : `const HDM: u32 = ${hdm}u;`}
 const NR: u32 = ${nr}u;
+${attentionLayoutWgsl()}
 struct Tok { pos: i32, seg: i32, anchor: i32, doc: i32, valid: i32 }
 fn tokQ(b: u32, i: u32) -> Tok {
-  let nq = M(0u) * M(3u);
-  let o = b * M(3u) + i;
-  return Tok(ld_mask(o), ld_mask(o + nq), ld_mask(o + 2u * nq), ld_mask(o + 3u * nq), 1);
+  let t = b * attnParams().lq + i;
+  return Tok(qPosAt(t), qSegAt(t), qAnchorAt(t), qDocAt(t), 1);
 }
 fn tokK(b: u32, j: u32) -> Tok {
-  let nq = M(0u) * M(3u); let nk = M(0u) * M(4u);
-  let o = 4u * nq + b * M(4u) + j;
-  return Tok(ld_mask(o), ld_mask(o + nk), ld_mask(o + 2u * nk), ld_mask(o + 3u * nk), ld_mask(o + 4u * nk));
+  let t = b * attnParams().lk + j;
+  return Tok(kPosAt(t), kSegAt(t), kAnchorAt(t), kDocAt(t), kValidAt(t));
 }
-// the attention rule (anllm-method.md section 2) for one query / key pair
+// the attention rule (apps/docs/guide/method.md) for one query / key pair
 fn rule(q: Tok, k: Tok) -> bool {
-  let flags = M(7u);
+  let P = attnParams();
   if (k.valid == 0 || k.pos > q.pos) { return false; }
-  if ((flags & 2u) != 0u && q.doc != k.doc) { return false; }
-  if ((flags & 1u) == 0u) { return true; }
-  if ((flags & 4u) != 0u && k.pos == 0) { return true; }
+  if (P.hasDoc && q.doc != k.doc) { return false; }
+  if (!P.anchorMode) { return true; }
+  if (P.bosVisible && k.pos == 0) { return true; }
   if (q.seg == k.seg) { return true; }
   return k.anchor != 0 && q.anchor == 0;
 }
 // [lo, hi) of keys a query may see (k = 0) or of queries that may see a key (k = 1): outside it
 // every pair is blocked, so whole blocks of the L x L plane are never visited
 fn span(k: u32, b: u32, t: u32) -> vec2<u32> {
-  let B = M(0u); let Lq = M(3u); let Lk = M(4u);
-  let nq = B * Lq; let nk = B * Lk;
-  let base = 4u * nq + 5u * nk;
+  let P = attnParams();
   if (k == 0u) {
-    let o = base + b * Lq + t;
-    return vec2<u32>(u32(ld_mask(o)), u32(ld_mask(o + nq)));
+    let q = b * P.lq + t;
+    return vec2<u32>(u32(qSpanLoAt(q)), u32(qSpanHiAt(q)));
   }
-  let o = base + 2u * nq + b * Lk + t;
-  return vec2<u32>(u32(ld_mask(o)), u32(ld_mask(o + nk)));
+  let kt = b * P.lk + t;
+  return vec2<u32>(u32(kSpanLoAt(kt)), u32(kSpanHiAt(kt)));
 }`;
 
 const HEAD = /* wgsl */ `
   let tid = gid.x + gid.y * nwg.x * WG;
   let nthreads = nwg.x * nwg.y * WG;
-  let B = M(0u); let H = M(1u); let KV = M(2u); let Lq = M(3u); let Lk = M(4u); let hd = M(5u);
-  let scale = Mf(6u);
+  let P = attnParams();
+  let B = P.batch; let H = P.nHeads; let KV = P.nKvHeads; let Lq = P.lq; let Lk = P.lk;
+  let hd = P.headDim; let scale = P.scale;
   let group = H / KV;`;
 
 const ENTRY = /* wgsl */ `@compute @workgroup_size(${ATTN_WG})

@@ -2,7 +2,8 @@
 // against plain host loops, bit-exact, on both devices.
 import { expect, it } from "vitest";
 import * as T from "../../index";
-import { describeDevices, seededRandom } from "../../testing";
+import { seededRandom } from "../../random";
+import { describeDevices } from "../../testing";
 
 function host(n: number, seed: number): Float32Array {
   const r = seededRandom(seed);

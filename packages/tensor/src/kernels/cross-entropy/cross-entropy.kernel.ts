@@ -1,6 +1,6 @@
 // Kernel definitions of the fused cross-entropy forward and backward.
 import type { KernelDef } from "../kernel";
-import { perThreadRows, rowGrid } from "../rows";
+import { rowGrid } from "../rows";
 import {
   type CrossEntropyParams,
   crossEntropyBackwardRef,
@@ -19,10 +19,10 @@ export const crossEntropyKernel: KernelDef<CrossEntropyParams> = {
     { name: "loss", type: "f32", write: true },
     { name: "lse", type: "f32", write: true },
   ],
-  variant: (_p, sw) => (perThreadRows(sw) ? "thread" : "group"),
-  wgsl: (_p, env) => crossEntropyWgsl(env.decls, perThreadRows(env.software)),
+  variant: (_p, sw) => (sw ? "thread" : "group"),
+  wgsl: (_p, env) => crossEntropyWgsl(env.decls, env.software),
   meta,
-  grid: (p, sw) => rowGrid(p.rows, perThreadRows(sw)),
+  grid: (p, sw) => rowGrid(p.rows, sw),
   ref: crossEntropyRef,
 };
 
@@ -36,9 +36,9 @@ export const crossEntropyBackwardKernel: KernelDef<CrossEntropyParams> = {
     { name: "g", type: "f32", write: false },
     { name: "dlogits", type: "f32", write: true },
   ],
-  variant: (_p, sw) => (perThreadRows(sw) ? "thread" : "group"),
-  wgsl: (_p, env) => crossEntropyBackwardWgsl(env.decls, perThreadRows(env.software)),
+  variant: (_p, sw) => (sw ? "thread" : "group"),
+  wgsl: (_p, env) => crossEntropyBackwardWgsl(env.decls, env.software),
   meta,
-  grid: (p, sw) => rowGrid(p.rows, perThreadRows(sw)),
+  grid: (p, sw) => rowGrid(p.rows, sw),
   ref: crossEntropyBackwardRef,
 };

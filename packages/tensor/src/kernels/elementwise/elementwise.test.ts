@@ -2,13 +2,8 @@
 // devices, plus finite-difference gradient checks of every differentiable elementwise op.
 import { describe, expect, it } from "vitest";
 import * as T from "../../index";
-import {
-  describeDevices,
-  expectAllClose,
-  expectSameAsCpu,
-  gradCheck,
-  seededRandom,
-} from "../../testing";
+import { seededRandom } from "../../random";
+import { describeDevices, expectAllClose, expectSameAsCpu, gradCheck } from "../../testing";
 import { ELEM_OPS, type ElemOp } from "./table";
 
 const F32_ELEMWISE = { rtol: 2e-5, atol: 2e-6 };

@@ -2,13 +2,8 @@
 // every tiling variant; plus gradient checks for all transpose combinations.
 import { describe, expect, it } from "vitest";
 import * as T from "../../index";
-import {
-  describeDevices,
-  expectAllClose,
-  expectSameAsCpu,
-  gradCheck,
-  seededRandom,
-} from "../../testing";
+import { seededRandom } from "../../random";
+import { describeDevices, expectAllClose, expectSameAsCpu, gradCheck } from "../../testing";
 import { GPU_TILING, SOFTWARE_TILING } from "./matmul.wgsl";
 
 const matmulTol = (K: number) => ({ rtol: 1e-4 * Math.sqrt(K), atol: 1e-4 * Math.sqrt(K) });

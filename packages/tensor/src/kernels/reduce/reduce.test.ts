@@ -1,13 +1,8 @@
 // Reduction kernel (sum / max / argmax over any axis) vs reference, and reduction gradients.
 import { describe, expect, it } from "vitest";
 import * as T from "../../index";
-import {
-  describeDevices,
-  expectAllClose,
-  expectSameAsCpu,
-  gradCheck,
-  seededRandom,
-} from "../../testing";
+import { seededRandom } from "../../random";
+import { describeDevices, expectAllClose, expectSameAsCpu, gradCheck } from "../../testing";
 
 const REDUCE = { rtol: 1e-5, atol: 1e-5 };
 

@@ -1,7 +1,7 @@
 // Kernel definitions of RMSNorm forward and backward (input gradient, weight gradient).
 import { f32Bits } from "../../dtype";
 import type { KernelDef } from "../kernel";
-import { perThreadRows, rowGrid } from "../rows";
+import { rowGrid } from "../rows";
 import {
   DW_CHUNK,
   type RmsNormParams,
@@ -22,10 +22,10 @@ export const rmsNormKernel: KernelDef<RmsNormParams> = {
     { name: "y", type: "f32", write: true },
     { name: "rstd", type: "f32", write: true },
   ],
-  variant: (_p, sw) => (perThreadRows(sw) ? "thread" : "group"),
-  wgsl: (_p, env) => rmsNormWgsl(env.decls, perThreadRows(env.software)),
+  variant: (_p, sw) => (sw ? "thread" : "group"),
+  wgsl: (_p, env) => rmsNormWgsl(env.decls, env.software),
   meta,
-  grid: (p, sw) => rowGrid(p.rows, perThreadRows(sw)),
+  grid: (p, sw) => rowGrid(p.rows, sw),
   ref: rmsNormRef,
 };
 
@@ -39,10 +39,10 @@ export const rmsNormBackwardKernel: KernelDef<RmsNormParams> = {
     { name: "rstd", type: "f32", write: false },
     { name: "dx", type: "f32", write: true },
   ],
-  variant: (_p, sw) => (perThreadRows(sw) ? "thread" : "group"),
-  wgsl: (_p, env) => rmsNormBackwardWgsl(env.decls, perThreadRows(env.software)),
+  variant: (_p, sw) => (sw ? "thread" : "group"),
+  wgsl: (_p, env) => rmsNormBackwardWgsl(env.decls, env.software),
   meta,
-  grid: (p, sw) => rowGrid(p.rows, perThreadRows(sw)),
+  grid: (p, sw) => rowGrid(p.rows, sw),
   ref: rmsNormBackwardRef,
 };
 

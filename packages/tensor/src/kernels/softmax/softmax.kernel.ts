@@ -1,6 +1,6 @@
 // Kernel definitions of softmax / log-softmax forward and backward.
 import type { KernelDef } from "../kernel";
-import { perThreadRows, rowGrid } from "../rows";
+import { rowGrid } from "../rows";
 import { type SoftmaxParams, softmaxBackwardRef, softmaxRef } from "./softmax.ref";
 import { softmaxBackwardWgsl, softmaxWgsl } from "./softmax.wgsl";
 
@@ -13,10 +13,10 @@ export const softmaxKernel: KernelDef<SoftmaxParams> = {
     { name: "x", type: "f32", write: false },
     { name: "y", type: "f32", write: true },
   ],
-  variant: (_p, sw) => (perThreadRows(sw) ? "thread" : "group"),
-  wgsl: (_p, env) => softmaxWgsl(env.decls, perThreadRows(env.software)),
+  variant: (_p, sw) => (sw ? "thread" : "group"),
+  wgsl: (_p, env) => softmaxWgsl(env.decls, env.software),
   meta,
-  grid: (p, sw) => rowGrid(p.rows, perThreadRows(sw)),
+  grid: (p, sw) => rowGrid(p.rows, sw),
   ref: softmaxRef,
 };
 
@@ -28,9 +28,9 @@ export const softmaxBackwardKernel: KernelDef<SoftmaxParams> = {
     { name: "g", type: "f32", write: false },
     { name: "dx", type: "f32", write: true },
   ],
-  variant: (_p, sw) => (perThreadRows(sw) ? "thread" : "group"),
-  wgsl: (_p, env) => softmaxBackwardWgsl(env.decls, perThreadRows(env.software)),
+  variant: (_p, sw) => (sw ? "thread" : "group"),
+  wgsl: (_p, env) => softmaxBackwardWgsl(env.decls, env.software),
   meta,
-  grid: (p, sw) => rowGrid(p.rows, perThreadRows(sw)),
+  grid: (p, sw) => rowGrid(p.rows, sw),
   ref: softmaxBackwardRef,
 };
