@@ -128,7 +128,7 @@ export interface ReadDocumentsOptions {
   strict?: boolean;
   /** Report to count bad input into (one is created otherwise; read it after iterating). */
   report?: BadInputReport;
-  /** Skip lines longer than this (default 256 MiB). */
+  /** Skip lines longer than this (default 16 MiB). */
   maxLineBytes?: number;
   /** RedPajama-V2: attach quality signals (when the signals file exists) as meta.quality_signals. */
   v2Signals?: boolean;

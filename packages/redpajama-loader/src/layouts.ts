@@ -1,6 +1,6 @@
 // Dataset layouts: RedPajama-1T-Sample folder (glob *_sample.jsonl), full-1T mirror folder (subset
 // directories, optional urls.txt), RedPajama-V2 documents, a single file or a list of files.
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, type Stats, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { DatasetError } from "./errors";
@@ -113,7 +113,9 @@ function readUrls(urlsFile: string, root: string, allowMissing: boolean): string
         ` (first: ${missing[0]}); pass allowMissing: true to read the rest`,
     );
   }
-  return paths.filter((p) => existsSync(p));
+  const present = paths.filter((p) => existsSync(p));
+  for (const p of present) checkReadable(p);
+  return present;
 }
 
 async function resolveDir(
@@ -163,6 +165,7 @@ export async function resolveDataset(source: DatasetSource): Promise<ResolvedDat
   const list = Array.isArray(spec.path) ? spec.path : [spec.path];
   if (list.length === 0) throw new DatasetError("empty list of dataset paths");
   for (const p of list) if (!existsSync(p)) throw new DatasetError(`${p}: no such file or folder`);
+  for (const p of list) checkReadable(p);
   if (list.length === 1 && statSync(list[0]!).isDirectory()) {
     const root = resolve(list[0]!);
     return resolveDir(root, spec.layout, spec.urlsFile, spec.allowMissing ?? false);
@@ -172,6 +175,26 @@ export async function resolveDataset(source: DatasetSource): Promise<ResolvedDat
     if (statSync(p).isDirectory()) throw new DatasetError(`${p}: a folder in a file list`);
   const root = abs.length === 1 ? dirname(abs[0]!) : commonDir(abs);
   return { layout: "files", root, files: abs.map((p) => describeFile(p, root)) };
+}
+
+/** What a path is, in words, when it is neither a regular file nor a folder. */
+function specialKind(st: Stats): string | null {
+  if (st.isFile() || st.isDirectory()) return null;
+  if (st.isFIFO()) return "a FIFO (named pipe)";
+  if (st.isSocket()) return "a socket";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  return "not a regular file";
+}
+
+/**
+ * Refuses a path that is neither a regular file nor a folder: reading a FIFO, socket or device
+ * would block forever (or never end), so it is an error, not data.
+ */
+function checkReadable(p: string): void {
+  const kind = specialKind(statSync(p));
+  if (kind) {
+    throw new DatasetError(`${p} is ${kind}; a data path must be a regular file or a folder`);
+  }
 }
 
 function commonDir(paths: string[]): string {

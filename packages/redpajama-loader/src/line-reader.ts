@@ -15,9 +15,16 @@ export function compressionOf(path: string): Compression {
   return "none";
 }
 
+/**
+ * Default longest line kept, in bytes (16 MiB). A line is parsed, normalised and tokenised whole, and
+ * that costs many times its size (a 50 MB line cost about 3 GB), so longer lines are skipped and
+ * counted as "line-too-long" unless a caller raises the bound.
+ */
+export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
+
 /** Options of {@link readLines}. */
 export interface ReadLinesOptions {
-  /** Lines longer than this many bytes are skipped (reported as "too-long"). Default 256 MiB. */
+  /** Lines longer than this many bytes are skipped (reported as "too-long"). Default 16 MiB. */
   maxLineBytes?: number;
   /** Read chunk size in bytes. Default 1 MiB. */
   highWaterMark?: number;
@@ -65,7 +72,7 @@ export async function* readLines(
   path: string,
   opts: ReadLinesOptions = {},
 ): AsyncGenerator<LineEvent> {
-  const maxLineBytes = opts.maxLineBytes ?? 256 * 1024 * 1024;
+  const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   let parts: Buffer[] = [];
   let partBytes = 0;
   let skipping = false;

@@ -55,7 +55,7 @@ export interface LoaderOptions {
   dropLast?: boolean;
   /** A state from an earlier batch: continue right after it. */
   resume?: LoaderState;
-  /** Skip lines longer than this many bytes (default 256 MiB). */
+  /** Skip lines longer than this many bytes (default 16 MiB). */
   maxLineBytes?: number;
   /** RedPajama-V2: attach quality signals as meta.quality_signals (documents only otherwise). */
   v2Signals?: boolean;
@@ -84,7 +84,7 @@ interface ResolvedLoaderOptions {
   readonly workers: number;
   readonly dropLast: boolean;
   readonly resume: LoaderState | undefined;
-  /** undefined: the line reader's default (256 MiB). */
+  /** undefined: the line reader's default (16 MiB). */
   readonly maxLineBytes: number | undefined;
   readonly v2Signals: boolean;
 }
@@ -160,6 +160,8 @@ export class RedPajamaLoader {
   private readonly o: ResolvedLoaderOptions;
   /** Documents per shuffle block (1 without shuffle). */
   private readonly blockSize: number;
+  /** True once an epoch read from its start yielded no document (the stream then ends early). */
+  emptyEpoch = false;
 
   constructor(
     readonly dataset: ResolvedDataset,
@@ -200,6 +202,10 @@ export class RedPajamaLoader {
     for (; epoch < epochs; epoch++) {
       const files = this.fileOrder(epoch).map((i) => this.dataset.files[i]!);
       const reader = new DocumentReader(files, this.report, this.o.maxLineBytes, this.o.v2Signals);
+      // An epoch read from its first line that yields no document means every later epoch yields
+      // none either: stop instead of spinning through the remaining epochs.
+      const fromStart = start === undefined;
+      let read = 0;
       try {
         if (start) await reader.seek({ fileIndex: start.block.fileIndex, line: start.block.line });
         start = undefined;
@@ -213,6 +219,7 @@ export class RedPajamaLoader {
             docs.push(d);
           }
           if (docs.length === 0) break;
+          read += docs.length;
           const perm =
             B > 1
               ? permutation(docs.length, mixSeed(this.o.shuffle?.seed ?? 0, epoch, blockIndex))
@@ -234,6 +241,10 @@ export class RedPajamaLoader {
         await reader.close();
       }
       blockIndex = 0;
+      if (fromStart && read === 0) {
+        this.emptyEpoch = true;
+        return;
+      }
     }
   }
 

@@ -46,6 +46,14 @@ const V2_META_KEYS = ["url", "language", "source_domain", "date_download", "dige
 // fatal: invalid UTF-8 throws; a leading byte-order mark is dropped (ignoreBOM defaults to false).
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** The JSON type of a parsed value in words: "an array", "null", "a string", ... */
+export function jsonKind(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  return `a ${typeof v}`;
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -114,7 +122,7 @@ export function normaliseLine(
     return null;
   }
   if (!isPlainObject(row)) {
-    report.add("not-an-object", info.relPath, line, `expected a JSON object, got ${typeof row}`);
+    report.add("not-an-object", info.relPath, line, `expected a JSON object, got ${jsonKind(row)}`);
     return null;
   }
   return normaliseRow(row, info, line, report);
@@ -145,7 +153,12 @@ export function normaliseRow(
     return null;
   }
   if (typeof text !== "string") {
-    report.add("non-string-text", info.relPath, line, `"text" is ${typeof text}, expected string`);
+    report.add(
+      "non-string-text",
+      info.relPath,
+      line,
+      `"text" is ${jsonKind(text)}, expected a string`,
+    );
     return null;
   }
   if (text.trim() === "") {
