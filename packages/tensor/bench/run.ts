@@ -1,10 +1,13 @@
-// `pnpm bench`: matmul GFLOP/s and training-step time of @anllm/tensor vs tfjs-webgpu, measured
-// in the same run on the same adapter (medians). Prints a table and JSON; writes
-// bench-results.json. Flags: --quick (fewer reps), --big (add the "big" model), --sizes=256,512.
+// `pnpm bench`: matmul GFLOP/s and training-step time of @anllm/tensor vs tfjs-webgpu, and anchor
+// vs causal attention forward + backward with the mask-structure build time, measured in the same
+// run on the same adapter (medians). Prints a table and JSON; writes bench-results.json.
+// Flags: --quick (fewer reps), --big (add the "big" model), --sizes=256,512 (matmul),
+// --attention-sizes=1024,4096 --attention-batches=1,4 --attention-reps=3, --skip-attention.
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as T from "../src/index";
 import { initNodeDevice, nodeGpu } from "../src/node";
+import { attentionBench } from "./attention";
 import { type BenchConfig, makeOurs } from "./model";
 import { makeTfjs } from "./tfjs-model";
 
@@ -125,8 +128,29 @@ for (const c of configs) {
   });
 }
 
+if (!flag("skip-attention")) {
+  const list = (name: string, def: string) => (opt(name) ?? def).split(",").map(Number);
+  results.push(
+    ...(await attentionBench({
+      sizes: list("attention-sizes", "1024,4096,8192,16384"),
+      batches: list("attention-batches", "1,4"),
+      nHeads: 4,
+      headDim: 32,
+      reps: Number(opt("attention-reps") ?? 3),
+      fewRepsFrom: 16384,
+      fewReps: 1,
+      sentence: 20,
+      sync: () => dev.sync(),
+    })),
+  );
+}
+
 const table = results.map((r) => {
   const f = (x: unknown) => (typeof x === "number" ? x.toFixed(x > 100 ? 0 : 2) : "");
+  if (r.anchorMs !== undefined)
+    return `${String(r.bench).padEnd(36)} anchor ${f(r.anchorMs).padStart(8)} ms  causal ${f(r.causalMs).padStart(8)} ms  x${f(r.speedup)}  structure ${f(r.structureMsPerSequence)} ms/seq`;
+  if (r.structureMsPerSequence !== undefined)
+    return `${String(r.bench).padEnd(36)} structure ${f(r.structureMsPerSequence)} ms/seq, whole mask ${f(r.maskMs)} ms`;
   return `${String(r.bench).padEnd(20)} ours ${f(r.oursReadbackMs ?? r.oursMs).padStart(8)} ms  tfjs ${f(r.tfjsMs).padStart(8)} ms  x${f(r.speedup)}${r.oursGflops ? `  (${f(r.oursGflops)} vs ${f(r.tfjsGflops)} GFLOP/s)` : ""}`;
 });
 const report = { device: dev.name, reps: REPS, date: new Date().toISOString(), results };

@@ -9,26 +9,19 @@ import {
   attentionDqKernel,
   attentionKernel,
 } from "../kernels/attention/attention.kernel";
-import {
-  MASK_ARRAY_NAMES,
-  type MaskArrayName,
-  maskArrayPer,
-  maskLength,
-  maskOffsets,
-} from "../kernels/attention/attention.layout";
-import { type AttentionParams, maskRule } from "../kernels/attention/attention.ref";
+import { MASK_ARRAY_NAMES, maskLength, maskOffsets } from "../kernels/attention/attention.layout";
+import type { AttentionParams } from "../kernels/attention/attention.ref";
+import { attentionStructure, type TokenArrays } from "../kernels/attention/attention.structure";
 import { attach } from "../tape";
 import type { Tensor } from "../tensor";
-import { isTensor } from "../tensor";
 import { checkSame, empty, launchElementwise } from "./core";
-import { concat, reshape } from "./movement";
 import { sum } from "./reduce";
 
 /**
- * Per-token values, row-major [batch, L]: host values, or an i32 Tensor [batch, L] already on the
- * device (such a mask skips the host-side span scan: every pair is checked by the rule).
+ * Per-token values, row-major [batch, L], on the host: the mask's compact structure is built from
+ * them (attention.structure.ts) before the one upload.
  */
-export type TokenArray = Int32Array | Uint8Array | Tensor;
+export type TokenArray = Int32Array | Uint8Array;
 
 /**
  * Per-token arrays of the attention rule for makeAttentionMask; k* default to the q* arrays
@@ -116,81 +109,6 @@ function filled(n: number, f: (i: number) => number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => f(i));
 }
 
-type Spans = Record<"qSpanLo" | "qSpanHi" | "kSpanLo" | "kSpanHi", Int32Array>;
-
-/** Spans that cover everything (the kernels still apply the rule per pair). */
-function fullSpans(nq: number, nk: number, lq: number, lk: number): Spans {
-  return {
-    qSpanLo: new Int32Array(nq),
-    qSpanHi: new Int32Array(nq).fill(lk),
-    kSpanLo: new Int32Array(nk),
-    kSpanHi: new Int32Array(nk).fill(lq),
-  };
-}
-
-/**
- * Per query the [lo, hi) range of keys it may see and per key the range of queries that may see
- * it (from the packed arrays, by the same rule as the kernels); empty ranges are [0, 0).
- */
-function allowedSpans(packed: Int32Array, p: AttentionParams): Spans {
-  const { batch, lq, lk } = p;
-  const nq = batch * lq;
-  const nk = batch * lk;
-  // too large to scan on the host: full spans
-  if (batch * lq * lk > 2 ** 24) return fullSpans(nq, nk, lq, lk);
-  const ok = maskRule(p, packed);
-  const qLo = new Int32Array(nq).fill(lk);
-  const qHi = new Int32Array(nq);
-  const kLo = new Int32Array(nk).fill(lq);
-  const kHi = new Int32Array(nk);
-  for (let b = 0; b < batch; b++) {
-    for (let i = 0; i < lq; i++) {
-      for (let j = 0; j < lk; j++) {
-        if (!ok(b, i, j)) continue;
-        const qi = b * lq + i;
-        const kj = b * lk + j;
-        if (j < (qLo[qi] as number)) qLo[qi] = j;
-        if (j + 1 > (qHi[qi] as number)) qHi[qi] = j + 1;
-        if (i < (kLo[kj] as number)) kLo[kj] = i;
-        if (i + 1 > (kHi[kj] as number)) kHi[kj] = i + 1;
-      }
-    }
-  }
-  for (let t = 0; t < nq; t++) if ((qHi[t] as number) === 0) qLo[t] = 0;
-  for (let t = 0; t < nk; t++) if ((kHi[t] as number) === 0) kLo[t] = 0;
-  return { qSpanLo: qLo, qSpanHi: qHi, kSpanLo: kLo, kSpanHi: kHi };
-}
-
-type HostArrays = Record<MaskArrayName, Int32Array>;
-
-/** Packs host arrays in the layout of attention.layout.ts. */
-function packHost(arrays: HostArrays, nq: number, nk: number): Int32Array {
-  const off = maskOffsets(nq, nk);
-  const packed = new Int32Array(maskLength(nq, nk));
-  for (const name of MASK_ARRAY_NAMES) packed.set(arrays[name], off[name]);
-  return packed;
-}
-
-/** Concatenates device and host arrays on the device in the layout of attention.layout.ts. */
-function packDevice(
-  arrays: Record<MaskArrayName, Int32Array | Tensor>,
-  nq: number,
-  nk: number,
-  device: Device | undefined,
-): Tensor {
-  const parts = MASK_ARRAY_NAMES.map((name) => {
-    const a = arrays[name];
-    const n = maskArrayPer(name) === "q" ? nq : nk;
-    if (!isTensor(a)) return tensor(a, [n], { dtype: "i32", device });
-    if (a.dtype !== "i32")
-      throw new ShapeError(`makeAttentionMask: ${name} must be i32, got ${a.dtype} [${a.shape}]`);
-    return reshape(a, [n]);
-  });
-  const packed = concat(parts, 0);
-  for (const p of parts) p.dispose();
-  return packed;
-}
-
 /**
  * Builds the attention mask of `m` and uploads it once; the returned handle owns the device copy
  * (call `dispose()` when done). Segment ids default to anchor-mask's `segmentIds` of the flags.
@@ -203,35 +121,32 @@ export function makeAttentionMask(m: MaskInput): AttentionMask {
   const bosVisible = m.bosVisible ?? false;
   const given = (name: string, a: TokenArray | undefined, n: number) => {
     if (a === undefined) return undefined;
-    const len = isTensor(a) ? a.size : a.length;
-    if (len !== n)
+    if (!(a instanceof Int32Array || a instanceof Uint8Array))
       throw new ShapeError(
-        `makeAttentionMask: ${name} has ${len} values, expected batch * L = ${n}`,
+        `makeAttentionMask: ${name} must be an Int32Array or Uint8Array of host values`,
       );
-    return isTensor(a) ? a : Int32Array.from(a);
-  };
-  const onHost = (name: string, a: Int32Array | Tensor): Int32Array => {
-    if (isTensor(a))
-      throw new ShapeError(`makeAttentionMask: ${name} must be given when its source is a Tensor`);
-    return a;
+    if (a.length !== n)
+      throw new ShapeError(
+        `makeAttentionMask: ${name} has ${a.length} values, expected batch * L = ${n}`,
+      );
+    return Int32Array.from(a);
   };
   const qPos = given("qPos", m.qPos, nq) ?? filled(nq, (i) => i % m.lq);
   const qAnchor = given("qAnchor", m.qAnchor, nq) ?? new Int32Array(nq);
-  const qSeg = given("qSeg", m.qSeg, nq) ?? batchSegments(onHost("qSeg", qAnchor), m.batch, m.lq);
+  const qSeg = given("qSeg", m.qSeg, nq) ?? batchSegments(qAnchor, m.batch, m.lq);
   const same = lk === m.lq;
   const kPos = given("kPos", m.kPos, nk) ?? (same ? qPos : filled(nk, (i) => i % lk));
   const kAnchor =
     given("kAnchor", m.kAnchor, nk) ?? (same && !m.kPos ? qAnchor : new Int32Array(nk));
   const kSeg =
-    given("kSeg", m.kSeg, nk) ??
-    (same && !m.kPos ? qSeg : batchSegments(onHost("kSeg", kAnchor), m.batch, lk));
+    given("kSeg", m.kSeg, nk) ?? (same && !m.kPos ? qSeg : batchSegments(kAnchor, m.batch, lk));
   const qDoc = given("qDoc", m.qDoc, nq);
   const kDoc = given("kDoc", m.kDoc, nk) ?? (same ? qDoc : undefined);
   const kValid = given("kValid", m.kValid, nk) ?? new Int32Array(nk).fill(1);
   if ((qDoc === undefined) !== (kDoc === undefined))
     throw new ShapeError("makeAttentionMask: give both qDoc and kDoc or neither");
   const hasDoc = qDoc !== undefined;
-  const tokens = {
+  const tokens: TokenArrays = {
     qPos,
     qSeg,
     qAnchor,
@@ -242,37 +157,17 @@ export function makeAttentionMask(m: MaskInput): AttentionMask {
     kDoc: kDoc ?? new Int32Array(nk),
     kValid,
   };
-  const p: AttentionParams = {
-    ...{ nHeads: 1, nKvHeads: 1, headDim: 1, scale: 1 }, // head shape: not read by the mask rule
-    batch: m.batch,
-    lq: m.lq,
-    lk,
-    anchorMode: mode === "anchor",
-    hasDoc,
-    bosVisible,
-  };
-  const packed = packMask(tokens, p, m.device);
+  const structure = attentionStructure(
+    { batch: m.batch, lq: m.lq, lk, anchorMode: mode === "anchor", hasDoc, bosVisible },
+    tokens,
+  );
+  const all: Record<string, Int32Array> = { ...tokens, ...structure };
+  const off = maskOffsets(nq, nk);
+  const host = new Int32Array(maskLength(nq, nk));
+  for (const name of MASK_ARRAY_NAMES) host.set(all[name] as Int32Array, off[name]);
+  const packed = tensor(host, [host.length], { dtype: "i32", device: m.device });
   packed.kept = true;
   return new MaskHandle(m.batch, m.lq, lk, mode, bosVisible, hasDoc, packed);
-}
-
-/** The packed device copy: host arrays get their spans scanned, device arrays full spans. */
-function packMask(
-  tokens: Record<Exclude<MaskArrayName, keyof Spans>, Int32Array | Tensor>,
-  p: AttentionParams,
-  device: Device | undefined,
-): Tensor {
-  const nq = p.batch * p.lq;
-  const nk = p.batch * p.lk;
-  const all = fullSpans(nq, nk, p.lq, p.lk);
-  if (Object.values(tokens).some(isTensor))
-    return packDevice({ ...tokens, ...all }, nq, nk, device);
-  const arrays = tokens as Record<Exclude<MaskArrayName, keyof Spans>, Int32Array>;
-  const host = packHost({ ...arrays, ...all }, nq, nk);
-  const off = maskOffsets(nq, nk);
-  const spans = allowedSpans(host, p);
-  for (const name of Object.keys(spans) as (keyof Spans)[]) host.set(spans[name], off[name]);
-  return tensor(host, [host.length], { dtype: "i32", device });
 }
 
 /** Options of attention. */

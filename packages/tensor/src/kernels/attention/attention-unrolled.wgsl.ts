@@ -58,25 +58,27 @@ const QUERY_ROWS = /* wgsl */ `
   for (var t = tid; t < B * H * nb; t += nthreads) {
     let bh = t % (B * H); let i0 = (t / (B * H)) * NR; let b = bh / H; let h = bh % H;
     let kBase = (b * KV + h / group) * Lk * HV;
-    var lo = Lk; var hi = 0u;`;
+    var vis = noVisits();`;
 
 function queryRow(n: number, body: string): string {
   return `let live${n} = i0 + ${n}u < Lq;
     let r${n} = select(bh * Lq, bh * Lq + i0 + ${n}u, live${n});
     let qt${n} = tokQ(b, select(0u, i0 + ${n}u, live${n}));
-    if (live${n}) { let sp = span(0u, b, i0 + ${n}u); lo = min(lo, sp.x); hi = max(hi, sp.y); }
+    if (live${n}) { vis = addQuery(vis, b, i0 + ${n}u); }
     ${body}`;
 }
 
 /**
- * Loop over the union of the rows' key spans, loading each allowed key's K and V rows once; the
- * per-row bodies are branch-free (blocked pairs contribute zeros), straight-line code that
- * lavapipe compiles and runs faster than one branch per row.
+ * Loop over the merged visit lists of the rows (BOS, anchors, own segment), loading each allowed
+ * key's K and V rows once; the per-row bodies are branch-free (blocked pairs contribute zeros),
+ * straight-line code that lavapipe compiles and runs faster than one branch per row.
  */
 function keyLoop(nr: number, hv: number, perRow: (n: number) => string): string {
-  return `for (var j = lo; j < hi; j++) {
+  return `let nv = nKeyVisits(vis);
+    for (var x = 0u; x < nv; x++) {
+      let jc = keyVisit(vis, b, x); let j = jc.x;
       let kt = tokK(b, j);
-      ${unroll(nr, (n) => `let ok${n} = live${n} && rule(qt${n}, kt);`)}
+      ${unroll(nr, (n) => `let ok${n} = live${n} && pairClass(qt${n}, kt) == jc.y;`)}
       if (!(${unroll(nr, (n) => `ok${n}`, " || ")})) { continue; }
       let kb = kBase + j * HV;
       ${unroll(hv, (d) => `let k${d} = ld_k(kb + ${d}u); let v${d} = ld_v(kb + ${d}u);`)}
@@ -165,7 +167,7 @@ export function attentionDkvUnrolledWgsl(decls: string, o: UnrolledShape): strin
   const keyRow = (n: number) => `let live${n} = j0 + ${n}u < Lk;
     let r${n} = select(bk * Lk, bk * Lk + j0 + ${n}u, live${n});
     let kt${n} = tokK(b, select(0u, j0 + ${n}u, live${n}));
-    if (live${n}) { let sp = span(1u, b, j0 + ${n}u); lo = min(lo, sp.x); hi = max(hi, sp.y); }
+    if (live${n}) { vis = addKey(vis, b, j0 + ${n}u); }
     ${unroll(hv, (d) => `let k${n}_${d} = ld_k(r${n} * HV + ${d}u); let v${n}_${d} = ld_v(r${n} * HV + ${d}u); var dk${n}_${d} = vec4<f32>(0.0); var dv${n}_${d} = vec4<f32>(0.0);`)}`;
   const grad = (n: number) => `let s${n} = ${dotRow(
     hv,
@@ -184,13 +186,15 @@ export function attentionDkvUnrolledWgsl(decls: string, o: UnrolledShape): strin
   let nb = (Lk + NR - 1u) / NR;
   for (var t = tid; t < B * KV * nb; t += nthreads) {
     let bk = t % (B * KV); let j0 = (t / (B * KV)) * NR; let b = bk / KV; let kvh = bk % KV;
-    var lo = Lq; var hi = 0u;
+    var vis = noQueryVisits();
     ${unroll(nr, keyRow)}
+    let nv = nQueryVisits(vis);
     // heads outside, queries inside: the same summation order as the CPU reference
     for (var hh = 0u; hh < group; hh++) {
-      for (var i = lo; i < hi; i++) {
+      for (var x = 0u; x < nv; x++) {
+        let iw = queryVisit(vis, x); let i = iw.x;
         let qt = tokQ(b, i);
-        ${unroll(nr, (n) => `let ok${n} = live${n} && rule(qt, kt${n});`, "\n        ")}
+        ${unroll(nr, (n) => `let ok${n} = live${n} && wantsQuery(pairClass(qt, kt${n}), iw.y);`, "\n        ")}
         if (!(${unroll(nr, (n) => `ok${n}`, " || ")})) { continue; }
         let qr = (b * H + kvh * group + hh) * Lq + i;
         ${unroll(hv, (d) => `let q${d} = ld_q(qr * HV + ${d}u); let o${d} = ld_dout(qr * HV + ${d}u);`, "\n        ")}

@@ -40,12 +40,19 @@ const MASK_ARRAYS = [
   { name: "kDoc", per: "k" },
   /** 1 = real key, 0 = padding or empty cache slot */
   { name: "kValid", per: "k" },
-  /** [lo, hi) of the keys a query may see (outside it every pair is blocked) */
-  { name: "qSpanLo", per: "q" },
-  { name: "qSpanHi", per: "q" },
-  /** [lo, hi) of the queries that may see a key */
-  { name: "kSpanLo", per: "k" },
-  { name: "kSpanHi", per: "k" },
+  // the compact structure (attention.structure.ts): ranges [lo, hi), list slices per sequence
+  { name: "qSegLo", per: "q" },
+  { name: "qSegHi", per: "q" },
+  { name: "qAncLo", per: "q" },
+  { name: "qAncHi", per: "q" },
+  { name: "qBosLo", per: "q" },
+  { name: "qBosHi", per: "q" },
+  { name: "anchorKeys", per: "k" },
+  { name: "bosKeys", per: "k" },
+  { name: "kSegLo", per: "k" },
+  { name: "kSegHi", per: "k" },
+  { name: "kOtherLo", per: "k" },
+  { name: "kOtherHi", per: "k" },
 ] as const;
 
 /** Name of one per-token array of the packed mask. */

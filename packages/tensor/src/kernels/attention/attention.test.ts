@@ -231,19 +231,26 @@ describeDevices("attention", () => {
     mask.dispose();
   });
 
-  it("fully blocked rows are zeros, never NaN; tensor-valued masks work", async () => {
+  it("fully blocked rows are zeros, never NaN; device tensors are refused as mask arrays", async () => {
     const L = 6;
     const valid = new Int32Array([0, 0, 1, 1, 1, 1]);
+    expect(() =>
+      T.makeAttentionMask({
+        batch: 1,
+        lq: L,
+        qPos: T.tensor(Int32Array.from([0, 1, 2, 3, 4, 5]), [1, L]) as unknown as Int32Array,
+      }),
+    ).toThrow(/qPos must be an Int32Array or Uint8Array/);
     const mask = T.makeAttentionMask({
       batch: 1,
       lq: L,
-      qPos: T.tensor(Int32Array.from([0, 1, 2, 3, 4, 5]), [1, L]),
+      qPos: Int32Array.from([0, 1, 2, 3, 4, 5]),
       kPos: Int32Array.from([0, 1, 2, 3, 4, 5]),
       qSeg: new Int32Array(L),
       kSeg: new Int32Array(L),
       qAnchor: new Int32Array(L),
       kAnchor: new Int32Array(L),
-      kValid: T.tensor(valid, [1, L]),
+      kValid: valid,
       mode: "anchor",
     });
     const out = await T.attention(

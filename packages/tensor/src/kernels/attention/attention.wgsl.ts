@@ -1,6 +1,7 @@
-// WGSL of the anchor attention: the mask is evaluated per (query, key) pair from per-token arrays
-// (positions, segment ids, anchor flags, document ids, key validity); disallowed keys are skipped
-// without any dot product. Forward: online softmax per query row. Backward: dQ per query row,
+// WGSL of the anchor attention: each query visits only its own segment's keys, the anchors before
+// it and the BOS (the compact structure of attention.structure.ts), each key only the queries that
+// may see it; every visited pair is still classified from the per-token arrays (positions,
+// segment ids, anchor flags, document ids, key validity) and blocked pairs cost no dot product. Forward: online softmax per query row. Backward: dQ per query row,
 // dK/dV per key row (no atomics). Each invocation takes `nr` adjacent rows of one head, sharing
 // the key (forward, dQ) or query (dK/dV) loads and mask lookups between them.
 import { attentionLayoutWgsl } from "./attention.layout";
@@ -18,7 +19,7 @@ export function headDimMax(hd: number): number {
   return m;
 }
 
-/** Constants, parameters, token records, the mask rule and span lookups of every attention kernel. */
+/** Constants, parameters, token records, the pair classes and visit lists of every attention kernel. */
 export const COMMON = (nr: number, hdm?: number) => /* wgsl */ `
 const WG: u32 = ${ATTN_WG}u;
 ${hdm === undefined ? "" : `const HDM: u32 = ${hdm}u;`}
@@ -33,27 +34,59 @@ fn tokK(b: u32, j: u32) -> Tok {
   let t = b * attnParams().lk + j;
   return Tok(kPosAt(t), kSegAt(t), kAnchorAt(t), kDocAt(t), kValidAt(t));
 }
-// the attention rule (apps/docs/guide/method.md) for one query / key pair
-fn rule(q: Tok, k: Tok) -> bool {
+// which list of the compact structure an allowed pair belongs to (attention.structure.ts's
+// pairClass; apps/docs/guide/method.md): 0 blocked, 1 own segment (or causal), 2 anchor, 3 BOS
+fn pairClass(q: Tok, k: Tok) -> u32 {
   let P = attnParams();
-  if (k.valid == 0 || k.pos > q.pos) { return false; }
-  if (P.hasDoc && q.doc != k.doc) { return false; }
-  if (!P.anchorMode) { return true; }
-  if (P.bosVisible && k.pos == 0) { return true; }
-  if (q.seg == k.seg) { return true; }
-  return k.anchor != 0 && q.anchor == 0;
+  if (k.valid == 0 || k.pos > q.pos) { return 0u; }
+  if (P.hasDoc && q.doc != k.doc) { return 0u; }
+  if (!P.anchorMode || q.seg == k.seg) { return 1u; }
+  if (k.anchor != 0 && q.anchor == 0) { return 2u; }
+  if (P.bosVisible && k.pos == 0) { return 3u; }
+  return 0u;
 }
-// [lo, hi) of keys a query may see (k = 0) or of queries that may see a key (k = 1): outside it
-// every pair is blocked, so whole blocks of the L x L plane are never visited
-fn span(k: u32, b: u32, t: u32) -> vec2<u32> {
-  let P = attnParams();
-  if (k == 0u) {
-    let q = b * P.lq + t;
-    return vec2<u32>(u32(qSpanLoAt(q)), u32(qSpanHiAt(q)));
-  }
-  let kt = b * P.lk + t;
-  return vec2<u32>(u32(kSpanLoAt(kt)), u32(kSpanHiAt(kt)));
-}`;
+// What a query visits: the BOS-list slice, the anchor-list slice, then its own segment's keys,
+// numbered x = 0 .. n() - 1 in that order, as one loop (one loop body keeps the unrolled kernels'
+// compile time down). Ranges of NR rows are merged (empty ones ignored); each row still accepts
+// only the pairs of the list's class, so no pair is counted twice.
+struct KeyVisits { bos: vec2<u32>, anc: vec2<u32>, seg: vec2<u32> }
+fn merge(a: vec2<u32>, lo: i32, hi: i32) -> vec2<u32> {
+  if (hi <= lo) { return a; }
+  if (a.y <= a.x) { return vec2<u32>(u32(lo), u32(hi)); }
+  return vec2<u32>(min(a.x, u32(lo)), max(a.y, u32(hi)));
+}
+fn noVisits() -> KeyVisits { return KeyVisits(vec2<u32>(0u), vec2<u32>(0u), vec2<u32>(0u)); }
+fn addQuery(v: KeyVisits, b: u32, i: u32) -> KeyVisits {
+  let t = b * attnParams().lq + i;
+  return KeyVisits(merge(v.bos, qBosLoAt(t), qBosHiAt(t)), merge(v.anc, qAncLoAt(t), qAncHiAt(t)),
+    merge(v.seg, qSegLoAt(t), qSegHiAt(t)));
+}
+fn len2(r: vec2<u32>) -> u32 { return select(0u, r.y - r.x, r.y > r.x); }
+fn nKeyVisits(v: KeyVisits) -> u32 { return len2(v.bos) + len2(v.anc) + len2(v.seg); }
+// key index and the class a row must have with it, of visit x
+fn keyVisit(v: KeyVisits, b: u32, x: u32) -> vec2<u32> {
+  let base = b * attnParams().lk;
+  let nb = len2(v.bos); let na = len2(v.anc);
+  if (x < nb) { return vec2<u32>(u32(bosKeysAt(base + v.bos.x + x)), 3u); }
+  if (x < nb + na) { return vec2<u32>(u32(anchorKeysAt(base + v.anc.x + x - nb)), 2u); }
+  return vec2<u32>(v.seg.x + x - nb - na, 1u);
+}
+// What a key visits: the queries of its own segment (class 1), then its anchor/BOS range (2, 3)
+struct QueryVisits { seg: vec2<u32>, other: vec2<u32> }
+fn noQueryVisits() -> QueryVisits { return QueryVisits(vec2<u32>(0u), vec2<u32>(0u)); }
+fn addKey(v: QueryVisits, b: u32, j: u32) -> QueryVisits {
+  let t = b * attnParams().lk + j;
+  return QueryVisits(merge(v.seg, kSegLoAt(t), kSegHiAt(t)), merge(v.other, kOtherLoAt(t), kOtherHiAt(t)));
+}
+fn nQueryVisits(v: QueryVisits) -> u32 { return len2(v.seg) + len2(v.other); }
+// query index of visit x and whether the pass wants class 1 (else 2 or 3)
+fn queryVisit(v: QueryVisits, x: u32) -> vec2<u32> {
+  let ns = len2(v.seg);
+  if (x < ns) { return vec2<u32>(v.seg.x + x, 1u); }
+  return vec2<u32>(v.other.x + x - ns, 2u);
+}
+// whether a pair of class c counts in a pass over queries that wants class w (1, or 2 = 2|3)
+fn wantsQuery(c: u32, w: u32) -> bool { return select(c >= 2u, c == 1u, w == 1u); }`;
 
 const HEAD = /* wgsl */ `
   let tid = gid.x + gid.y * nwg.x * WG;
@@ -87,7 +120,7 @@ interface QueryRowParts {
 
 /**
  * Skeleton shared by the forward and dQ kernels: NR adjacent query rows of one head per
- * invocation, one loop over the union of their key spans loading each allowed K/V row once.
+ * invocation, one loop over their merged visit lists loading each visited K/V row once.
  */
 function queryRowsWgsl(decls: string, o: AttnShape, parts: QueryRowParts): string {
   const L = o.exact ? "HDM" : "hd";
@@ -101,17 +134,19 @@ ${HEAD}
     let kBase = (b * KV + h / group) * Lk * hd;
     ${parts.vars}
     var qt: array<Tok, NR>; var live: array<bool, NR>;
-    var lo = Lk; var hi = 0u;
+    var vis = noVisits();
     for (var n = 0u; n < NR; n++) {
       let i = i0 + n; live[n] = i < Lq;
       let r = select(bh * Lq, bh * Lq + i, live[n]);
       ${parts.init(L)}
-      if (live[n]) { qt[n] = tokQ(b, i); let sp = span(0u, b, i); lo = min(lo, sp.x); hi = max(hi, sp.y); }
+      if (live[n]) { qt[n] = tokQ(b, i); vis = addQuery(vis, b, i); }
     }
-    for (var j = lo; j < hi; j++) {
+    let nv = nKeyVisits(vis);
+    for (var x = 0u; x < nv; x++) {
+      let jc = keyVisit(vis, b, x); let j = jc.x;
       let kt = tokK(b, j);
       var ok: array<bool, NR>; var any = false;
-      for (var n = 0u; n < NR; n++) { ok[n] = live[n] && rule(qt[n], kt); any = any || ok[n]; }
+      for (var n = 0u; n < NR; n++) { ok[n] = live[n] && pairClass(qt[n], kt) == jc.y; any = any || ok[n]; }
       if (!any) { continue; }
       var kr: array<f32, HDM>; var vr: array<f32, HDM>;
       for (var d = 0u; d < ${L}; d++) { kr[d] = ld_k(kBase + j * hd + d); vr[d] = ld_v(kBase + j * hd + d); }
@@ -188,21 +223,23 @@ ${HEAD}
     var dk: array<array<f32, HDM>, NR>;
     var dv: array<array<f32, HDM>, NR>;
     var kt: array<Tok, NR>; var live: array<bool, NR>;
-    var lo = Lq; var hi = 0u;
+    var vis = noQueryVisits();
     for (var n = 0u; n < NR; n++) {
       let j = j0 + n; live[n] = j < Lk;
       let r = select(bk * Lk, bk * Lk + j, live[n]);
       for (var d = 0u; d < ${L}; d++) {
         kk[n][d] = ld_k(r * hd + d); vv[n][d] = ld_v(r * hd + d); dk[n][d] = 0.0; dv[n][d] = 0.0;
       }
-      if (live[n]) { kt[n] = tokK(b, j); let sp = span(1u, b, j); lo = min(lo, sp.x); hi = max(hi, sp.y); }
+      if (live[n]) { kt[n] = tokK(b, j); vis = addKey(vis, b, j); }
     }
+    let nv = nQueryVisits(vis);
     // heads outside, queries inside: the same summation order as the CPU reference
     for (var hh = 0u; hh < group; hh++) {
-      for (var i = lo; i < hi; i++) {
+      for (var x = 0u; x < nv; x++) {
+        let iw = queryVisit(vis, x); let i = iw.x;
         let qt = tokQ(b, i);
         var ok: array<bool, NR>; var any = false;
-        for (var n = 0u; n < NR; n++) { ok[n] = live[n] && rule(qt, kt[n]); any = any || ok[n]; }
+        for (var n = 0u; n < NR; n++) { ok[n] = live[n] && wantsQuery(pairClass(qt, kt[n]), iw.y); any = any || ok[n]; }
         if (!any) { continue; }
         let qr = (b * H + kvh * group + hh) * Lq + i;
         var qr_: array<f32, HDM>; var or_: array<f32, HDM>;
