@@ -55,3 +55,21 @@ export class SafetensorsError extends Error {
     this.name = "SafetensorsError";
   }
 }
+
+/**
+ * A folder or file cannot be created or written: a read-only file system, a path component that
+ * is a file, a place that allows no new entries (e.g. /proc), no space left, no permission.
+ */
+export class OutputPathError extends Error {
+  constructor(
+    /** the folder or file concerned */
+    readonly path: string,
+    /** what is wrong, without the path */
+    readonly detail: string,
+    /** the errno code, when the system gave one (EROFS, ENOSPC, EACCES, ...) */
+    readonly code?: string,
+  ) {
+    super(`${path}: ${detail}`);
+    this.name = "OutputPathError";
+  }
+}

@@ -1,11 +1,16 @@
 // Safetensors I/O (@anllm/tensor/io): BF16/F16/F32 decoding against a numpy-written file, round
 // trips in every stored dtype, header layout, atomic writes and errors naming file and tensor.
+import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, open, readdir, readFile, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import {
   atomicWrite,
+  checkWritableDir,
+  fsErrorText,
+  makeDirs,
+  OutputPathError,
   readSafetensorsHeader,
   readSafetensorsTensor,
   SafetensorsError,
@@ -182,5 +187,114 @@ describe("atomicWrite", () => {
     const dir = await tmp();
     await expect(atomicWrite(join(dir, "missing", "x.txt"), "a")).rejects.toThrow(/ENOENT/);
     expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+/** A safetensors file with header `h` (no padding) followed by `dataBytes` zero bytes. */
+function rawFile(h: object, dataBytes: number): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(h));
+  const out = new Uint8Array(8 + json.length + dataBytes);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  return out;
+}
+
+describe("safetensors header layout (contiguous, non-overlapping, covering the data)", () => {
+  const f32 = (a: number, b: number) => ({
+    dtype: "F32",
+    shape: [(b - a) / 4],
+    data_offsets: [a, b],
+  });
+  it("accepts ranges in any header order when they tile the data section", async () => {
+    const dir = await tmp();
+    const p = join(dir, "ok.safetensors");
+    await writeFile(
+      p,
+      rawFile({ z: f32(0, 8), a: f32(8, 16), e: { ...f32(16, 16), shape: [0] } }, 16),
+    );
+    const h = await readSafetensorsHeader(p);
+    expect([...h.entries.keys()]).toEqual(["z", "a", "e"]);
+  });
+
+  it("refuses overlapping ranges, holes and unindexed bytes, naming file and tensor", async () => {
+    const dir = await tmp();
+    const cases: [object, number, RegExp][] = [
+      [{ a: f32(0, 8), b: f32(4, 12) }, 12, /"b" \(data_offsets \[4,12\]\) overlaps tensor "a"/],
+      [{ a: f32(0, 8), b: f32(0, 8) }, 8, /overlaps tensor "a"/],
+      [{ a: f32(0, 4), b: f32(8, 12) }, 12, /"b" starts at data byte 8 .* ends at 4: a hole/],
+      [{ a: f32(4, 8) }, 8, /"a" starts at data byte 4 .* ends at 0/],
+      [{ a: f32(0, 4) }, 12, /cover 4 bytes of the 12-byte data section/],
+    ];
+    for (const [h, n, re] of cases) {
+      const p = join(dir, "bad.safetensors");
+      await writeFile(p, rawFile(h, n));
+      const err = await readSafetensorsHeader(p).catch((e: unknown) => e);
+      expect(err, JSON.stringify(h)).toBeInstanceOf(SafetensorsError);
+      expect((err as Error).message, JSON.stringify(h)).toMatch(re);
+      expect((err as Error).message.startsWith(`${p}: `)).toBe(true);
+    }
+  });
+});
+
+/** What `fn` throws, or undefined. */
+function thrown(fn: () => void): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+describe("makeDirs / checkWritableDir", () => {
+  it("creates nested folders and accepts an existing one", async () => {
+    const dir = await tmp();
+    makeDirs(join(dir, "a", "b", "c"));
+    makeDirs(join(dir, "a", "b", "c"));
+    expect(readdirSync(join(dir, "a", "b"))).toEqual(["c"]);
+    checkWritableDir(join(dir, "a"));
+    expect(readdirSync(join(dir, "a"))).toEqual(["b"]); // the probe file is gone
+  });
+
+  it("refuses a path under /proc at once instead of spinning (Node's recursive mkdir loops)", () => {
+    const t0 = Date.now();
+    for (const p of ["/proc/anllm-x", "/proc/anllm-x/y/z"]) {
+      const err = thrown(() => makeDirs(p));
+      expect(err).toBeInstanceOf(OutputPathError);
+      expect((err as Error).message).toBe(
+        `${p}: cannot create the folder: /proc does not allow new entries (ENOENT)`,
+      );
+    }
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it("names a file in the way and an existing file as the target", async () => {
+    const dir = await tmp();
+    const file = join(dir, "file.txt");
+    await writeFile(file, "x");
+    expect(() => makeDirs(file)).toThrow(`${file}: exists and is not a folder`);
+    expect(() => makeDirs(join(file, "sub"))).toThrow(
+      `${join(file, "sub")}: cannot create the folder: ${file} is not a folder`,
+    );
+    expect(() => checkWritableDir(file)).toThrow(OutputPathError);
+  });
+
+  it("reports permission errors of a system folder with their code", () => {
+    if (!existsSync("/sys/kernel")) return; // Linux only
+    const err = thrown(() => checkWritableDir("/sys/anllm-x")) as OutputPathError | undefined;
+    expect(err).toBeInstanceOf(OutputPathError);
+    expect(["EPERM", "EACCES", "EROFS"]).toContain(err!.code);
+    expect(err!.message).toMatch(
+      /^\/sys\/anllm-x: cannot create the folder: .*\((EPERM|EACCES|EROFS)\)$/,
+    );
+  });
+
+  it("says EROFS, ENOSPC and EACCES in words", () => {
+    const e = (code: string) => Object.assign(new Error(`${code}: x, mkdir '/m'`), { code });
+    expect(fsErrorText(e("EROFS"))).toBe("read-only file system (EROFS)");
+    expect(fsErrorText(e("ENOSPC"))).toBe("no space left on the device (ENOSPC)");
+    expect(fsErrorText(e("EACCES"))).toBe("permission denied (EACCES)");
+    expect(fsErrorText(e("EWHATEVER"))).toBe("EWHATEVER: x (EWHATEVER)");
+    expect(fsErrorText(new Error("plain"))).toBe("plain");
   });
 });

@@ -1,12 +1,13 @@
 // Node entry (@anllm/tensor/io): streaming safetensors I/O and the atomic file write every package
 // uses. Reads the JSON header, then each tensor's byte range through a file handle (a file is
 // never held in memory whole); writes tensor by tensor to a temp file that is fsynced and renamed.
+import { mkdirSync, type Stats, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
-import { dirname } from "node:path";
-import { SafetensorsError } from "./errors";
+import { dirname, join, resolve } from "node:path";
+import { OutputPathError, SafetensorsError } from "./errors";
 import { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16 } from "./half";
 
-export { SafetensorsError };
+export { OutputPathError, SafetensorsError };
 
 /** dtypes this module reads and writes (as spelled in safetensors headers). */
 export type SafetensorsDType = "F32" | "F16" | "BF16";
@@ -138,7 +139,46 @@ async function readHeader(fh: FileHandle, path: string): Promise<SafetensorsHead
     if (name === "__metadata__") metadata = (raw ?? {}) as Record<string, string>;
     else entries.set(name, parseEntry(name, raw, 8 + n, size - 8 - n, path));
   }
+  checkLayout(entries, size - 8 - n, path);
   return { entries, metadata, dataStart: 8 + n };
+}
+
+/**
+ * The safetensors format's rule for the data section: the tensors' byte ranges, in offset order,
+ * are contiguous, do not overlap and cover the whole section (no holes, no trailing bytes).
+ * Overlapping or out-of-place ranges would otherwise load the wrong bytes without a word.
+ */
+function checkLayout(entries: Map<string, SafetensorsEntry>, dataLen: number, file: string) {
+  const sorted = [...entries.values()].sort(
+    (a, b) => a.data_offsets[0] - b.data_offsets[0] || a.data_offsets[1] - b.data_offsets[1],
+  );
+  let end = 0;
+  let prev: SafetensorsEntry | null = null;
+  for (const e of sorted) {
+    const [begin] = e.data_offsets;
+    if (begin < end) {
+      throw new SafetensorsError(
+        file,
+        `tensor "${e.name}" (data_offsets ${JSON.stringify(e.data_offsets)}) overlaps tensor "${prev!.name}" (${JSON.stringify(prev!.data_offsets)}); the header is corrupt`,
+        e.name,
+      );
+    }
+    if (begin > end) {
+      throw new SafetensorsError(
+        file,
+        `tensor "${e.name}" starts at data byte ${begin} but the previous tensor ends at ${end}: a hole in the data section (tensors must be contiguous)`,
+        e.name,
+      );
+    }
+    end = e.data_offsets[1];
+    prev = e;
+  }
+  if (end !== dataLen) {
+    throw new SafetensorsError(
+      file,
+      `the tensors cover ${end} bytes of the ${dataLen}-byte data section; the rest is not indexed by the header (corrupt header or wrong file)`,
+    );
+  }
 }
 
 /** Decodes the raw little-endian bytes of one entry to f32 (F16/BF16 converted). */
@@ -303,7 +343,9 @@ async function writeAtomically(
   write: (fh: FileHandle) => Promise<void>,
 ): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${tmpCount++}`;
-  const fh = await open(tmp, "w");
+  const fh = await open(tmp, "w").catch((e: unknown) => {
+    throw writeError(path, e);
+  });
   try {
     await write(fh);
     await fh.sync();
@@ -311,10 +353,19 @@ async function writeAtomically(
   } catch (e) {
     await fh.close().catch(() => {});
     await rm(tmp, { force: true });
-    throw e;
+    throw writeError(path, e);
   }
-  await rename(tmp, path);
+  await rename(tmp, path).catch((e: unknown) => {
+    throw writeError(path, e);
+  });
   await fsyncDir(dirname(path));
+}
+
+/** A system error while writing `path` as an {@link OutputPathError} naming it (others unchanged). */
+function writeError(path: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (!code || e instanceof OutputPathError || e instanceof SafetensorsError) return e;
+  return new OutputPathError(path, `cannot write: ${fsErrorText(e)}`, code);
 }
 
 /**
@@ -362,4 +413,95 @@ export async function writeSafetensors(
       await fh.write(encode(data, dtype));
     }
   });
+}
+
+const ERRNO_WORDS: Record<string, string> = {
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ENOTDIR: "a component of the path is not a folder",
+  EEXIST: "already exists",
+  EISDIR: "is a folder",
+  ENAMETOOLONG: "name too long",
+  EIO: "input/output error",
+};
+
+/** A file-system error in words with its code, e.g. "read-only file system (EROFS)". */
+export function fsErrorText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (code && ERRNO_WORDS[code]) return `${ERRNO_WORDS[code]} (${code})`;
+  if (code) return `${(e as Error).message.split(",")[0]} (${code})`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+function statOrNull(p: string): Stats | null {
+  try {
+    return statSync(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
+    throw new OutputPathError(p, `cannot be examined: ${fsErrorText(e)}`, code);
+  }
+}
+
+/**
+ * Creates folder `path` and any missing parents, one level at a time, and throws
+ * {@link OutputPathError} naming the path and the real reason. Node's `mkdir(..., { recursive:
+ * true })` spins forever where a parent allows no new entries (under /proc) and reports ENOENT
+ * for a read-only mount; this walks up to the first existing ancestor (which must be a folder)
+ * and creates each missing level itself.
+ */
+export function makeDirs(path: string): void {
+  const target = resolve(path);
+  const missing: string[] = [];
+  for (let p = target; ; p = dirname(p)) {
+    const st = statOrNull(p);
+    if (st) {
+      if (!st.isDirectory()) {
+        const detail =
+          p === target
+            ? "exists and is not a folder"
+            : `cannot create the folder: ${p} is not a folder`;
+        throw new OutputPathError(p === target ? path : target, detail, "ENOTDIR");
+      }
+      break;
+    }
+    missing.push(p);
+    if (dirname(p) === p) break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EEXIST" && statOrNull(d)?.isDirectory()) continue;
+      const detail =
+        code === "ENOENT"
+          ? `cannot create the folder: ${dirname(d)} does not allow new entries (ENOENT)`
+          : `cannot create the folder${d === target ? "" : ` ${d}`}: ${fsErrorText(e)}`;
+      throw new OutputPathError(path, detail, code);
+    }
+  }
+}
+
+/**
+ * Makes sure results can be written into folder `path` before any work is done: creates it
+ * ({@link makeDirs}) and writes and removes a small probe file. Throws {@link OutputPathError}.
+ */
+export function checkWritableDir(path: string): void {
+  makeDirs(path);
+  const probe = join(path, `.anllm-write-test-${process.pid}`);
+  try {
+    writeFileSync(probe, "ok\n");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new OutputPathError(path, `cannot write into the folder: ${fsErrorText(e)}`, code);
+  }
+  try {
+    unlinkSync(probe);
+  } catch {
+    // the probe is harmless if it cannot be removed
+  }
 }

@@ -5,6 +5,7 @@
 
 import { open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
+import { fsErrorText, OutputPathError } from "@anllm/tensor/io";
 
 /** fsyncs a file or folder (folders so that a rename inside them is durable). */
 async function fsyncPath(path: string): Promise<void> {
@@ -18,12 +19,18 @@ async function fsyncPath(path: string): Promise<void> {
 
 /** Writes a file (not atomically) and fsyncs it; for files inside a temp folder. */
 export async function writeFileSynced(path: string, text: string): Promise<void> {
-  const fh = await open(path, "w");
   try {
-    await fh.writeFile(text, "utf8");
-    await fh.sync();
-  } finally {
-    await fh.close();
+    const fh = await open(path, "w");
+    try {
+      await fh.writeFile(text, "utf8");
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!code) throw e;
+    throw new OutputPathError(path, `cannot write: ${fsErrorText(e)}`, code);
   }
 }
 

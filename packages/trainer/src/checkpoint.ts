@@ -5,10 +5,13 @@
 
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { assignInPlace, type SeededRandomState, type Tensor, tensor } from "@anllm/tensor";
 import {
   atomicWrite,
+  fsErrorText,
+  makeDirs,
+  OutputPathError,
   readSafetensorsHeader,
   readSafetensorsTensor,
   type SafetensorsHeader,
@@ -124,9 +127,42 @@ export async function saveCheckpoint(
   c: CheckpointContent,
   keep = 2,
 ): Promise<string> {
-  await mkdir(root, { recursive: true });
+  makeDirs(root);
   const name = checkpointName(c.state.step);
   const tmp = join(root, `.tmp-${name}-${process.pid}`);
+  try {
+    await writeContent(tmp, c);
+  } catch (e) {
+    // free the space of the partial folder; the previous checkpoint and latest.json are untouched
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    throw await writeFailure(root, join(root, name), e);
+  }
+  const dest = join(root, name);
+  await publishDir(tmp, dest);
+  const pointer: LatestPointer = { step: c.state.step, dir: name };
+  await atomicWrite(join(root, "latest.json"), `${JSON.stringify(pointer)}\n`);
+  await pruneCheckpoints(root, keep);
+  return dest;
+}
+
+/** A failed checkpoint write as a CheckpointError naming the file and the checkpoint still valid. */
+async function writeFailure(root: string, dest: string, e: unknown): Promise<unknown> {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (!code && !(e instanceof OutputPathError)) return e;
+  const file = e instanceof OutputPathError ? e.path : ((e as { path?: string }).path ?? dest);
+  const detail = e instanceof OutputPathError ? e.detail : `cannot write: ${fsErrorText(e)}`;
+  let kept = " No earlier checkpoint exists.";
+  try {
+    const prev = await latestCheckpoint(root);
+    if (prev) kept = ` The newest complete checkpoint is still ${prev}.`;
+  } catch {
+    // an unreadable latest.json is reported when resuming
+  }
+  return new CheckpointError(file, `${detail} (while writing ${dest}).${kept}`);
+}
+
+/** Writes every file of a checkpoint into the fresh temp folder `tmp`. */
+async function writeContent(tmp: string, c: CheckpointContent): Promise<void> {
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp);
   await (c.weights ?? safetensorsWeights).save(tmp, c.params);
@@ -145,12 +181,6 @@ export async function saveCheckpoint(
   };
   // trainer-state.json last inside the folder: a folder without it is never trusted.
   await writeFileSynced(join(tmp, "trainer-state.json"), `${JSON.stringify(state, null, 2)}\n`);
-  const dest = join(root, name);
-  await publishDir(tmp, dest);
-  const pointer: LatestPointer = { step: c.state.step, dir: name };
-  await atomicWrite(join(root, "latest.json"), `${JSON.stringify(pointer)}\n`);
-  await pruneCheckpoints(root, keep);
-  return dest;
 }
 
 async function saveOptimizer(dir: string, opt: AdamW): Promise<void> {
@@ -186,6 +216,38 @@ export async function latestCheckpoint(root: string): Promise<string | null> {
     throw new CheckpointError(dir, "latest.json points here but trainer-state.json is missing");
   }
   return dir;
+}
+
+/**
+ * The newest checkpoint folder under `root` other than `failed` whose trainer-state.json,
+ * model.safetensors and optimizer.safetensors headers read back (weights are not checked).
+ */
+export async function previousComplete(
+  root: string,
+  failed: string | null,
+): Promise<string | null> {
+  let names: string[];
+  try {
+    names = (await readdir(root))
+      .filter((e) => /^step-\d{8}$/.test(e))
+      .sort()
+      .reverse();
+  } catch {
+    return null;
+  }
+  for (const n of names) {
+    const dir = join(root, n);
+    if (failed !== null && resolve(dir) === resolve(failed)) continue;
+    try {
+      await readTrainerState(dir);
+      await readSafetensorsHeader(join(dir, "model.safetensors"));
+      await readSafetensorsHeader(join(dir, "optimizer.safetensors"));
+      return dir;
+    } catch {
+      // incomplete or corrupt: try an older one
+    }
+  }
+  return null;
 }
 
 /** Reads and checks trainer-state.json of checkpoint folder `dir`. */

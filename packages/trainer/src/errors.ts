@@ -24,12 +24,17 @@ export class NonFiniteError extends Error {
     /** folder of the checkpoint holding the last good state, or null if none could be written */
     readonly checkpointDir: string | null,
     detail = "",
+    /** true when the step was the first after resuming: the checkpoint itself is suspect */
+    readonly firstAfterResume = false,
   ) {
     super(
       `non-finite ${what} (${value}) at step ${step}; training stopped.` +
-        (checkpointDir
-          ? ` The last good state (after step ${step - 1}) is saved in ${checkpointDir}.`
-          : " No output folder was given, so no checkpoint was written.") +
+        (checkpointDir && firstAfterResume
+          ? ` This was the first step after resuming from ${checkpointDir} (after step ${step - 1}), ` +
+            "so that checkpoint is not known to be good: resume from an earlier one."
+          : checkpointDir
+            ? ` The last good state (after step ${step - 1}) is saved in ${checkpointDir}.`
+            : " No output folder was given, so no checkpoint was written.") +
         " Try a lower learning rate, a longer warm-up or gradient clipping, or the policy" +
         ` onNonFinite: "skip" to drop such steps.${detail}`,
     );
@@ -42,9 +47,17 @@ export class CheckpointError extends Error {
   constructor(
     /** the file or folder concerned */
     readonly path: string,
-    message: string,
+    /** what is wrong, without the path */
+    readonly detail: string,
+    /** resuming: an older checkpoint folder that is complete, to resume from instead */
+    readonly previous?: string,
   ) {
-    super(`checkpoint ${path}: ${message}`);
+    super(
+      `checkpoint ${path}: ${detail}` +
+        (previous
+          ? `. The previous checkpoint ${previous} is complete: resume from it instead.`
+          : ""),
+    );
     this.name = "CheckpointError";
   }
 }

@@ -2,7 +2,6 @@
 // loss, measure the global gradient norm, guard against NaN/Infinity, clip, apply AdamW with the
 // scheduled learning rate, then write metrics, progress and (periodically) an atomic checkpoint.
 
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import {
   backward,
@@ -10,11 +9,19 @@ import {
   type SeededRandom,
   scale,
   seededRandom,
+  sum,
   type Tensor,
   tidy,
 } from "@anllm/tensor";
+import { makeDirs } from "@anllm/tensor/io";
 import { AdamW } from "./adamw";
-import { type Json, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint";
+import {
+  type Json,
+  latestCheckpoint,
+  loadCheckpoint,
+  previousComplete,
+  saveCheckpoint,
+} from "./checkpoint";
 import { clipFactor, globalGradNorm } from "./clip";
 import { CheckpointError, DataExhaustedError, NonFiniteError } from "./errors";
 import { MetricsWriter, type StepMetrics } from "./metrics";
@@ -41,6 +48,35 @@ export interface TrainResult {
   /** number of steps skipped for non-finite values */
   skippedSteps: number;
   wallMs: number;
+}
+
+/** Name (with `prefix`) of the first tensor holding NaN or ±Infinity, or null: one reduction each. */
+async function firstNonFinite(tensors: Map<string, Tensor>, prefix = ""): Promise<string | null> {
+  for (const [name, t] of tensors) {
+    // 0 * x is 0 for every finite x and NaN for NaN and ±Infinity, and a sum of zeros cannot overflow
+    const s = tidy(() => sum(scale(t, 0)));
+    const v = await s.item();
+    s.dispose();
+    if (!Number.isFinite(v)) return prefix + name;
+  }
+  return null;
+}
+
+/**
+ * A resume failure with the newest older checkpoint under `root` that is complete (trainer state,
+ * weights and optimiser headers readable) named in it, so the user can resume from that instead.
+ */
+async function withPrevious(
+  e: unknown,
+  root: string | null,
+  failed: string | null,
+): Promise<unknown> {
+  if (!root || !(e instanceof Error)) return e;
+  const prev = await previousComplete(root, failed);
+  if (!prev) return e;
+  const path = e instanceof CheckpointError ? e.path : (failed ?? root);
+  const detail = e instanceof CheckpointError ? e.detail : e.message;
+  return new CheckpointError(path, detail, prev);
 }
 
 /** Drops duplicate tensors (one tensor under two names, e.g. tied embeddings): first name wins. */
@@ -90,7 +126,7 @@ class TrainingRun<B> {
     this.optimizer = new AdamW(this.params, o.optimizer);
     this.gradAccum = o.gradAccum ?? 1;
     this.rng = seededRandom(o.seed ?? 34);
-    if (o.outDir) mkdirSync(o.outDir, { recursive: true });
+    if (o.outDir) makeDirs(o.outDir);
     this.metrics = o.outDir ? new MetricsWriter(join(o.outDir, "metrics.jsonl")) : null;
     this.ckptRoot = o.outDir ? join(o.outDir, "checkpoints") : null;
   }
@@ -122,11 +158,31 @@ class TrainingRun<B> {
   private async maybeResume(): Promise<void> {
     const r = this.o.resume;
     if (!r) return;
-    const dir = typeof r === "string" ? r : await latestCheckpoint(this.ckptRoot!);
+    let dir: string | null;
+    try {
+      dir = typeof r === "string" ? r : await latestCheckpoint(this.ckptRoot!);
+    } catch (e) {
+      throw await withPrevious(e, this.ckptRoot, null);
+    }
     if (!dir) {
       throw new CheckpointError(this.ckptRoot!, "resume requested but no checkpoint exists here");
     }
-    const st = await loadCheckpoint(dir, this.params, this.optimizer, this.o.weights);
+    let st: Awaited<ReturnType<typeof loadCheckpoint>>;
+    try {
+      st = await loadCheckpoint(dir, this.params, this.optimizer, this.o.weights);
+      const bad =
+        (await firstNonFinite(this.params)) ??
+        (await firstNonFinite(this.optimizer.m, "m.")) ??
+        (await firstNonFinite(this.optimizer.v, "v."));
+      if (bad) {
+        throw new CheckpointError(
+          dir,
+          `tensor "${bad}" holds NaN or Infinity, so this checkpoint is not a usable state`,
+        );
+      }
+    } catch (e) {
+      throw await withPrevious(e, this.ckptRoot, dir);
+    }
     this.step = this.startStep = st.step;
     this.totalTokens = st.totalTokens;
     this.rng = seededRandom.fromState(st.rng);
@@ -227,7 +283,9 @@ class TrainingRun<B> {
     // The parameters and moments still hold the state after step - 1: save that.
     this.optimizer.zeroGrad();
     const dir = await this.checkpoint();
-    throw new NonFiniteError(step, what, value, dir);
+    const firstAfterResume =
+      this.o.resume !== undefined && this.o.resume !== false && step === this.startStep + 1;
+    throw new NonFiniteError(step, what, value, dir, "", firstAfterResume);
   }
 
   private record(
