@@ -160,14 +160,16 @@ ${QUERY_ROWS}
 
 /**
  * dK/dV (bindings q, k, v [vec4]; mask; dout [vec4]; lse; dsum; dk, dv [vec4]): invocation t owns
- * key rows j0..j0+NR-1 of kv head bk and walks the queries of every head of its group.
+ * key slots j0..j0+NR-1 (rows keyOrder[slot]) of kv head bk and walks the queries of every head
+ * of its group.
  */
 export function attentionDkvUnrolledWgsl(decls: string, o: UnrolledShape): string {
   const { hv, nr } = o;
   const keyRow = (n: number) => `let live${n} = j0 + ${n}u < Lk;
-    let r${n} = select(bk * Lk, bk * Lk + j0 + ${n}u, live${n});
-    let kt${n} = tokK(b, select(0u, j0 + ${n}u, live${n}));
-    if (live${n}) { vis = addKey(vis, b, j0 + ${n}u); }
+    let key${n} = keySlot(b, select(0u, j0 + ${n}u, live${n}));
+    let r${n} = bk * Lk + key${n};
+    let kt${n} = tokK(b, key${n});
+    if (live${n}) { vis = addKey(vis, b, key${n}); }
     ${unroll(hv, (d) => `let k${n}_${d} = ld_k(r${n} * HV + ${d}u); let v${n}_${d} = ld_v(r${n} * HV + ${d}u); var dk${n}_${d} = vec4<f32>(0.0); var dv${n}_${d} = vec4<f32>(0.0);`)}`;
   const grad = (n: number) => `let s${n} = ${dotRow(
     hv,

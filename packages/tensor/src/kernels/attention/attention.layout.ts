@@ -53,6 +53,8 @@ const MASK_ARRAYS = [
   { name: "kSegHi", per: "k" },
   { name: "kOtherLo", per: "k" },
   { name: "kOtherHi", per: "k" },
+  /** per sequence: a permutation of the keys, those with a non-empty kOther range first */
+  { name: "keyOrder", per: "k" },
 ] as const;
 
 /** Name of one per-token array of the packed mask. */

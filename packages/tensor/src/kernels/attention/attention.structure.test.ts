@@ -180,6 +180,14 @@ function pack(c: Case): Int32Array {
 }
 
 function check(c: Case, what: string): void {
+  const { keyOrder } = attentionStructure(c.p, c.tokens);
+  for (let b = 0; b < c.p.batch; b++) {
+    const order = Array.from(keyOrder.subarray(b * c.p.lk, (b + 1) * c.p.lk));
+    expect(
+      order.sort((x, y) => x - y),
+      `${what}: keyOrder is a permutation`,
+    ).toEqual([...Array(c.p.lk).keys()]);
+  }
   const mask = pack(c);
   const rule = maskRule(c.p, mask);
   const walk = structureWalkers(c.p, mask);

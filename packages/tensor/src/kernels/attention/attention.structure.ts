@@ -58,6 +58,12 @@ export interface AttentionStructure {
   /** [batch, lk] queries that may see the key as an anchor or BOS (classes 2, 3) */
   kOtherLo: Int32Array;
   kOtherHi: Int32Array;
+  /**
+   * [batch, lk] per sequence, the order in which dK/dV takes key rows: keys with a kOther range
+   * (about L/2 queries each) first, then the rest (a segment's worth each), so that rows of
+   * similar work run side by side
+   */
+  keyOrder: Int32Array;
 }
 
 /**
@@ -216,6 +222,7 @@ export function attentionStructure(p: StructureParams, a: TokenArrays): Attentio
     kSegHi: new Int32Array(nk),
     kOtherLo: new Int32Array(nk),
     kOtherHi: new Int32Array(nk),
+    keyOrder: new Int32Array(nk),
   };
   const kDesc = new Int32Array(lk);
   const qDesc = new Int32Array(lq);
@@ -352,4 +359,9 @@ function buildSequence(
       s.kOtherHi[t] = ohi;
     }
   }
+  let slot = ko;
+  for (let j = 0; j < lk; j++)
+    if ((s.kOtherHi[ko + j] as number) > (s.kOtherLo[ko + j] as number)) s.keyOrder[slot++] = j;
+  for (let j = 0; j < lk; j++)
+    if ((s.kOtherHi[ko + j] as number) <= (s.kOtherLo[ko + j] as number)) s.keyOrder[slot++] = j;
 }

@@ -85,6 +85,9 @@ fn queryVisit(v: QueryVisits, x: u32) -> vec2<u32> {
   if (x < ns) { return vec2<u32>(v.seg.x + x, 1u); }
   return vec2<u32>(v.other.x + x - ns, 2u);
 }
+// key row of dK/dV slot x: the keys that see a document's later queries (anchors, BOS) come first,
+// so that long and short key rows do not share a SIMD group (attention.structure.ts, keyOrder)
+fn keySlot(b: u32, x: u32) -> u32 { return u32(keyOrderAt(b * attnParams().lk + x)); }
 // whether a pair of class c counts in a pass over queries that wants class w (1, or 2 = 2|3)
 fn wantsQuery(c: u32, w: u32) -> bool { return select(c >= 2u, c == 1u, w == 1u); }`;
 
@@ -224,9 +227,11 @@ ${HEAD}
     var dv: array<array<f32, HDM>, NR>;
     var kt: array<Tok, NR>; var live: array<bool, NR>;
     var vis = noQueryVisits();
+    var rows: array<u32, NR>;
     for (var n = 0u; n < NR; n++) {
-      let j = j0 + n; live[n] = j < Lk;
-      let r = select(bk * Lk, bk * Lk + j, live[n]);
+      live[n] = j0 + n < Lk;
+      let j = keySlot(b, select(0u, j0 + n, live[n]));
+      let r = bk * Lk + j; rows[n] = r;
       for (var d = 0u; d < ${L}; d++) {
         kk[n][d] = ld_k(r * hd + d); vv[n][d] = ld_v(r * hd + d); dk[n][d] = 0.0; dv[n][d] = 0.0;
       }
@@ -257,7 +262,7 @@ ${HEAD}
     }
     for (var n = 0u; n < NR; n++) {
       if (!live[n]) { continue; }
-      let r = bk * Lk + j0 + n;
+      let r = rows[n];
       for (var d = 0u; d < ${L}; d++) { st_dk(r * hd + d, dk[n][d]); st_dv(r * hd + d, dv[n][d]); }
     }
   }
