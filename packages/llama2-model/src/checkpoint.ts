@@ -2,7 +2,7 @@
 // model.safetensors.index.json. Validates names/shapes against the model's ParamSpecs and
 // writes the same layout atomically (each file via a temp file, fsync and rename; the index last).
 import { readdir, readFile, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { isAbsolute, join, resolve, sep } from "node:path";
 import {
   atomicWrite,
   SafetensorsFile,
@@ -44,6 +44,28 @@ export async function readConfig(dir: string): Promise<LlamaConfig> {
   return configFromHF(json, file);
 }
 
+/**
+ * Every weight_map entry must name a file inside the model folder: a string that is a plain
+ * relative path (no absolute path, no ".." leading out), so an index cannot make the loader read
+ * arbitrary files.
+ */
+function checkShardNames(dir: string, indexPath: string, weightMap: object): void {
+  const root = resolve(dir);
+  for (const [name, shard] of Object.entries(weightMap)) {
+    if (typeof shard !== "string" || shard === "") {
+      throw new WeightsError(
+        `${indexPath}: weight_map entry "${name}" must be a file name, got ${JSON.stringify(shard)}`,
+      );
+    }
+    const target = resolve(root, shard);
+    if (isAbsolute(shard) || !target.startsWith(root + sep)) {
+      throw new WeightsError(
+        `${indexPath}: weight_map entry "${name}" points outside the model folder (${JSON.stringify(shard)}); shards must be files inside ${dir}`,
+      );
+    }
+  }
+}
+
 /** All tensors of a checkpoint directory, each mapped to the open file that holds it. */
 export class CheckpointReader {
   private constructor(
@@ -68,6 +90,7 @@ export class CheckpointReader {
         throw new WeightsError(`${indexPath}: missing "weight_map" object`);
       }
       weightMap = idx.weight_map;
+      checkShardNames(dir, indexPath, weightMap);
       shardNames = [...new Set(Object.values(weightMap))].sort();
     } else if (await exists(join(dir, SINGLE))) {
       shardNames = [SINGLE];
@@ -135,6 +158,11 @@ export class CheckpointReader {
       const more = problems.length > 20 ? `\n  ... and ${problems.length - 20} more` : "";
       throw new WeightsError(`checkpoint ${this.dir} does not match the model:\n  ${shown}${more}`);
     }
+  }
+
+  /** The file holding tensor `name` (for messages). */
+  fileOf(name: string): string {
+    return this.where.get(name)?.path ?? this.dir;
   }
 
   /** Decode one tensor to f32. */

@@ -141,8 +141,17 @@ function tokenId(v: unknown, where: string, key: string): number | undefined {
   if (v === undefined || v === null) return undefined;
   if (Array.isArray(v)) return tokenId(v[0], where, key); // newer configs allow a list of eos ids
   if (typeof v !== "number") throw new ConfigError(`${where}: "${key}" must be a token id number`);
+  // old LLaMA conversions write pad_token_id: -1 for "no padding token"
+  if (key === "pad_token_id" && v === -1) return undefined;
   return v;
 }
+
+/** HF names of the special-token fields, for messages about config.json files. */
+const TOKEN_FIELDS = {
+  bosTokenId: "bos_token_id",
+  eosTokenId: "eos_token_id",
+  padTokenId: "pad_token_id",
+} as const;
 
 /**
  * Parse an HF `config.json` object (LlamaForCausalLM). `where` names the source in errors.
@@ -186,12 +195,12 @@ export function configFromHF(json: unknown, where = "config.json"): LlamaConfig 
     eosTokenId: tokenId(j.eos_token_id, where, "eos_token_id") ?? 2,
     padTokenId: tokenId(j.pad_token_id, where, "pad_token_id"),
   };
-  validateConfig(config, where);
+  validateConfig(config, where, true);
   return config;
 }
 
 /** Check integrality and divisibility rules (nHeads % nKvHeads == 0, even headDim, ...). */
-export function validateConfig(c: LlamaConfig, where = "LlamaConfig"): void {
+export function validateConfig(c: LlamaConfig, where = "LlamaConfig", hfNames = false): void {
   const ints: (keyof LlamaConfig)[] = [
     "vocabSize",
     "dModel",
@@ -215,6 +224,17 @@ export function validateConfig(c: LlamaConfig, where = "LlamaConfig"): void {
   }
   if (c.headDim % 2 !== 0)
     throw new ConfigError(`${where}: headDim must be even, got ${c.headDim}`);
+  for (const k of ["bosTokenId", "eosTokenId", "padTokenId"] as const) {
+    const v = c[k];
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || v < 0 || v >= c.vocabSize) {
+      const field = hfNames ? `"${TOKEN_FIELDS[k]}"` : k;
+      const vocab = hfNames ? `vocab_size ${c.vocabSize}` : `vocabSize ${c.vocabSize}`;
+      throw new ConfigError(
+        `${where}: ${field} ${String(v)} is not a token id of the vocabulary (expected an integer in [0, ${c.vocabSize}), ${vocab})`,
+      );
+    }
+  }
   if (!(c.rmsNormEps > 0)) throw new ConfigError(`${where}: rmsNormEps must be > 0`);
   if (!(c.ropeTheta > 0)) throw new ConfigError(`${where}: ropeTheta must be > 0`);
 }

@@ -1,8 +1,9 @@
 // Parameter tensors of a Llama model keyed by HF names: seeded initialisation (HF's normal(0, 0.02)
 // for matrices, ones for norms), loading from a checkpoint reader, and per-layer name helpers.
-import { type Device, ones, randn, type Tensor, tensor } from "@anllm/tensor";
+import { type Device, ones, randn, scale, sum, type Tensor, tensor, tidy } from "@anllm/tensor";
 import type { CheckpointReader } from "./checkpoint";
 import type { LlamaConfig } from "./config";
+import { WeightsError } from "./errors";
 import { paramSpecs } from "./spec";
 
 /** HF parameter names of decoder layer `i`. */
@@ -49,6 +50,19 @@ export function initParams(config: LlamaConfig, opts: WeightInitOptions): Map<st
   return out;
 }
 
+/**
+ * True when every element of `t` is finite, with one reduction on `t`'s device: 0 * x is 0 for
+ * finite x and NaN for NaN and ±Infinity, and a sum of zeros cannot overflow.
+ */
+export async function allFinite(t: Tensor): Promise<boolean> {
+  const s = tidy(() => sum(scale(t, 0)));
+  try {
+    return Number.isFinite(await s.item());
+  } finally {
+    s.dispose();
+  }
+}
+
 /** Read every parameter from a validated checkpoint, one tensor in host memory at a time. */
 export async function loadParams(
   config: LlamaConfig,
@@ -65,6 +79,11 @@ export async function loadParams(
       t.requiresGrad = true;
       t.name = s.name;
       out.set(s.name, t);
+      if (!(await allFinite(t))) {
+        throw new WeightsError(
+          `${reader.fileOf(s.name)}: tensor "${s.name}" holds NaN or Infinity; the weights are corrupt (or were saved after training diverged)`,
+        );
+      }
     }
   } catch (e) {
     for (const t of out.values()) t.dispose();
