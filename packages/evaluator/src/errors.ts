@@ -37,3 +37,11 @@ export class ScorerContractError extends EvaluatorError {
     this.name = "ScorerContractError";
   }
 }
+
+/** A score (perplexity, loss, accuracy input) came out NaN or Infinity: an error, not a number. */
+export class NonFiniteScoreError extends EvaluatorError {
+  constructor(message: string) {
+    super(message);
+    this.name = "NonFiniteScoreError";
+  }
+}

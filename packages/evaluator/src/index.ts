@@ -7,7 +7,13 @@ export {
   type CacheBenchRow,
   runCacheBench,
 } from "./cache-bench";
-export { DataFormatError, EvalConfigError, EvaluatorError, ScorerContractError } from "./errors";
+export {
+  DataFormatError,
+  EvalConfigError,
+  EvaluatorError,
+  NonFiniteScoreError,
+  ScorerContractError,
+} from "./errors";
 export { LlamaScorer, type LlamaScorerOptions } from "./llama-scorer";
 export {
   type CacheEvalInput,

@@ -1,6 +1,6 @@
 // Perplexity with the LongLoRA protocol: windows of length L starting every `stride` tokens with
 // the last start dropped, each scored from scratch, PPL = exp(mean window loss).
-import { EvalConfigError, ScorerContractError } from "./errors";
+import { EvalConfigError, NonFiniteScoreError, ScorerContractError } from "./errors";
 import type { AttentionKind, Scorer } from "./scorer";
 
 /** The truncated e that LongLoRA's eval.py raises to the loss (2.71828), for log-comparable PPL. */
@@ -124,6 +124,11 @@ async function scoreWindows(
     });
   }
   const loss = opts.scoring === "last-stride" ? nllSum / scored : lossSum / starts.length;
+  if (!Number.isFinite(loss)) {
+    throw new NonFiniteScoreError(
+      `perplexity at length ${L} (${attention} attention) is ${Math.exp(loss)}: the model's log-probabilities are not finite (NaN or Infinity in the weights or activations); no number is reported`,
+    );
+  }
   return {
     length: L,
     ppl: Math.exp(loss),

@@ -1,9 +1,8 @@
 // Reports: Markdown tables mirroring the paper (Table 1: task accuracies, Avg, C, T; perplexity by
 // length; cache experiment) and writeReport, which writes report.json / report.md / ppl.svg
 // atomically.
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { atomicWrite } from "@anllm/tensor/io";
+import { atomicWrite, makeDirs } from "@anllm/tensor/io";
 import type { CacheBenchRow } from "./cache-bench";
 import type { PerplexityResult } from "./perplexity";
 import { type PplSeries, pplPlotSvg } from "./plot";
@@ -165,7 +164,7 @@ export interface EvalReport {
 
 /** Writes report.json, report.md and (with perplexity data) ppl.svg into `dir`; returns the paths. */
 export async function writeReport(dir: string, report: EvalReport): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
+  makeDirs(dir);
   const md: string[] = ["# anllm evaluation report", ""];
   if (report.qa?.length) {
     md.push("## Multiple-choice QA", "", qaMarkdownTable(report.qa, report.qaMetric), "");

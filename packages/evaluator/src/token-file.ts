@@ -57,6 +57,26 @@ export interface TokenizeOptions {
   field?: string;
   /** Stop after this many documents. */
   maxDocs?: number;
+  /** Token files: refuse ids >= this (the model's vocabulary size), naming file and byte offset. */
+  vocabSize?: number;
+}
+
+/** Throws DataFormatError naming the byte offset of the first id outside [0, vocabSize). */
+function checkVocab(path: string, ids: Int32Array, vocabSize: number): void {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (id >= vocabSize) {
+      let count = 0;
+      for (let j = i; j < ids.length; j++) if (ids[j]! >= vocabSize) count++;
+      throw new DataFormatError(
+        path,
+        null,
+        null,
+        `token id ${id} at byte offset ${2 * i} (token ${i}) is outside the model's vocabulary of ${vocabSize} ids` +
+          `${count > 1 ? ` (${count} such ids in the file)` : ""}; was the file made with another tokenizer?`,
+      );
+    }
+  }
 }
 
 /** Report of a tokenisation run; skipped records are counted, never silently lost. */
@@ -148,7 +168,9 @@ export async function loadEvalTokens(
   skipped: number;
 }> {
   if (/\.(bin|u16)$/.test(path)) {
-    return { ids: Int32Array.from(await readTokenFile(path)), source: "token-file", skipped: 0 };
+    const ids = Int32Array.from(await readTokenFile(path));
+    if (opts.vocabSize !== undefined) checkVocab(path, ids, opts.vocabSize);
+    return { ids, source: "token-file", skipped: 0 };
   }
   if (!tokenizer) {
     throw new EvalConfigError(

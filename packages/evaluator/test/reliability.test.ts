@@ -1,0 +1,75 @@
+// Results that must never be silent nonsense or lost: a non-finite perplexity is an error, token
+// files with ids outside the model's vocabulary are refused by file and byte offset, and a report
+// folder that cannot be created fails at once with the reason.
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { OutputPathError } from "@anllm/tensor/io";
+import { describe, expect, it } from "vitest";
+import { DataFormatError, NonFiniteScoreError } from "../src/errors";
+import { evaluatePerplexity } from "../src/perplexity";
+import { writeReport } from "../src/report";
+import type { ForwardOptions, Scorer, TokenLogprobs } from "../src/scorer";
+import { loadEvalTokens } from "../src/token-file";
+import { VisibleCountScorer } from "../src/visible-count-scorer";
+
+/** The reference scorer with one log-prob replaced by `bad` (as NaN weights would produce). */
+function poisoned(bad: number): Scorer {
+  const inner = new VisibleCountScorer({ vocabSize: 3 });
+  return {
+    name: "poisoned",
+    maxLength: inner.maxLength,
+    async scoreSequences(seqs: readonly Int32Array[], opts: ForwardOptions) {
+      const out: TokenLogprobs[] = await inner.scoreSequences(seqs, opts);
+      out[0]!.logprobs[0] = bad;
+      return out;
+    },
+    scoreContinuations: (c, k, o) => inner.scoreContinuations(c, k, o),
+    generate: (p, o) => inner.generate(p, o),
+  };
+}
+
+describe("non-finite perplexity", () => {
+  it("is an error naming the length and attention, never a NaN in the report", async () => {
+    const data = [0, 1, 1, 2, 0, 0, 1, 2, 1, 0];
+    for (const bad of [Number.NaN, Number.NEGATIVE_INFINITY]) {
+      const run = evaluatePerplexity(poisoned(bad), data, {
+        lengths: [3],
+        stride: 2,
+        attention: "anchor",
+      });
+      await expect(run).rejects.toThrow(NonFiniteScoreError);
+      await expect(run).rejects.toThrow(
+        /^perplexity at length 3 \(anchor attention\) is (NaN|Infinity)/,
+      );
+    }
+    const ok = await evaluatePerplexity(poisoned(-1), data, { lengths: [3], stride: 2 });
+    expect(Number.isFinite(ok[0]!.ppl)).toBe(true);
+  });
+});
+
+describe("token files", () => {
+  it("refuses ids outside the vocabulary with the file and byte offset", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "eval-rel-"));
+    const path = join(dir, "ids.bin");
+    const ids = Uint16Array.from([1, 5, 7, 300, 2, 65535]);
+    await writeFile(path, Buffer.from(ids.buffer));
+    const err = await loadEvalTokens(path, undefined, { vocabSize: 260 }).catch((e) => e);
+    expect(err).toBeInstanceOf(DataFormatError);
+    expect((err as Error).message).toBe(
+      `${path}: token id 300 at byte offset 6 (token 3) is outside the model's vocabulary of 260 ids (2 such ids in the file); was the file made with another tokenizer?`,
+    );
+    const ok = await loadEvalTokens(path, undefined, { vocabSize: 65536 });
+    expect([...ok.ids]).toEqual([...ids]);
+  });
+});
+
+describe("writeReport", () => {
+  it("fails at once with the reason where the folder cannot be created", async () => {
+    const t0 = Date.now();
+    const err = await writeReport("/proc/anllm-x/report", { meta: {} }).catch((e) => e);
+    expect(err).toBeInstanceOf(OutputPathError);
+    expect((err as Error).message).toMatch(/does not allow new entries \(ENOENT\)/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
