@@ -175,10 +175,24 @@ export interface AttentionOptions {
   /** Score scale (default 1 / sqrt(headDim)). */
   scale?: number;
   /**
-   * GPU kernel family: "auto" (default) takes the unrolled kernels on software adapters when
-   * headDim % 4 == 0, "generic" forces the generic ones (tests and benchmarks).
+   * GPU kernel family: "auto" (default) takes the tiled kernels on hardware GPUs and, on software
+   * adapters, the unrolled ones when headDim % 4 == 0 (else the generic ones); "generic",
+   * "unrolled" and "tiled" force a family (tests and benchmarks; "unrolled" needs headDim % 4 == 0).
    */
-  kernels?: "auto" | "generic";
+  kernels?: "auto" | "generic" | "unrolled" | "tiled";
+}
+
+/** The kernel family an attention call runs (see AttentionOptions.kernels). */
+function kernelFamily(
+  asked: NonNullable<AttentionOptions["kernels"]>,
+  software: boolean,
+  headDim: number,
+): "generic" | "unrolled" | "tiled" {
+  if (asked === "unrolled" && headDim % 4 !== 0)
+    throw new ShapeError(`attention: the unrolled kernels need headDim % 4 == 0, got ${headDim}`);
+  if (asked !== "auto") return asked;
+  if (!software) return "tiled";
+  return headDim % 4 === 0 ? "unrolled" : "generic";
 }
 
 /**
@@ -219,10 +233,7 @@ export function attention(
     anchorMode: mask.mode === "anchor",
     hasDoc: mask.hasDoc,
     bosVisible: mask.bosVisible,
-    kernels:
-      q.backend.software && opts.kernels !== "generic" && headDim % 4 === 0
-        ? "unrolled"
-        : "generic",
+    kernels: kernelFamily(opts.kernels ?? "auto", q.backend.software, headDim),
   };
   const packed = devicePacked.get(mask);
   if (!packed) {

@@ -14,8 +14,16 @@ import {
   attentionDkvWgsl,
   attentionDqWgsl,
   attentionWgsl,
+  COMMON,
   headDimMax,
 } from "./attention.wgsl";
+import {
+  attentionDkvTiledWgsl,
+  attentionDqTiledWgsl,
+  attentionTiledWgsl,
+  type TiledShape,
+  tiledShape,
+} from "./attention-tiled.wgsl";
 import {
   attentionDkvUnrolledWgsl,
   attentionDqUnrolledWgsl,
@@ -45,15 +53,50 @@ function unrolled(p: AttentionParams, rows: number, keyRows = false): UnrolledSh
   return nr > 0 ? { hv: p.headDim / 4, nr } : null;
 }
 
-/** Kernel parts that differ between the generic and the unrolled variants. */
+/** Workgroups of the tiled kernels (one per block of ATTN_WG rows), as a 2D grid past 65535. */
+function blockGrid(blocks: number): [number, number, number] {
+  const x = Math.min(blocks, 65535);
+  return [x, Math.ceil(blocks / x), 1];
+}
+
+/** Kernel parts that differ between the generic, unrolled and tiled variants. */
 function pick(
   keyRows: boolean,
   generic: (decls: string, o: AttnShape) => string,
   unrolledWgsl: (decls: string, o: UnrolledShape) => string,
+  tiledWgsl: (decls: string, common: string, o: TiledShape) => string,
   f32Specs: BindingSpec[],
 ): Pick<KernelDef<AttentionParams>, "bindings" | "variant" | "wgsl" | "grid"> {
   const rowsOf = (p: AttentionParams) => (keyRows ? p.lk : p.lq);
   const heads = (p: AttentionParams) => p.batch * (keyRows ? p.nKvHeads : p.nHeads);
+  const untiled = pickUntiled(keyRows, generic, unrolledWgsl, f32Specs, rowsOf, heads);
+  return {
+    bindings: (p) => (p.kernels === "tiled" ? f32Specs : untiled.bindings(p)),
+    variant: (p, sw) => {
+      if (p.kernels !== "tiled") return untiled.variant(p, sw);
+      const t = tiledShape(p.headDim);
+      return `t${t.hdm}${t.exact ? "e" : ""}x${t.tile}`;
+    },
+    wgsl: (p, env) => {
+      if (p.kernels !== "tiled") return untiled.wgsl(p, env);
+      const t = tiledShape(p.headDim);
+      return tiledWgsl(env.decls, COMMON(1, t.hdm), t);
+    },
+    grid: (p, sw) =>
+      p.kernels === "tiled"
+        ? blockGrid(heads(p) * Math.ceil(rowsOf(p) / ATTN_WG))
+        : untiled.grid(p, sw),
+  };
+}
+
+function pickUntiled(
+  keyRows: boolean,
+  generic: (decls: string, o: AttnShape) => string,
+  unrolledWgsl: (decls: string, o: UnrolledShape) => string,
+  f32Specs: BindingSpec[],
+  rowsOf: (p: AttentionParams) => number,
+  heads: (p: AttentionParams) => number,
+): Pick<KernelDef<AttentionParams>, "bindings" | "variant" | "wgsl" | "grid"> {
   return {
     // unrolled kernels read and write the [rows, headDim] tensors as vec4
     bindings: (p) =>
@@ -88,7 +131,11 @@ const inputs = [r("q"), r("k"), r("v"), r("mask", "i32")];
 /** Forward: out and per-row log-sum-exp. */
 export const attentionKernel: KernelDef<AttentionParams> = {
   name: "attention",
-  ...pick(false, attentionWgsl, attentionUnrolledWgsl, [...inputs, w("out"), w("lse")]),
+  ...pick(false, attentionWgsl, attentionUnrolledWgsl, attentionTiledWgsl, [
+    ...inputs,
+    w("out"),
+    w("lse"),
+  ]),
   meta: attentionMeta,
   ref: attentionRef,
 };
@@ -96,7 +143,7 @@ export const attentionKernel: KernelDef<AttentionParams> = {
 /** Backward for queries. */
 export const attentionDqKernel: KernelDef<AttentionParams> = {
   name: "attention-dq",
-  ...pick(false, attentionDqWgsl, attentionDqUnrolledWgsl, [
+  ...pick(false, attentionDqWgsl, attentionDqUnrolledWgsl, attentionDqTiledWgsl, [
     ...inputs,
     r("dout"),
     r("lse"),
@@ -110,7 +157,7 @@ export const attentionDqKernel: KernelDef<AttentionParams> = {
 /** Backward for keys and values. */
 export const attentionDkvKernel: KernelDef<AttentionParams> = {
   name: "attention-dkv",
-  ...pick(true, attentionDkvWgsl, attentionDkvUnrolledWgsl, [
+  ...pick(true, attentionDkvWgsl, attentionDkvUnrolledWgsl, attentionDkvTiledWgsl, [
     ...inputs,
     r("dout"),
     r("lse"),

@@ -15,8 +15,11 @@ export interface AttentionParams {
   anchorMode: boolean;
   hasDoc: boolean;
   bosVisible: boolean;
-  /** GPU kernels: "unrolled" (software adapters, headDim % 4 == 0) or "generic" (default). */
-  kernels?: "generic" | "unrolled";
+  /**
+   * GPU kernels: "unrolled" (software adapters, headDim % 4 == 0), "tiled" (hardware GPUs:
+   * workgroup-memory tiles) or "generic" (default).
+   */
+  kernels?: "generic" | "unrolled" | "tiled";
 }
 
 /** The pair class of attention.structure.ts's `pairClass`, read from the packed mask. */

@@ -157,6 +157,10 @@ describeDevices("attention", () => {
       [5, 19, 6, 2, 1, "auto"],
       [6, 37, 16, 4, 2, "generic"],
       [7, 64, 32, 4, 4, "generic"],
+      // hardware GPUs' tiled kernels, forced here: several row blocks and key tiles
+      [8, 37, 16, 4, 2, "tiled"],
+      [9, 150, 64, 2, 1, "tiled"],
+      [10, 19, 6, 2, 1, "tiled"],
     ] as const) {
       const B = 2;
       const layouts = [
@@ -295,13 +299,17 @@ describeDevices("attention", () => {
   });
 
   it.each([
-    ["auto", 16],
-    ["generic", 16],
-    ["auto", 6],
+    ["auto", 16, 23],
+    ["generic", 16, 23],
+    ["auto", 6, 23],
+    ["tiled", 16, 23],
+    ["tiled", 6, 23],
+    // several row blocks and query/key tiles per block
+    ["tiled", 64, 150],
   ] as const)(
-    "backward kernels (%s, headDim %i) agree with the CPU reference (GQA, anchors, padding)",
-    async (kernels, D) => {
-      const [B, H, KV, L] = [2, 4, 2, 23];
+    "backward kernels (%s, headDim %i, L %i) agree with the CPU reference (GQA, anchors, padding)",
+    async (kernels, D, L) => {
+      const [B, H, KV] = [2, 4, 2];
       const layouts = [randomLayout(L, 5, 0.25, true, 0), randomLayout(L, 6, 0.2, false, 4)];
       await expectSameAsCpu(
         () => {
