@@ -2,7 +2,9 @@
 // vs causal attention forward + backward with the mask-structure build time, measured in the same
 // run on the same adapter (medians). Prints a table and JSON; writes bench-results.json.
 // Flags: --quick (fewer reps), --big (add the "big" model), --sizes=256,512 (matmul),
-// --attention-sizes=1024,4096 --attention-batches=1,4 --attention-reps=3, --skip-attention.
+// --attention-sizes=1024,4096 --attention-batches=1,4 --attention-reps=3, --skip-attention,
+// --no-autotune (otherwise the autotuner first times the candidate variants of every matmul and
+// attention shape the run uses, so "ours" runs the variants it chose on this machine).
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as T from "../src/index";
@@ -44,6 +46,28 @@ async function timeIt(fn: () => Promise<unknown>, reps: number): Promise<number[
 
 const results: Record<string, unknown>[] = [];
 const sizes = (opt("sizes") ?? "256,512,1024").split(",").map(Number);
+const configs: BenchConfig[] = [
+  { name: "small", dModel: 128, nLayers: 2, nHeads: 4, seqLen: 128, batch: 4, vocabSize: 2048 },
+];
+if (flag("big"))
+  configs.push({
+    name: "big",
+    dModel: 256,
+    nLayers: 4,
+    nHeads: 4,
+    seqLen: 256,
+    batch: 8,
+    vocabSize: 32000,
+  });
+
+if (!flag("no-autotune")) {
+  const t0 = performance.now();
+  const work: T.TuneWork[] = sizes.map((n) => ({ op: "matmul", m: n, k: n, n }) as const);
+  for (const c of configs) work.push(...(await T.recordTuneWork(makeOurs(c))));
+  const entries = await T.autotune(work, { reps: 3 });
+  results.push({ bench: "autotune", seconds: (performance.now() - t0) / 1000, entries });
+  console.error(entries.map((e) => `autotune ${e.shapeClass}: ${e.choice}`).join("\n"));
+}
 for (const n of sizes) {
   const a = T.randn([n, n], { seed: 1 });
   const b = T.randn([n, n], { seed: 2 });
@@ -87,19 +111,6 @@ for (const n of sizes) {
   tf.dispose([ta, tb]);
 }
 
-const configs: BenchConfig[] = [
-  { name: "small", dModel: 128, nLayers: 2, nHeads: 4, seqLen: 128, batch: 4, vocabSize: 2048 },
-];
-if (flag("big"))
-  configs.push({
-    name: "big",
-    dModel: 256,
-    nLayers: 4,
-    nHeads: 4,
-    seqLen: 256,
-    batch: 8,
-    vocabSize: 32000,
-  });
 for (const c of configs) {
   const ours = makeOurs(c);
   const theirs = makeTfjs(tf, c);
@@ -145,14 +156,16 @@ if (!flag("skip-attention")) {
   );
 }
 
-const table = results.map((r) => {
-  const f = (x: unknown) => (typeof x === "number" ? x.toFixed(x > 100 ? 0 : 2) : "");
-  if (r.anchorMs !== undefined)
-    return `${String(r.bench).padEnd(36)} anchor ${f(r.anchorMs).padStart(8)} ms  causal ${f(r.causalMs).padStart(8)} ms  x${f(r.speedup)}  structure ${f(r.structureMsPerSequence)} ms/seq`;
-  if (r.structureMsPerSequence !== undefined)
-    return `${String(r.bench).padEnd(36)} structure ${f(r.structureMsPerSequence)} ms/seq, whole mask ${f(r.maskMs)} ms`;
-  return `${String(r.bench).padEnd(20)} ours ${f(r.oursReadbackMs ?? r.oursMs).padStart(8)} ms  tfjs ${f(r.tfjsMs).padStart(8)} ms  x${f(r.speedup)}${r.oursGflops ? `  (${f(r.oursGflops)} vs ${f(r.tfjsGflops)} GFLOP/s)` : ""}`;
-});
+const table = results
+  .filter((r) => r.bench !== "autotune")
+  .map((r) => {
+    const f = (x: unknown) => (typeof x === "number" ? x.toFixed(x > 100 ? 0 : 2) : "");
+    if (r.anchorMs !== undefined)
+      return `${String(r.bench).padEnd(36)} anchor ${f(r.anchorMs).padStart(8)} ms  causal ${f(r.causalMs).padStart(8)} ms  x${f(r.speedup)}  structure ${f(r.structureMsPerSequence)} ms/seq`;
+    if (r.structureMsPerSequence !== undefined)
+      return `${String(r.bench).padEnd(36)} structure ${f(r.structureMsPerSequence)} ms/seq, whole mask ${f(r.maskMs)} ms`;
+    return `${String(r.bench).padEnd(20)} ours ${f(r.oursReadbackMs ?? r.oursMs).padStart(8)} ms  tfjs ${f(r.tfjsMs).padStart(8)} ms  x${f(r.speedup)}${r.oursGflops ? `  (${f(r.oursGflops)} vs ${f(r.tfjsGflops)} GFLOP/s)` : ""}`;
+  });
 const report = { device: dev.name, reps: REPS, date: new Date().toISOString(), results };
 writeFileSync("bench-results.json", `${JSON.stringify(report, null, 2)}\n`);
 console.error(table.join("\n"));

@@ -1,5 +1,7 @@
 // Public, browser-safe entry of @anllm/tensor (never imports the Node `webgpu` package).
 export { backward } from "./autograd";
+export type { AutotuneOptions, TuneCache, TuneEntry } from "./autotune";
+export { autotune, tunedChoices } from "./autotune";
 export { CpuDevice } from "./cpu-device";
 export type { Device, DeviceKind, DeviceLimits } from "./device";
 export { getDevice, setDevice } from "./device";
@@ -72,4 +74,6 @@ export { seededRandom } from "./random";
 export type { CustomGradResult } from "./tape";
 export { customGrad, isGradEnabled, noGrad, param } from "./tape";
 export { isTensor, Tensor } from "./tensor";
+export type { TuneWork } from "./tuning";
+export { recordTuneWork } from "./tuning";
 export { WebGPUDevice } from "./webgpu/webgpu-device";

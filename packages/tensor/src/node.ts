@@ -1,10 +1,15 @@
 // Node entry (@anllm/tensor/node): WebGPU through Dawn (the `webgpu` package). The GPU object is
 // held at module level for the life of the process and released on exit so Node can end.
+import { mkdir, readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
 import { create, globals } from "webgpu";
+import type { TuneCache } from "./autotune";
 import { CpuDevice } from "./cpu-device";
 import { type Device, setDevice } from "./device";
 import { DeviceUnavailableError } from "./errors";
 import { createWebGPUDevice } from "./init";
+import { atomicWrite } from "./io";
 import type { WebGPUDeviceOptions } from "./webgpu/webgpu-device";
 
 let dawn: GPU | null = null;
@@ -55,4 +60,41 @@ export async function initNodeDevice(opts: NodeInitOptions = {}): Promise<Device
   }
   if (opts.setDefault !== false) setDevice(dev);
   return dev;
+}
+
+/**
+ * The autotuner's file cache in Node: one JSON object, adapter name -> (shape class -> choice),
+ * at `path`, else $ANLLM_TUNE_CACHE, else $XDG_CACHE_HOME/anllm/autotune.json (~/.cache/...).
+ * An unreadable or malformed file counts as empty (choices are measured again and rewritten);
+ * writes are atomic.
+ */
+export function nodeTuneCache(path?: string): TuneCache & { path: string } {
+  const file =
+    path ??
+    process.env.ANLLM_TUNE_CACHE ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "anllm", "autotune.json");
+  const readAll = async (): Promise<Record<string, Record<string, string>>> => {
+    try {
+      const parsed = JSON.parse(await readFile(file, "utf8")) as unknown;
+      return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+        ? (parsed as Record<string, Record<string, string>>)
+        : {};
+    } catch {
+      return {};
+    }
+  };
+  return {
+    path: file,
+    async load(adapter) {
+      const entry = (await readAll())[adapter];
+      if (typeof entry !== "object" || entry === null) return {};
+      return Object.fromEntries(Object.entries(entry).filter(([, v]) => typeof v === "string"));
+    },
+    async save(adapter, table) {
+      const all = await readAll();
+      all[adapter] = table;
+      await mkdir(dirname(file), { recursive: true });
+      await atomicWrite(file, `${JSON.stringify(all, null, 2)}\n`);
+    },
+  };
 }

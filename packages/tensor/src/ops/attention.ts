@@ -1,7 +1,7 @@
 // The anchor attention op: q/k/v with GQA and an AttentionMask of per-token arrays (positions,
 // segment ids, anchor flags, optional documents, key validity) - never a dense L x L mask.
 import { segmentIds } from "@anllm/anchor-mask";
-import type { Device } from "../device";
+import type { Backend, Device } from "../device";
 import { DisposedTensorError, ShapeError } from "../errors";
 import { tensor } from "../factories";
 import {
@@ -14,6 +14,7 @@ import type { AttentionParams } from "../kernels/attention/attention.ref";
 import { attentionStructure, type TokenArrays } from "../kernels/attention/attention.structure";
 import { attach } from "../tape";
 import type { Tensor } from "../tensor";
+import { type AttentionFamily, attentionShapeClass, noteWork, tunedChoice } from "../tuning";
 import { checkSame, empty, launchElementwise } from "./core";
 import { sum } from "./reduce";
 
@@ -182,16 +183,25 @@ export interface AttentionOptions {
   kernels?: "auto" | "generic" | "unrolled" | "tiled";
 }
 
-/** The kernel family an attention call runs (see AttentionOptions.kernels). */
+/**
+ * The kernel family an attention call runs (see AttentionOptions.kernels): the asked one, else
+ * the autotuner's choice for the shape class (tuning.ts), else tiled on hardware GPUs and
+ * unrolled (headDim % 4 == 0) or generic on software adapters.
+ */
 function kernelFamily(
   asked: NonNullable<AttentionOptions["kernels"]>,
-  software: boolean,
-  headDim: number,
-): "generic" | "unrolled" | "tiled" {
+  backend: Backend,
+  batch: number,
+  shape: { nHeads: number; nKvHeads: number; lq: number; lk: number; headDim: number },
+): AttentionFamily {
+  const { headDim } = shape;
   if (asked === "unrolled" && headDim % 4 !== 0)
     throw new ShapeError(`attention: the unrolled kernels need headDim % 4 == 0, got ${headDim}`);
   if (asked !== "auto") return asked;
-  if (!software) return "tiled";
+  noteWork({ op: "attention", batch, ...shape });
+  const tuned = tunedChoice(backend, attentionShapeClass(shape)) as AttentionFamily | undefined;
+  if (tuned && (tuned !== "unrolled" || headDim % 4 === 0)) return tuned;
+  if (!backend.software) return "tiled";
   return headDim % 4 === 0 ? "unrolled" : "generic";
 }
 
@@ -233,7 +243,13 @@ export function attention(
     anchorMode: mask.mode === "anchor",
     hasDoc: mask.hasDoc,
     bosVisible: mask.bosVisible,
-    kernels: kernelFamily(opts.kernels ?? "auto", q.backend.software, headDim),
+    kernels: kernelFamily(opts.kernels ?? "auto", q.backend, batch, {
+      nHeads,
+      nKvHeads,
+      lq,
+      lk,
+      headDim,
+    }),
   };
   const packed = devicePacked.get(mask);
   if (!packed) {

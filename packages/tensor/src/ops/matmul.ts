@@ -6,6 +6,7 @@ import { matmulKernel, matmulVec4Kernel, vecMode } from "../kernels/matmul/matmu
 import type { MatmulTiling } from "../kernels/matmul/matmul.wgsl";
 import { attach, noGrad } from "../tape";
 import type { Tensor } from "../tensor";
+import { MATMUL_CANDIDATES, matmulShapeClass, noteWork, tunedChoice } from "../tuning";
 import { broadcastShapes, checkSame, empty, stridesOf } from "./core";
 import { reshape, transpose } from "./movement";
 
@@ -24,10 +25,29 @@ function mm(
   b: Tensor,
   transA: boolean,
   transB: boolean,
-  opts: MatmulOptions = {},
+  asked: MatmulOptions = {},
 ): Tensor {
-  const tiling = opts.tiling;
   checkSame("matmul", [a, b]);
+  let opts = asked;
+  if (!opts.tiling && !opts.scalar && a.rank >= 2 && b.rank >= 2) {
+    // the autotuner's choice for this shape class, when it has made one (tuning.ts)
+    const [m, ka] = transA ? [a.shape[a.rank - 1], a.shape[a.rank - 2]] : a.shape.slice(-2);
+    const n = transB ? b.shape[b.rank - 2] : b.shape[b.rank - 1];
+    const work = {
+      op: "matmul",
+      m: m as number,
+      k: ka as number,
+      n: n as number,
+      transA,
+      transB,
+    } as const;
+    noteWork(work);
+    const name = tunedChoice(a.backend, matmulShapeClass(work));
+    const kind = a.backend.software ? "software" : "hardware";
+    const choice = name === undefined ? undefined : MATMUL_CANDIDATES[kind][name];
+    if (choice && (choice.tiling || choice.scalar)) opts = { ...opts, ...choice };
+  }
+  const tiling = opts.tiling;
   // software adapters: A @ B^T runs faster as a transposed copy of B (weights are small next to
   // activations) followed by the vectorised "nn" kernel than as dot products along K
   if (transB && !transA && a.backend.software && !opts.tiling && !opts.scalar && b.rank >= 2) {
