@@ -100,7 +100,10 @@ describe("anllm generate", () => {
       ],
       [["--model", run, "--prompt", "x", "--greedy", "--temperature", "1"], /exclude each other/],
       [["--model", run, "--prompt", "x", "--top-p", "2"], /--top-p expects a number in \[0, 1\]/],
-      [["--model", run, "--prompt-ids", "1,99999"], /id 99999 >= vocab 260/],
+      [
+        ["--model", run, "--prompt-ids", "1,99999"],
+        /--prompt-ids holds token id 99999, outside the model.s vocabulary \(ids 0\.\.259\)/,
+      ],
       [["--model", "/no/model", "--prompt", "x"], /--model folder not found/],
     ];
     for (const [argv, msg] of cases) {

@@ -4,6 +4,7 @@
 
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { atomicWrite } from "@anllm/tensor/io";
+import type { Json } from "./checkpoint";
 
 /** What the trainer records after each optimiser step. */
 export interface StepMetrics {
@@ -31,6 +32,8 @@ export interface StepMetrics {
   memory: { liveBytes: number; peakBytes: number; pooledBytes: number; rssBytes: number };
   /** wall-clock time (ISO 8601) */
   time: string;
+  /** the caller's `stepData()` at this step (absent without it) */
+  data?: Json;
 }
 
 /** Appends {@link StepMetrics} lines to a JSONL file. */

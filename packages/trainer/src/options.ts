@@ -72,6 +72,8 @@ export interface TrainOptions<B> {
   progress?: ProgressMode;
   /** called after each step with its metrics */
   onStep?: (m: StepMetrics) => void | Promise<void>;
+  /** caller data recorded with each step's metrics as `data` (e.g. the loader's skipped records) */
+  stepData?: () => Json;
   /** abort: the trainer checkpoints (if outDir) and returns with stopReason "aborted" */
   signal?: AbortSignal;
   /** when the stream ends early: "stop" (default, checkpoint and return) or "error" */

@@ -309,6 +309,7 @@ class TrainingRun<B> {
         rssBytes: process.memoryUsage().rss,
       },
       time: new Date().toISOString(),
+      ...(this.o.stepData ? { data: this.o.stepData() } : {}),
     };
     this.history.push(m);
     this.metrics?.write(m);

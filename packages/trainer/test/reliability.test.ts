@@ -19,6 +19,7 @@ import {
   CheckpointError,
   latestCheckpoint,
   NonFiniteError,
+  readMetrics,
   readTrainerState,
   safetensorsWeights,
   train,
@@ -162,5 +163,22 @@ describe("resuming from a bad checkpoint", () => {
       `first step after resuming from ${join(out, "checkpoints", "step-00000004")} (after step 4)`,
     );
     expect(existsSync(join(out, "checkpoints", "step-00000004"))).toBe(true);
+  });
+});
+
+describe("stepData", () => {
+  it("records the caller's data with every step's metrics (history and metrics.jsonl)", async () => {
+    const out = tmp();
+    let calls = 0;
+    const res = await train({
+      ...opts(toyParams(), 3, out),
+      stepData: () => ({ skippedRecords: { total: ++calls } }),
+    });
+    expect(res.history.map((m) => m.data)).toEqual(
+      [1, 2, 3].map((total) => ({ skippedRecords: { total } })),
+    );
+    expect(readMetrics(join(out, "metrics.jsonl")).map((m) => m.data)).toEqual(
+      res.history.map((m) => m.data),
+    );
   });
 });

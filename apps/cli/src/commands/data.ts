@@ -2,7 +2,6 @@
 // every document with the chosen anchors and reports documents, tokens, anchors and sentences per
 // subset and file, plus every skipped record counted by reason (with the first few locations).
 
-import { existsSync } from "node:fs";
 import {
   BAD_INPUT_REASONS,
   BadInputReport,
@@ -13,8 +12,8 @@ import {
 } from "@anllm/redpajama-loader";
 import { choice, int, type OptionSpecs, str, type Values } from "../args";
 import type { CommandGroup } from "../command";
-import { UsageError } from "../errors";
 import { emit } from "../io";
+import { checkInputPath } from "../wiring/paths";
 import { ANCHOR_MODES, anchorSetup, loadTokenizer } from "../wiring/tokenizer";
 
 const OPTIONS: OptionSpecs = {
@@ -127,7 +126,7 @@ export const dataCommand: CommandGroup = {
         positionals: 1,
         async run({ values, positionals }, io) {
           const path = positionals[0] ?? defaultDatasetPath();
-          if (!existsSync(path)) throw new UsageError("data inspect", `PATH not found: ${path}`);
+          checkInputPath("data inspect", "PATH", path);
           const r = await inspect(path, values);
           emit(io, values.json === true, r, () => human(r));
           return 0;

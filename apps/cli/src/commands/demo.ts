@@ -117,6 +117,8 @@ function demoConfig(v: Values, out: string): TrainConfig {
     mode: "paper",
     acInit: "mean",
     onNonFinite: "stop",
+    // the demo's --seq-len is capped at 4096; beyond the preset's positions it warns and extends
+    extendPositions: true,
   };
 }
 

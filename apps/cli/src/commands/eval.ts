@@ -2,7 +2,7 @@
 // protocol, lm-eval-harness multiple-choice QA, and the long-prompt K/V cache experiment) for a
 // model folder; --out writes report.json / report.md (/ ppl.svg) there.
 
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import {
   cacheMarkdownTable,
   evaluatePerplexity,
@@ -37,6 +37,7 @@ import { emit, type Io } from "../io";
 import { ensureDevice } from "../wiring/device";
 import { documentTokens } from "../wiring/heldout";
 import { type LoadedModel, loadModelDir } from "../wiring/model";
+import { checkInputPath, checkOutputDir } from "../wiring/paths";
 
 const COMMON_OPTIONS: OptionSpecs = {
   model: { type: "string", arg: "DIR", help: "model, checkpoint or run folder (required)" },
@@ -67,6 +68,10 @@ const PPL_OPTIONS: OptionSpecs = {
     default: "0",
   },
   "batch-size": { type: "string", arg: "N", help: "windows per forward", default: "1" },
+  "extend-positions": {
+    type: "boolean",
+    help: "allow --lengths above the model's max_position_embeddings (warns)",
+  },
 };
 
 const QA_OPTIONS: OptionSpecs = {
@@ -110,12 +115,79 @@ const CACHE_OPTIONS: OptionSpecs = {
   },
   prompts: { type: "string", arg: "N", help: "prompts per length", default: "1" },
   "no-cache-baseline": { type: "boolean", help: "skip the (slow) recompute baseline" },
+  "extend-positions": {
+    type: "boolean",
+    help: "allow prompts + new tokens above the model's max_position_embeddings (warns)",
+  },
 };
 
 async function openModel(c: string, v: Values, io: Io): Promise<LoadedModel> {
   const dir = required(c, v, "model", "the model folder");
   await ensureDevice(io);
   return loadModelDir(c, dir, str(v, "tokenizer") ? { tokenizer: str(v, "tokenizer")! } : {});
+}
+
+/** --out checked (created, writable) before any scoring; undefined without --out. */
+function outDirOpt(c: string, v: Values): string | undefined {
+  const out = str(v, "out");
+  if (out !== undefined) checkOutputDir(c, "--out", out);
+  return out;
+}
+
+/**
+ * Writes the report into --out (when given) and prints it; a failed write still prints the
+ * report on stdout (with --json, inside the one JSON object as `reportError`) and exits 1.
+ */
+async function finish(
+  c: string,
+  io: Io,
+  v: Values,
+  out: Record<string, unknown>,
+  write: ((dir: string) => Promise<string[]>) | null,
+  human: () => string,
+): Promise<number> {
+  const dir = str(v, "out");
+  let failure: string | null = null;
+  if (dir !== undefined && write) {
+    try {
+      out.report = await write(dir);
+    } catch (e) {
+      failure = (e as Error).message;
+      out.reportError = failure;
+    }
+  }
+  emit(io, v.json === true, out, human);
+  if (failure === null) return 0;
+  io.err(
+    `anllm ${c}: could not write the report into --out ${dir}: ${failure}\n` +
+      "The report is printed above on stdout.\n",
+  );
+  return 1;
+}
+
+/** Refuses `needed` positions above the model's max_position_embeddings unless --extend-positions. */
+function checkPositions(
+  c: string,
+  v: Values,
+  io: Io,
+  l: LoadedModel,
+  needed: number,
+  what: string,
+) {
+  const max = l.model.config.maxSeqLen;
+  if (needed <= max) return;
+  if (v["extend-positions"] !== true) {
+    l.model.dispose();
+    throw new UsageError(
+      c,
+      `${what} needs ${needed} positions but the model has max_position_embeddings ${max}; ` +
+        "pass --extend-positions to score beyond the positions it was trained on",
+    );
+  }
+  io.err(
+    `warning: --extend-positions: ${what} uses ${needed} positions, beyond the model's ` +
+      `max_position_embeddings ${max} (positions it never saw in training; results may be meaningless)\n`,
+  );
 }
 
 function lengthsOpt(c: string, v: Values, name: string): number[] {
@@ -133,14 +205,16 @@ async function ppl({ values: v }: Parsed, io: Io): Promise<number> {
   const maxWindows = int(c, v, "max-windows", 0)!;
   const batchSize = int(c, v, "batch-size", 1, 1024)!;
   const data = str(v, "data") ?? defaultDatasetPath("heldout");
-  if (!existsSync(data)) throw new UsageError(c, `--data not found: ${data}`);
+  checkInputPath(c, "--data", data);
+  outDirOpt(c, v);
   const l = await openModel(c, v, io);
+  checkPositions(c, v, io, l, Math.max(...lengths), `--lengths ${Math.max(...lengths)}`);
   const scorer = new LlamaScorer(l.model, { maxLength: Math.max(...lengths) });
   const series: PplSeries[] = [];
   const out: Record<string, unknown> = { model: str(v, "model"), data, lengths, stride };
   // a token file is read as is; text is tokenised like the training data (anchors included)
   const ids = /\.(bin|u16)$/.test(data)
-    ? (await loadEvalTokens(data)).ids
+    ? (await loadEvalTokens(data, undefined, { vocabSize: l.model.config.vocabSize })).ids
     : (
         await documentTokens(
           data,
@@ -166,11 +240,15 @@ async function ppl({ values: v }: Parsed, io: Io): Promise<number> {
     series.push({ label: `${attention === "causal" ? "full" : "anchor"} attention`, results });
     out[attention === "causal" ? "full" : "anchor"] = results;
   }
-  if (str(v, "out"))
-    out.report = await writeReport(str(v, "out")!, { perplexity: series, meta: out });
-  emit(io, v.json === true, out, () => pplMarkdownTable(series));
   l.model.dispose();
-  return 0;
+  return finish(
+    c,
+    io,
+    v,
+    out,
+    (dir) => writeReport(dir, { perplexity: series, meta: { ...out } }),
+    () => pplMarkdownTable(series),
+  );
 }
 
 function parseTasks(c: string, v: Values): Partial<Record<TaskName, TaskSource>> {
@@ -185,7 +263,7 @@ function parseTasks(c: string, v: Values): Partial<Record<TaskName, TaskSource>>
         `--task expects NAME=FILE with NAME in ${TASK_NAMES.join("|")}, got "${t}"`,
       );
     }
-    if (!existsSync(file)) throw new UsageError(c, `--task ${name}: file not found: ${file}`);
+    checkInputPath(c, `--task ${name}: file`, file, false);
     tasks[name as TaskName] = { eval: file };
   }
   return tasks;
@@ -197,6 +275,7 @@ async function qa({ values: v }: Parsed, io: Io): Promise<number> {
   const shots = int(c, v, "shots", 0, 64)!;
   const attention = choice(c, v, "attention", ["full", "anchor"] as const)!;
   const limit = int(c, v, "limit", 1);
+  outDirOpt(c, v);
   const l = await openModel(c, v, io);
   const ac = l.anchorMode === "ac";
   const res = await runQaEval({
@@ -211,17 +290,25 @@ async function qa({ values: v }: Parsed, io: Io): Promise<number> {
     ...(ac ? { demoAnchorText: "<AC>", transformText: sentenceAnchorTransform("<AC>") } : {}),
     ...(limit ? { limit } : {}),
   });
-  const out = { ...res, results: res.results.map(({ docs: _d, ...r }) => r) };
-  if (str(v, "out"))
-    await writeReport(str(v, "out")!, { qa: [{ label: str(v, "model")!, result: res }] });
-  emit(io, v.json === true, out, () => qaMarkdownTable([{ label: str(v, "model")!, result: res }]));
+  const out: Record<string, unknown> = {
+    ...res,
+    results: res.results.map(({ docs: _d, ...r }) => r),
+  };
   l.model.dispose();
-  return 0;
+  const rows = [{ label: str(v, "model")!, result: res }];
+  return finish(
+    c,
+    io,
+    v,
+    out,
+    (dir) => writeReport(dir, { qa: rows }),
+    () => qaMarkdownTable(rows),
+  );
 }
 
 /** Texts of the documents at `path` (a .txt file is one text). */
 async function textsOf(path: string, maxDocs = 50): Promise<string[]> {
-  if (!existsSync(path)) throw new UsageError("eval cache", `--data not found: ${path}`);
+  checkInputPath("eval cache", "--data", path);
   if (path.endsWith(".txt")) return [readFileSync(path, "utf8")];
   const out: string[] = [];
   for await (const d of readDocuments(path)) {
@@ -237,9 +324,14 @@ async function cache({ values: v }: Parsed, io: Io): Promise<number> {
   const maxNewTokens = int(c, v, "max-new-tokens", 1)!;
   const prompts = int(c, v, "prompts", 1, 64)!;
   const texts = await textsOf(str(v, "data") ?? defaultDatasetPath("heldout"));
+  outDirOpt(c, v);
   const l = await openModel(c, v, io);
-  if (l.anchors.ids.length === 0)
+  if (l.anchors.ids.length === 0) {
+    l.model.dispose();
     throw new UsageError(c, "the cache experiment needs anchors (--anchor ep|ac)");
+  }
+  const longest = Math.max(...promptLengths) + maxNewTokens;
+  checkPositions(c, v, io, l, longest, "--prompt-lengths + --max-new-tokens");
   const rows = await runCacheEval({
     scorer: new LlamaScorer(l.model, { maxLength: Math.max(...promptLengths) + maxNewTokens }),
     tokenizer: l.tokenizer,
@@ -251,10 +343,15 @@ async function cache({ values: v }: Parsed, io: Io): Promise<number> {
     bosId: l.tokenizer.bosId,
     skipNoCache: v["no-cache-baseline"] === true,
   });
-  if (str(v, "out")) await writeReport(str(v, "out")!, { cache: rows });
-  emit(io, v.json === true, { model: str(v, "model"), rows }, () => cacheMarkdownTable(rows));
   l.model.dispose();
-  return 0;
+  return finish(
+    c,
+    io,
+    v,
+    { model: str(v, "model"), rows },
+    (dir) => writeReport(dir, { cache: rows }),
+    () => cacheMarkdownTable(rows),
+  );
 }
 
 export const evalCommand: CommandGroup = {

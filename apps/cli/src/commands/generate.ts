@@ -9,7 +9,7 @@ import type { Command } from "../command";
 import { UsageError } from "../errors";
 import { emit } from "../io";
 import { ensureDevice } from "../wiring/device";
-import { loadModelDir } from "../wiring/model";
+import { checkIdsInVocab, loadModelDir } from "../wiring/model";
 import { ANCHOR_MODES } from "../wiring/tokenizer";
 
 const OPTIONS: OptionSpecs = {
@@ -36,6 +36,10 @@ const OPTIONS: OptionSpecs = {
     arg: "N",
     help: "prefill chunk size (the cache is reduced after each chunk)",
     default: "64",
+  },
+  "extend-positions": {
+    type: "boolean",
+    help: "allow prompt + new tokens above the model's max_position_embeddings (warns)",
   },
 };
 
@@ -84,13 +88,32 @@ export const generateCommand: Command = {
       ...(str(v, "tokenizer") ? { tokenizer: str(v, "tokenizer")! } : {}),
       ...(anchorFlag ? { anchor: anchorFlag } : {}),
     });
+    const vocab = l.model.config.vocabSize;
     const anchorIds = intList(c, v, "anchor-ids") ?? l.anchors.ids;
     const prompt = promptIds
       ? Int32Array.from(promptIds)
       : encodePrompt(promptText!, l.tokenizer, l.anchors);
-    for (const id of prompt) {
-      if (id >= l.model.config.vocabSize)
-        throw new UsageError(c, `--prompt-ids: id ${id} >= vocab ${l.model.config.vocabSize}`);
+    try {
+      if (v["anchor-ids"] !== undefined) checkIdsInVocab("", "--anchor-ids", anchorIds, vocab, c);
+      if (promptIds) checkIdsInVocab("", "--prompt-ids", promptIds, vocab, c);
+      if (prompt.length === 0) throw new UsageError(c, "the prompt encodes to no tokens");
+      const needed = prompt.length + maxNew;
+      const max = l.model.config.maxSeqLen;
+      if (needed > max) {
+        const what = `the prompt (${prompt.length} tokens) + --max-new-tokens ${maxNew} = ${needed} positions`;
+        if (v["extend-positions"] !== true) {
+          throw new UsageError(
+            c,
+            `${what} exceed the model's max_position_embeddings ${max}; shorten them, or pass --extend-positions to go beyond the positions it was trained on`,
+          );
+        }
+        io.err(
+          `warning: --extend-positions: ${what}, beyond the model's max_position_embeddings ${max} (output past it may be meaningless)\n`,
+        );
+      }
+    } catch (e) {
+      l.model.dispose();
+      throw e;
     }
     const res = await generate(l.model, [prompt], {
       maxNewTokens: maxNew,

@@ -30,6 +30,8 @@ export interface TrainConfig {
   mode: "paper" | "pack";
   acInit: "mean" | "copy-period";
   onNonFinite: "stop" | "skip";
+  /** allow --seq-len above the model's max_position_embeddings (the positions are extended) */
+  extendPositions?: boolean;
 }
 
 /** Flags of `anllm train` (also the keys of --config files). */
@@ -120,6 +122,15 @@ export const TRAIN_SPECS: OptionSpecs = {
     default: "stop",
   },
   resume: { type: "boolean", help: "continue the run in --out from its latest checkpoint" },
+  "resume-from": {
+    type: "string",
+    arg: "step-N",
+    help: "continue the run in --out from this checkpoint (a folder name under checkpoints/)",
+  },
+  "extend-positions": {
+    type: "boolean",
+    help: "allow --seq-len above the model's max_position_embeddings (extends its positions)",
+  },
 };
 
 /** Keys that may differ from the stored config when resuming. */
@@ -129,6 +140,7 @@ const RESUME_MUTABLE = new Set([
   "on-nonfinite",
   "out",
   "resume",
+  "resume-from",
   "config",
   "json",
   "help",
@@ -149,7 +161,7 @@ export function readConfigFile(path: string): Values {
   const out: Values = {};
   for (const [k, v] of Object.entries(obj)) {
     const spec = TRAIN_SPECS[k];
-    if (!spec || k === "config" || k === "resume") {
+    if (!spec || k === "config" || k === "resume" || k === "resume-from") {
       throw new UsageError("train", `--config ${path}: unknown option "${k}"`);
     }
     if (spec.type === "boolean") {
@@ -200,6 +212,7 @@ export function toTrainConfig(given: Values, defaultData: () => string): TrainCo
     mode: v.packing === true ? "pack" : "paper",
     acInit: choice(c, v, "ac-init", ["mean", "copy-period"] as const)!,
     onNonFinite: choice(c, v, "on-nonfinite", ["stop", "skip"] as const)!,
+    ...(v["extend-positions"] === true ? { extendPositions: true } : {}),
   };
 }
 
@@ -222,6 +235,7 @@ export function resumeConfig(stored: TrainConfig, now: TrainConfig, given: Value
     seed: "seed",
     packing: "mode",
     "ac-init": "acInit",
+    "extend-positions": "extendPositions",
   };
   for (const flag of Object.keys(given)) {
     if (RESUME_MUTABLE.has(flag) || given[flag] === undefined) continue;

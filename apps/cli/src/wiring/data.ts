@@ -4,28 +4,74 @@
 
 import type { ModelBatch } from "@anllm/llama2-model";
 import {
+  BAD_INPUT_REASONS,
+  type BadInputReport,
   type Batch,
   createLoader,
+  DatasetError,
   type LoaderOptions,
   type LoaderState,
 } from "@anllm/redpajama-loader";
 import type { BatchStream, Json } from "@anllm/trainer";
 
-/** A BatchStream over the loader; `epochs` passes (the loader reshuffles per epoch). */
-export function loaderStream(opts: Omit<LoaderOptions, "resume">): BatchStream<Batch> {
+/** A BatchStream over the loader, plus the loader's count of skipped records. */
+export interface LoaderStream extends BatchStream<Batch> {
+  /** skipped input so far (counts by reason, first samples), or null before the loader starts */
+  report(): BadInputReport | null;
+}
+
+/**
+ * A BatchStream over the loader; `epochs` passes (the loader reshuffles per epoch). When the data
+ * yields no document at all (every record skipped, or empty files), iterating throws a
+ * DatasetError with the counts by reason instead of ending without a batch.
+ */
+export function loaderStream(opts: Omit<LoaderOptions, "resume">): LoaderStream {
   let last: LoaderState | null = null;
+  let current: BadInputReport | null = null;
   return {
     async *iterate(cursor: Json | undefined) {
       const resume = cursor ? (cursor as unknown as LoaderState) : undefined;
       last = resume ?? null;
       const loader = await createLoader({ ...opts, ...(resume ? { resume } : {}) });
+      current = loader.report;
+      let batches = 0;
       for await (const b of loader.batches()) {
         last = b.state;
+        batches++;
         yield b;
+      }
+      if (batches === 0 && loader.emptyEpoch) {
+        const paths = Array.isArray(opts.source) ? opts.source : [opts.source];
+        throw new DatasetError(
+          `${paths.map((p) => (typeof p === "string" ? p : JSON.stringify(p))).join(", ")}: ` +
+            `no usable document, so there is nothing to train on. ${skippedSummary(loader.report)}`,
+        );
       }
     },
     cursor: () => last as unknown as Json,
+    report: () => current,
   };
+}
+
+/** Counts by reason as one line, e.g. "skipped records: 3 (malformed-json 2, blank-line 1)". */
+export function skippedSummary(report: BadInputReport, samples = 3): string {
+  const reasons = BAD_INPUT_REASONS.filter((r) => report.counts[r] > 0);
+  const head =
+    reasons.length === 0
+      ? "skipped records: 0 (the files hold no records)"
+      : `skipped records: ${report.total} (${reasons.map((r) => `${r} ${report.counts[r]}`).join(", ")})`;
+  const eg = report.samples
+    .slice(0, samples)
+    .map((s) => `\n  e.g. ${s.file}:${s.line} ${s.reason}: ${s.message}`);
+  return head + eg.join("");
+}
+
+/** Counts by reason and the first samples, as JSON (for --json and metrics). */
+export function skippedJson(report: BadInputReport | null, samples = 10) {
+  if (!report) return { total: 0, byReason: {}, samples: [] };
+  const byReason: Record<string, number> = {};
+  for (const r of BAD_INPUT_REASONS) if (report.counts[r] > 0) byReason[r] = report.counts[r];
+  return { total: report.total, byReason, samples: report.samples.slice(0, samples) };
 }
 
 /**

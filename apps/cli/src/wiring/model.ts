@@ -13,7 +13,7 @@ import {
 } from "@anllm/redpajama-loader";
 import { latestCheckpoint } from "@anllm/trainer";
 import { UsageError } from "../errors";
-import { type AnchorMode, anchorSetup, loadTokenizer } from "./tokenizer";
+import { ANCHOR_MODES, type AnchorMode, anchorSetup, loadTokenizer } from "./tokenizer";
 
 /** What `anllm train` writes next to the weights: how to rebuild tokenizer and anchors. */
 export interface AnllmMeta {
@@ -100,14 +100,89 @@ export async function loadModelDir(
       `--model ${path}: no config.json (expected an HF, checkpoint or run folder)`,
     );
   }
-  const model = await Llama2.load(dir);
   const metaPath = join(dir, "anllm.json");
   const meta =
-    existsSync(metaPath) && opts.tokenizer === undefined
-      ? (JSON.parse(readFileSync(metaPath, "utf8")) as AnllmMeta)
-      : null;
+    existsSync(metaPath) && opts.tokenizer === undefined ? readAnllmMeta(metaPath) : null;
+  const model = await Llama2.load(dir);
+  try {
+    return resolveTokenizer(command, dir, model, meta, metaPath, opts);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/** A model folder's anllm.json does not parse or does not describe a tokenizer and anchors. */
+export class ModelMetaError extends Error {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+    this.name = "ModelMetaError";
+  }
+}
+
+/** Reads and checks anllm.json (errors name the file and the field). */
+export function readAnllmMeta(path: string): AnllmMeta {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new ModelMetaError(path, `is not valid JSON (${(e as Error).message})`);
+  }
+  const isObj = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObj(obj)) throw new ModelMetaError(path, "must hold a JSON object");
+  if (!isObj(obj.tokenizer) || typeof obj.tokenizer.kind !== "string") {
+    throw new ModelMetaError(
+      path,
+      `field "tokenizer" must be a tokenizer spec object with a "kind", got ${JSON.stringify(obj.tokenizer)}`,
+    );
+  }
+  const a = obj.anchor;
+  if (!isObj(a) || !(ANCHOR_MODES as readonly unknown[]).includes(a.mode)) {
+    throw new ModelMetaError(
+      path,
+      `field "anchor.mode" must be one of ${ANCHOR_MODES.join(", ")}, got ${JSON.stringify(isObj(a) ? a.mode : a)}`,
+    );
+  }
+  if (!Array.isArray(a.ids) || !a.ids.every((x) => Number.isInteger(x) && x >= 0)) {
+    throw new ModelMetaError(
+      path,
+      `field "anchor.ids" must be a list of token ids, got ${JSON.stringify(a.ids)}`,
+    );
+  }
+  return obj as unknown as AnllmMeta;
+}
+
+/** Refuses token ids at or above the model's vocabulary size, naming where they came from. */
+export function checkIdsInVocab(
+  where: string,
+  field: string,
+  ids: readonly number[],
+  vocabSize: number,
+  command?: string,
+): void {
+  const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+  if (bad === undefined) return;
+  const msg = `${field} holds token id ${bad}, outside the model's vocabulary (ids 0..${vocabSize - 1})`;
+  if (command) throw new UsageError(command, msg);
+  throw new ModelMetaError(where, msg);
+}
+
+/** The tokenizer and anchors of a loaded model folder (anllm.json, --tokenizer or defaults). */
+function resolveTokenizer(
+  command: string,
+  dir: string,
+  model: Llama2,
+  meta: AnllmMeta | null,
+  metaPath: string,
+  opts: { tokenizer?: string; anchor?: AnchorMode; acInit?: "mean" | "copy-period" },
+): LoadedModel {
+  if (meta) checkIdsInVocab(metaPath, '"anchor.ids"', meta.anchor.ids, model.config.vocabSize);
   const base = meta
-    ? tokenizerFromSpec(meta.tokenizer)
+    ? tokenizerFromMeta(meta, metaPath, model.config.vocabSize)
     : loadTokenizer(
         command,
         opts.tokenizer ?? (existsSync(join(dir, "tokenizer.json")) ? dir : "llama2"),
@@ -139,6 +214,31 @@ export async function loadModelDir(
     );
   }
   return { model, tokenizer, anchorMode: mode, anchors, dir };
+}
+
+/** The tokenizer an anllm.json describes; its special ids must be inside the model's vocabulary. */
+function tokenizerFromMeta(meta: AnllmMeta, metaPath: string, vocabSize: number): Tokenizer {
+  let t: Tokenizer;
+  try {
+    t = tokenizerFromSpec(meta.tokenizer);
+  } catch (e) {
+    throw new ModelMetaError(metaPath, `field "tokenizer": ${(e as Error).message}`);
+  }
+  if (t.vocabSize > vocabSize) {
+    throw new ModelMetaError(
+      metaPath,
+      `field "tokenizer" describes a tokenizer of ${t.vocabSize} ids (${t.name}), but the model has only ${vocabSize}`,
+    );
+  }
+  const special: [string, number | undefined][] = [
+    ["bos", t.bosId],
+    ["eos", t.eosId],
+    ["pad", t.padId],
+  ];
+  for (const [name, id] of special) {
+    if (id !== undefined) checkIdsInVocab(metaPath, `the tokenizer's ${name} id`, [id], vocabSize);
+  }
+  return t;
 }
 
 /** The anllm.json content for a model trained with `tokenizer` and `anchors`. */

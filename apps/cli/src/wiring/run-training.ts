@@ -2,12 +2,14 @@
 // loss closure, runs @anllm/trainer, and writes the run folder's train-config.json and
 // loss-curve.svg. Shared by `anllm train` and `anllm demo`.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { configToHF } from "@anllm/llama2-model";
 import type { Batch } from "@anllm/redpajama-loader";
-import { atomicWrite } from "@anllm/tensor/io";
+import { atomicWrite, makeDirs } from "@anllm/tensor/io";
 import {
+  CheckpointError,
+  type Json,
   type ProgressMode,
   readMetrics,
   type StepMetrics,
@@ -18,7 +20,7 @@ import type { TrainConfig } from "../commands/train-config";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import { lossCurveSvg } from "../plot";
-import { batchTokens, loaderStream, toModelBatch } from "./data";
+import { batchTokens, loaderStream, skippedJson, skippedSummary, toModelBatch } from "./data";
 import { anllmMeta, freshModel, type LoadedModel, loadModelDir } from "./model";
 import { loadTokenizer } from "./tokenizer";
 
@@ -28,6 +30,19 @@ export interface TrainingRun {
   loaded: LoadedModel;
   /** metrics of every step of the run, including steps before a resume */
   metrics: StepMetrics[];
+  /** records the loader skipped, by reason, with the first samples (file:line) */
+  skippedRecords: ReturnType<typeof skippedJson>;
+}
+
+/** A run folder's own file (train-config.json) is unreadable or malformed. */
+export class RunFolderError extends Error {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+    this.name = "RunFolderError";
+  }
 }
 
 /** Builds the model for `cfg` (fresh preset or a folder to continue pre-training). */
@@ -42,17 +57,67 @@ export async function buildModel(cfg: TrainConfig): Promise<LoadedModel> {
   }
   if (cfg.tokenizer === "from-model") throw new UsageError("train", "--tokenizer is required here");
   const base = loadTokenizer("train", cfg.tokenizer);
-  return freshModel(cfg.model, base, cfg.anchor, {
-    seed: cfg.seed,
-    acInit: cfg.acInit,
-    maxSeqLen: cfg.seqLen,
-  });
+  return freshModel(cfg.model, base, cfg.anchor, { seed: cfg.seed, acInit: cfg.acInit });
 }
 
-/** Saves train-config.json, or checks it when resuming. */
+/** The train-config.json of run folder `out`, or null when there is none. */
 export function storedConfig(out: string): TrainConfig | null {
   const p = join(out, "train-config.json");
-  return existsSync(p) ? (JSON.parse(readFileSync(p, "utf8")) as TrainConfig) : null;
+  if (!existsSync(p)) return null;
+  let obj: unknown;
+  try {
+    obj = JSON.parse(readFileSync(p, "utf8"));
+  } catch (e) {
+    throw new RunFolderError(p, `is not valid JSON (${(e as Error).message})`);
+  }
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+    throw new RunFolderError(p, "must hold a JSON object (the options of the run)");
+  }
+  const c = obj as Record<string, unknown>;
+  for (const [k, type] of [
+    ["model", "string"],
+    ["out", "string"],
+    ["seqLen", "number"],
+    ["steps", "number"],
+  ] as const) {
+    if (typeof c[k] !== type) {
+      throw new RunFolderError(p, `field "${k}" must be a ${type}, got ${JSON.stringify(c[k])}`);
+    }
+  }
+  if (!Array.isArray(c.data) || !c.data.every((d) => typeof d === "string")) {
+    throw new RunFolderError(
+      p,
+      `field "data" must be a list of paths, got ${JSON.stringify(c.data)}`,
+    );
+  }
+  return c as unknown as TrainConfig;
+}
+
+/** The cost of training beyond the model's positions, for the --extend-positions messages. */
+function positionCost(seqLen: number, max: number): string {
+  const x = (seqLen / max) ** 2;
+  return (
+    `positions ${max}..${seqLen - 1} were never trained (RoPE extrapolation), and attention costs ` +
+    `grow with the square of the length: one ${seqLen}-token row costs about ${x.toFixed(x < 10 ? 1 : 0)}x ` +
+    `the attention work and memory of a ${max}-token row`
+  );
+}
+
+/** Refuses --seq-len above the model's positions unless --extend-positions; extends them if given. */
+function checkPositions(cfg: TrainConfig, model: LoadedModel["model"], io: Io): void {
+  const max = model.config.maxSeqLen;
+  if (cfg.seqLen <= max) return;
+  if (!cfg.extendPositions) {
+    throw new UsageError(
+      "train",
+      `--seq-len ${cfg.seqLen} exceeds the model's max_position_embeddings ${max}; ` +
+        `pass --extend-positions to train at this length anyway (${positionCost(cfg.seqLen, max)})`,
+    );
+  }
+  io.err(
+    `warning: --extend-positions: max_position_embeddings ${max} -> ${cfg.seqLen}; ${positionCost(cfg.seqLen, max)}\n`,
+  );
+  model.config.maxSeqLen = cfg.seqLen;
 }
 
 /** Trains according to `cfg` into `cfg.out` (continuing from its latest checkpoint if `resume`). */
@@ -60,20 +125,21 @@ export async function runTraining(
   cfg: TrainConfig,
   io: Io,
   opts: {
-    resume: boolean;
+    /** true: the latest checkpoint in cfg.out; a string: that checkpoint folder */
+    resume: boolean | string;
     progress?: ProgressMode;
     onStep?: (m: StepMetrics) => void;
     signal?: AbortSignal;
   },
 ): Promise<TrainingRun> {
-  mkdirSync(cfg.out, { recursive: true });
+  makeDirs(cfg.out);
   const loaded = await buildModel(cfg);
   const { model, tokenizer } = loaded;
-  if (cfg.seqLen > model.config.maxSeqLen) {
-    throw new UsageError(
-      "train",
-      `--seq-len ${cfg.seqLen} exceeds the model's maxSeqLen ${model.config.maxSeqLen}`,
-    );
+  try {
+    checkPositions(cfg, model, io);
+  } catch (e) {
+    model.dispose();
+    throw e;
   }
   await atomicWrite(join(cfg.out, "train-config.json"), `${JSON.stringify(cfg, null, 2)}\n`);
   const data = loaderStream({
@@ -99,6 +165,7 @@ export async function runTraining(
       `anchor ${loaded.anchorMode} (ids ${loaded.anchors.ids.join(",") || "-"}), attention ${attention}\n`,
   );
   const result = await train<Batch>({
+    stepData: () => ({ skippedRecords: skippedJson(data.report(), 0) }) as unknown as Json,
     params: model.parameters(),
     loss: (b) => model.loss(toModelBatch(b, attention)),
     data,
@@ -126,7 +193,11 @@ export async function runTraining(
     progress: opts.progress ?? "auto",
     ...(opts.onStep ? { onStep: opts.onStep } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+  }).catch((e: unknown) => {
+    throw withResumeHint(e, cfg.out);
   });
+  const report = data.report();
+  if (report) io.err(`${skippedSummary(report)}\n`);
   const metrics = readMetrics(join(cfg.out, "metrics.jsonl"));
   writeFileSync(
     join(cfg.out, "loss-curve.svg"),
@@ -135,5 +206,14 @@ export async function runTraining(
       `training loss (${cfg.model}, anchor ${cfg.anchor})`,
     ),
   );
-  return { result, loaded, metrics };
+  return { result, loaded, metrics, skippedRecords: skippedJson(report) };
+}
+
+/** A resume failure that names an older complete checkpoint gets the CLI flag to use it. */
+function withResumeHint(e: unknown, out: string): unknown {
+  if (!(e instanceof CheckpointError) || !e.previous) return e;
+  const name = basename(e.previous);
+  const err = new CheckpointError(e.path, e.detail);
+  err.message += `. The previous checkpoint ${name} is complete: continue from it with --resume-from ${name} --out ${out}`;
+  return err;
 }
