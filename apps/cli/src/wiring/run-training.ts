@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { configToHF } from "@anllm/llama2-model";
 import type { Batch } from "@anllm/redpajama-loader";
+import { getDevice } from "@anllm/tensor";
 import { atomicWrite, makeDirs } from "@anllm/tensor/io";
 import {
   CheckpointError,
@@ -23,6 +24,7 @@ import { lossCurveSvg } from "../plot";
 import { batchTokens, loaderStream, skippedJson, skippedSummary, toModelBatch } from "./data";
 import { anllmMeta, freshModel, type LoadedModel, loadModelDir } from "./model";
 import { loadTokenizer } from "./tokenizer";
+import { tuneForTraining } from "./tune";
 
 /** Result of {@link runTraining}. */
 export interface TrainingRun {
@@ -159,6 +161,11 @@ export async function runTraining(
     dropLast: true,
   });
   const attention = loaded.anchorMode === "none" ? "causal" : "anchor";
+  await tuneForTraining(io, getDevice(), model, {
+    batch: cfg.batchSize,
+    seqLen: cfg.seqLen,
+    attention,
+  });
   const nParams = [...model.parameters().values()].reduce((a, t) => a + t.size, 0);
   io.err(
     `model ${cfg.model}: ${(nParams / 1e6).toFixed(2)}M parameters, vocab ${model.config.vocabSize}, ` +
