@@ -108,10 +108,14 @@ export async function attentionBench(o: AttentionBenchOptions): Promise<Record<s
         await run("anchor")(); // compiles every pipeline once, outside the timings
         await run("causal")();
       }
-      const anchorMs = await time(run("anchor"), reps);
-      const causalMs = await time(run("causal"), reps);
-      const anchorFwdMs = await time(forward("anchor"), reps);
-      const causalFwdMs = await time(forward("causal"), reps);
+      // interleaved, so both see the same machine load
+      const [anchorMs, causalMs, anchorFwdMs, causalFwdMs] = [[], [], [], []] as number[][];
+      for (let r = 0; r < reps; r++) {
+        anchorMs.push(...(await time(run("anchor"), 1)));
+        causalMs.push(...(await time(run("causal"), 1)));
+        anchorFwdMs.push(...(await time(forward("anchor"), 1)));
+        causalFwdMs.push(...(await time(forward("causal"), 1)));
+      }
       const s = structureMs(batch, L, o.sentence, reps);
       const r = {
         bench: `attention fwd+bwd L=${L} batch=${batch}`,

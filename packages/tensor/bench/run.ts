@@ -3,7 +3,7 @@
 // run on the same adapter (medians). Prints a table and JSON; writes bench-results.json.
 // Flags: --quick (fewer reps), --big (add the "big" model), --sizes=256,512 (matmul),
 // --attention-sizes=1024,4096 --attention-batches=1,4 --attention-reps=3, --skip-attention,
-// --no-autotune (otherwise the autotuner first times the candidate variants of every matmul and
+// --out=FILE (default bench-results.json), --no-autotune (otherwise the autotuner first times the candidate variants of every matmul and
 // attention shape the run uses, so "ours" runs the variants it chose on this machine).
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -166,8 +166,14 @@ const table = results
       return `${String(r.bench).padEnd(36)} structure ${f(r.structureMsPerSequence)} ms/seq, whole mask ${f(r.maskMs)} ms`;
     return `${String(r.bench).padEnd(20)} ours ${f(r.oursReadbackMs ?? r.oursMs).padStart(8)} ms  tfjs ${f(r.tfjsMs).padStart(8)} ms  x${f(r.speedup)}${r.oursGflops ? `  (${f(r.oursGflops)} vs ${f(r.tfjsGflops)} GFLOP/s)` : ""}`;
   });
-const report = { device: dev.name, reps: REPS, date: new Date().toISOString(), results };
-writeFileSync("bench-results.json", `${JSON.stringify(report, null, 2)}\n`);
+const report = {
+  command: `pnpm --filter @anllm/tensor bench ${args.join(" ")}`.trim(),
+  device: dev.name,
+  reps: REPS,
+  date: new Date().toISOString(),
+  results,
+};
+writeFileSync(opt("out") ?? "bench-results.json", `${JSON.stringify(report, null, 2)}\n`);
 console.error(table.join("\n"));
 console.log(JSON.stringify(report));
 process.exit(0);
