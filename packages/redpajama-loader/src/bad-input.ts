@@ -13,6 +13,7 @@ export const BAD_INPUT_REASONS = [
   "blank-line",
   "line-too-long",
   "truncated",
+  "corrupt",
 ] as const;
 
 /** One of {@link BAD_INPUT_REASONS}. */
@@ -22,7 +23,10 @@ export type BadInputReason = (typeof BAD_INPUT_REASONS)[number];
 export interface BadInputSample {
   reason: BadInputReason;
   file: string;
-  /** 1-based line number in the decompressed stream (for "truncated": the line being read). */
+  /**
+   * 1-based line number in the decompressed stream (for "truncated": the line being read; for
+   * "corrupt", a gzip file failing its integrity check: 1, the whole file is skipped).
+   */
   line: number;
   message: string;
 }

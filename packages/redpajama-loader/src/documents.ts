@@ -45,7 +45,7 @@ export class DocumentReader {
       if (r.done) return this.advanceFile();
       await this.signals?.next();
       this.nextLine = r.value.line + 1;
-      if (r.value.kind === "truncated") return this.advanceFile();
+      if (r.value.kind === "truncated" || r.value.kind === "corrupt") return this.advanceFile();
     }
   }
 
@@ -68,6 +68,16 @@ export class DocumentReader {
           info.relPath,
           ev.line,
           `compressed stream ended early: ${ev.message}`,
+        );
+        continue;
+      }
+      if (ev.kind === "corrupt") {
+        await this.advanceFile();
+        this.report.add(
+          "corrupt",
+          info.relPath,
+          ev.line,
+          `gzip integrity check failed (${ev.message}); no line of this file is used`,
         );
         continue;
       }

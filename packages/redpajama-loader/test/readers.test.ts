@@ -57,15 +57,20 @@ describe("readLines", () => {
     expect(capped[2]).toEqual({ kind: "line", line: 3, text: "last" });
   });
 
-  it("reports truncated gzip and zstd files at the line being read", async () => {
-    for (const name of ["truncated.jsonl.gz", "truncated.jsonl.zst"]) {
-      const got = await lines(fixture("bad", name));
-      const last = got[got.length - 1]!;
-      expect(last.kind).toBe("truncated");
-      expect(got.length).toBeGreaterThan(1);
-      expect(last.line).toBe(got.length);
-      expect(got[got.length - 2]!.text).toBe(`{"text":"row ${got.length - 1}"}`);
-    }
+  it("reports a truncated zstd file at the line being read", async () => {
+    const got = await lines(fixture("bad", "truncated.jsonl.zst"));
+    const last = got[got.length - 1]!;
+    expect(last.kind).toBe("truncated");
+    expect(got.length).toBeGreaterThan(1);
+    expect(last.line).toBe(got.length);
+    expect(got[got.length - 2]!.text).toBe(`{"text":"row ${got.length - 1}"}`);
+  });
+
+  it("reports a truncated gzip file at line 1 with no line (no trailer to verify the data)", async () => {
+    const got = await lines(fixture("bad", "truncated.jsonl.gz"));
+    expect(got).toHaveLength(1);
+    expect(got[0]!.kind).toBe("truncated");
+    expect(got[0]!.line).toBe(1);
   });
 
   it("throws on a missing file", async () => {

@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import {
   BadInputReport,
@@ -94,7 +95,10 @@ describe("data that yields no document", () => {
     expect(a.report.total).toBeGreaterThan(0);
     const b = await collect(fakeGz);
     expect(b.docs).toHaveLength(0);
-    expect(b.report.counts.truncated).toBe(1);
+    expect(b.report.counts.corrupt).toBe(1);
+    expect(b.report.samples[0]!.message).toMatch(
+      /^gzip integrity check failed \(incorrect header check\)/,
+    );
   });
 });
 
@@ -171,5 +175,74 @@ describe("line length bound", () => {
       line: 2,
     });
     expect(report.samples[0]!.message).toBe(`line has ${long.length} bytes`);
+  });
+});
+
+describe("gzip integrity (CRC-32 and length trailer)", () => {
+  // larger than zlib's output chunk, so a streaming reader would see data before the trailer
+  const lines = Array.from({ length: 6000 }, (_, i) => JSON.stringify({ text: `Row ${i}. Fine.` }));
+  const good = gzipSync(`${lines.join("\n")}\n`);
+
+  /** `good` with byte `at` XOR `mask`. */
+  function flipped(at: number, mask = 0x01): Buffer {
+    const b = Buffer.from(good);
+    b[at]! ^= mask;
+    return b;
+  }
+
+  it("reads an intact file whole", async () => {
+    const f = join(tmp(), "ok.jsonl.gz");
+    writeFileSync(f, good);
+    const { docs, report } = await collect(f);
+    expect(docs).toHaveLength(6000);
+    expect(report.total).toBe(0);
+  });
+
+  it("counts a file whose CRC or length does not match as corrupt and yields none of its lines", async () => {
+    const cases: [string, Buffer, RegExp][] = [
+      ["crc", flipped(good.length - 8), /incorrect data check/],
+      ["length", flipped(good.length - 2), /incorrect length check/],
+    ];
+    for (const [kind, bytes, re] of cases) {
+      const f = join(tmp(), `${kind}.jsonl.gz`);
+      writeFileSync(f, bytes);
+      const { docs, report } = await collect(f);
+      expect(docs, kind).toHaveLength(0);
+      expect(report.counts.corrupt, kind).toBe(1);
+      expect(report.samples[0], kind).toMatchObject({ reason: "corrupt", line: 1 });
+      expect(report.samples[0]!.message, kind).toMatch(re);
+    }
+  });
+
+  it("never yields documents decoded from a bit-flipped body", async () => {
+    // every single-bit flip in the deflate body: either the data fails to inflate or the CRC
+    // catches it; no flip may produce documents that differ from the original lines
+    const original = new Set(lines.map((l) => JSON.parse(l).text));
+    const dir = tmp();
+    let corrupt = 0;
+    // (without the integrity pass, 26 of these 41 flips yielded altered documents)
+    for (let at = 10, k = 0; at < good.length - 8 && k < 41; at += 331, k++) {
+      const f = join(dir, `flip-${at}.jsonl.gz`);
+      writeFileSync(f, flipped(at, 1 << (at % 8)));
+      const { docs, report } = await collect(f);
+      for (const d of docs) expect(original.has(d.text), `flip at ${at}`).toBe(true);
+      if (report.counts.corrupt + report.counts.truncated > 0) {
+        corrupt++;
+        expect(docs, `flip at ${at}`).toHaveLength(0);
+      }
+    }
+    expect(corrupt).toBeGreaterThan(0);
+  });
+
+  it("counts a cut file as truncated and uses none of its unverifiable lines", async () => {
+    const f = join(tmp(), "cut.jsonl.gz");
+    writeFileSync(f, good.subarray(0, good.length - 100));
+    const { docs, report } = await collect(f);
+    expect(docs).toHaveLength(0);
+    expect(report.counts.truncated).toBe(1);
+    expect(report.counts.corrupt).toBe(0);
+    expect(report.samples[0]!.message).toMatch(
+      /unexpected end of file; without its CRC\/length trailer/,
+    );
   });
 });
