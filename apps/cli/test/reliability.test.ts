@@ -388,3 +388,39 @@ describe("--resume with a corrupt newest checkpoint", () => {
     rmSync(out, { recursive: true, force: true });
   });
 });
+
+describe("non-finite losses in the train report", () => {
+  it("a run stopped by non-finite steps exits 1, and its report holds no NaN", async () => {
+    const out = join(tmp(), "nan");
+    const first = await cli("train", ...TINY, "--data", CORPUS, "--steps", "2", "--out", out);
+    expect(first.code, first.stderr).toBe(0);
+    // finite but huge output weights: the logits overflow f32, so every later loss is NaN
+    const f = join(out, "checkpoints", "step-00000002", "model.safetensors");
+    const h = await readSafetensorsHeader(f);
+    const tensors = [];
+    for (const n of h.entries.keys()) {
+      const t = await readSafetensorsTensor(f, h, n);
+      if (n === "lm_head.weight") t.data.fill(3e38);
+      tensors.push({ name: n, shape: t.shape, data: () => t.data });
+    }
+    await writeSafetensors(f, tensors);
+    const r = await ends(
+      60_000,
+      "train",
+      "--resume",
+      "--steps",
+      "20",
+      "--on-nonfinite",
+      "skip",
+      "--out",
+      out,
+      "--json",
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("too many consecutive steps had a non-finite loss or gradient");
+    expect(r.stdout).not.toMatch(/NaN|Infinity/);
+    const j: AnyJson = JSON.parse(r.stdout);
+    expect(j.stopReason).toBe("too-many-skips");
+    expect(j.lossLast === null || Number.isFinite(j.lossLast)).toBe(true);
+  });
+});

@@ -1,6 +1,8 @@
 // The small scoring interface the evaluator is written against: full forwards (no cache), a
 // prefix-cached path (prefill -> reduced cache -> continuations) and generation, plus cache stats.
 
+import { NonFiniteScoreError } from "./errors";
+
 /** Attention used for a from-scratch forward: plain causal, or the AnLLM anchor mask (Eq. 4). */
 export type AttentionKind = "causal" | "anchor";
 
@@ -99,6 +101,11 @@ export function tailSum(scores: TokenLogprobs, n: number): { ll: number; greedy:
   for (let t = lp.length - n; t < lp.length; t++) {
     ll += lp[t]!;
     if (!scores.greedy[t]) greedy = false;
+  }
+  if (Number.isNaN(ll)) {
+    throw new NonFiniteScoreError(
+      "a continuation's log-likelihood is NaN: the model's log-probabilities are not finite (NaN in the weights or activations); no accuracy is reported",
+    );
   }
   return { ll, greedy };
 }

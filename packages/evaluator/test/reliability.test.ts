@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { DataFormatError, NonFiniteScoreError } from "../src/errors";
 import { evaluatePerplexity } from "../src/perplexity";
 import { writeReport } from "../src/report";
-import type { ForwardOptions, Scorer, TokenLogprobs } from "../src/scorer";
+import { type ForwardOptions, type Scorer, type TokenLogprobs, tailSum } from "../src/scorer";
 import { loadEvalTokens } from "../src/token-file";
 import { VisibleCountScorer } from "../src/visible-count-scorer";
 
@@ -71,5 +71,17 @@ describe("writeReport", () => {
     expect(err).toBeInstanceOf(OutputPathError);
     expect((err as Error).message).toMatch(/does not allow new entries \(ENOENT\)/);
     expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
+
+describe("QA log-likelihoods", () => {
+  it("a NaN continuation score is an error, not a silent wrong answer", () => {
+    const scores = (lp: number[]) => ({
+      logprobs: Float64Array.from(lp),
+      greedy: new Uint8Array(lp.length).fill(1),
+    });
+    expect(tailSum(scores([-1, -2, -3]), 2)).toEqual({ ll: -5, greedy: true });
+    expect(() => tailSum(scores([-1, Number.NaN, -3]), 2)).toThrow(NonFiniteScoreError);
+    expect(() => tailSum(scores([-1, Number.NaN, -3]), 2)).toThrow(/log-likelihood is NaN/);
   });
 });

@@ -70,6 +70,7 @@ export const trainCommand: Command = {
     await ensureDevice(io);
     const run = await runTraining(cfg, io, { resume, progress: values.json ? "log" : "auto" });
     const h = run.metrics;
+    const finite = h.map((m) => m.loss).filter((l) => Number.isFinite(l));
     const summary = {
       ok: true,
       out: cfg.out,
@@ -77,8 +78,9 @@ export const trainCommand: Command = {
       startStep: run.result.startStep,
       stopReason: run.result.stopReason,
       checkpoint: run.result.checkpointDir,
-      lossFirst: h[0]?.loss ?? null,
-      lossLast: h.at(-1)?.loss ?? null,
+      // skipped (non-finite) steps are in `losses` as null; first/last are finite losses only
+      lossFirst: finite[0] ?? null,
+      lossLast: finite.at(-1) ?? null,
       losses: h.map((m) => m.loss),
       tokens: h.at(-1)?.totalTokens ?? 0,
       skippedSteps: run.result.skippedSteps,
@@ -89,12 +91,23 @@ export const trainCommand: Command = {
     emit(io, values.json === true, summary, () =>
       [
         `trained ${cfg.model} for ${run.result.step} steps (${run.result.stopReason}) in ${(run.result.wallMs / 1000).toFixed(1)} s`,
-        `loss ${summary.lossFirst?.toFixed(4)} -> ${summary.lossLast?.toFixed(4)}`,
+        `loss ${summary.lossFirst?.toFixed(4) ?? "-"} -> ${summary.lossLast?.toFixed(4) ?? "-"}` +
+          (run.result.skippedSteps > 0
+            ? ` (${run.result.skippedSteps} steps skipped for a non-finite loss or gradient)`
+            : ""),
         `checkpoint: ${run.result.checkpointDir}`,
         `metrics: ${join(cfg.out, "metrics.jsonl")}, plot: ${join(cfg.out, "loss-curve.svg")}`,
       ].join("\n"),
     );
     run.loaded.model.dispose();
+    if (run.result.stopReason === "too-many-skips") {
+      io.err(
+        `anllm train: stopped at step ${run.result.step}: too many consecutive steps had a non-finite loss or gradient ` +
+          `(the model or its checkpoint diverged); the last finite loss is ${summary.lossLast ?? "none"}. ` +
+          "Try a lower --lr, a longer --warmup, or resume from an earlier checkpoint with --resume-from.\n",
+      );
+      return 1;
+    }
     return 0;
   },
 };
