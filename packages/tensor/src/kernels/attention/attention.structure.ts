@@ -244,14 +244,13 @@ function buildSequence(
   const qo = b * lq;
   const ko = b * lk;
   const doc = (arr: Int32Array, t: number) => (hasDoc ? (arr[t] as number) : 0);
-  // causal mode: one "segment" per document
-  const segOf = (arr: Int32Array, t: number) => (anchorMode ? (arr[t] as number) : 0);
   const kValid = (j: number) => a.kValid[ko + j] !== 0;
   const kPos = (j: number) => a.kPos[ko + j] as number;
   const qPos = (i: number) => a.qPos[qo + i] as number;
 
   // key side: segment ranges, anchor and BOS lists (valid keys only) with per-document slices
   const docs = (arr: Int32Array) => (hasDoc ? arr : null);
+  // causal mode: one "segment" per document
   const segs = (arr: Int32Array) => (anchorMode ? arr : null);
   const keySegs = lookup(groupRanges(lk, ko, docs(a.kDoc), segs(a.kSeg), a.kValid));
   let nAnc = 0;
@@ -300,33 +299,55 @@ function buildSequence(
     doc: a.kDoc[ko + j] as number,
     valid: a.kValid[ko + j] as number,
   });
+  // hot loops: typed arrays hoisted into locals, ranges (and whether they are sorted) looked up
+  // only when the (document, segment) changes from the previous token
+  const { qSegLo, qSegHi, qAncLo, qAncHi, qBosLo, qBosHi } = s;
+  const qDocA = a.qDoc;
+  const qSegA = a.qSeg;
+  const qAnchorA = a.qAnchor;
+  const qPosA = a.qPos;
+  let lastDoc = Number.NaN;
+  let lastSeg = Number.NaN;
+  let segLo = 0;
+  let segHi = 0;
+  let segSorted = true;
+  let ancLo = 0;
+  let ancHi = 0;
+  let ancSorted = true;
+  let bos: [number, number] | undefined;
   for (let i = 0; i < lq; i++) {
     const t = qo + i;
-    const d = doc(a.qDoc, t);
-    const pos = qPos(i);
-    const seg = keySegs(d, segOf(a.qSeg, t));
-    // (index reads: array destructuring goes through the iterator protocol, slow per token)
-    const lo = seg ? seg[0] : 0;
-    let hi = seg ? seg[1] : 0;
-    if (sorted(kDesc, lo, hi)) hi = segEnd.find(lo, hi, pos);
-    s.qSegLo[t] = lo;
-    s.qSegHi[t] = hi;
-    if (!anchorMode) continue;
-    if (a.qAnchor[t] === 0) {
-      const anc = ancOfDoc(d, 0);
-      const alo = anc ? anc[0] : 0;
-      let ahi = anc ? anc[1] : 0;
-      if (sorted(aDesc, alo, ahi)) ahi = ancEnd.find(alo, ahi, pos);
-      s.qAncLo[t] = alo;
-      s.qAncHi[t] = ahi;
+    const d = hasDoc ? (qDocA[t] as number) : 0;
+    const g = anchorMode ? (qSegA[t] as number) : 0;
+    const pos = qPosA[t] as number;
+    if (d !== lastDoc || g !== lastSeg) {
+      const seg = keySegs(d, g);
+      segLo = seg ? seg[0] : 0;
+      segHi = seg ? seg[1] : 0;
+      segSorted = sorted(kDesc, segLo, segHi);
+      if (d !== lastDoc) {
+        const anc = ancOfDoc(d, 0);
+        ancLo = anc ? anc[0] : 0;
+        ancHi = anc ? anc[1] : 0;
+        ancSorted = sorted(aDesc, ancLo, ancHi);
+        bos = bosOfDoc(d, 0);
+      }
+      lastDoc = d;
+      lastSeg = g;
     }
-    const bos = bosOfDoc(d, 0);
+    qSegLo[t] = segLo;
+    qSegHi[t] = segSorted ? segEnd.find(segLo, segHi, pos) : segHi;
+    if (!anchorMode) continue;
+    if (qAnchorA[t] === 0) {
+      qAncLo[t] = ancLo;
+      qAncHi[t] = ancSorted ? ancEnd.find(ancLo, ancHi, pos) : ancHi;
+    }
     if (bos) {
       // a lone BOS that the query sees as its own segment or as an anchor is not listed twice
       const lone = bos[1] - bos[0] === 1;
       if (!lone || pairClass(p, qTok(i), kTok(s.bosKeys[ko + bos[0]] as number)) === 3) {
-        s.qBosLo[t] = bos[0];
-        s.qBosHi[t] = bos[1];
+        qBosLo[t] = bos[0];
+        qBosHi[t] = bos[1];
       }
     }
   }
@@ -338,25 +359,43 @@ function buildSequence(
   descents(a.qPos, qo, lq, qDesc);
   const segStart = new BoundCursor(a.qPos, qo, false);
   const otherStart = new BoundCursor(a.qPos, qo, false);
+  const { kSegLo, kSegHi, kOtherLo, kOtherHi } = s;
+  const kDocA = a.kDoc;
+  const kSegA = a.kSeg;
+  const kAnchorA = a.kAnchor;
+  const kPosA = a.kPos;
+  const kValidA = a.kValid;
+  lastDoc = Number.NaN;
+  lastSeg = Number.NaN;
+  let restLo = 0;
+  let restHi = 0;
+  let restSorted = true;
   for (let j = 0; j < lk; j++) {
     const t = ko + j;
-    if (!kValid(j)) continue;
-    const d = doc(a.kDoc, t);
-    const pos = kPos(j);
-    const seg = querySegs(d, segOf(a.kSeg, t));
-    let lo = seg ? seg[0] : 0;
-    const hi = seg ? seg[1] : 0;
-    if (sorted(qDesc, lo, hi)) lo = segStart.find(lo, hi, pos);
-    s.kSegLo[t] = lo;
-    s.kSegHi[t] = hi;
+    if (kValidA[t] === 0) continue;
+    const d = hasDoc ? (kDocA[t] as number) : 0;
+    const g = anchorMode ? (kSegA[t] as number) : 0;
+    const pos = kPosA[t] as number;
+    if (d !== lastDoc || g !== lastSeg) {
+      const seg = querySegs(d, g);
+      segLo = seg ? seg[0] : 0;
+      segHi = seg ? seg[1] : 0;
+      segSorted = sorted(qDesc, segLo, segHi);
+      if (d !== lastDoc) {
+        const rest = queryDocs(d, 0);
+        restLo = rest ? rest[0] : 0;
+        restHi = rest ? rest[1] : 0;
+        restSorted = sorted(qDesc, restLo, restHi);
+      }
+      lastDoc = d;
+      lastSeg = g;
+    }
+    kSegLo[t] = segSorted ? segStart.find(segLo, segHi, pos) : segLo;
+    kSegHi[t] = segHi;
     if (!anchorMode) continue;
-    if (a.kAnchor[t] !== 0 || (bosVisible && pos === 0)) {
-      const rest = queryDocs(d, 0);
-      let olo = rest ? rest[0] : 0;
-      const ohi = rest ? rest[1] : 0;
-      if (sorted(qDesc, olo, ohi)) olo = otherStart.find(olo, ohi, pos);
-      s.kOtherLo[t] = olo;
-      s.kOtherHi[t] = ohi;
+    if (kAnchorA[t] !== 0 || (bosVisible && pos === 0)) {
+      kOtherLo[t] = restSorted ? otherStart.find(restLo, restHi, pos) : restLo;
+      kOtherHi[t] = restHi;
     }
   }
   let slot = ko;
