@@ -173,7 +173,13 @@ describe("CLI fuzz", () => {
       const c = cmds[name]!;
       const argv = [...c.base()];
       const k = 1 + Math.floor(rng.next() * 2);
-      for (let i = 0; i < k; i++) argv.push(`--${pick(c.options)}`, pick(VALUES));
+      for (let i = 0; i < k; i++) {
+        const opt = pick(c.options);
+        let value = pick(VALUES);
+        // relative paths would land in the working copy: put them in a temp folder
+        if ((opt === "out" || opt === "data") && !value.startsWith("/")) value = join(tmp(), value);
+        argv.push(`--${opt}`, value);
+      }
       argv.push("--json");
       const code = await check(argv, 60_000);
       tried[name] ??= {};
