@@ -157,7 +157,11 @@ class TrainingRun<B> {
 
   private async maybeResume(): Promise<void> {
     const r = this.o.resume;
-    if (!r) return;
+    if (!r) {
+      // a fresh run: lines left by an earlier run killed before its first checkpoint are stale
+      await this.metrics?.truncateAfter(0);
+      return;
+    }
     let dir: string | null;
     try {
       dir = typeof r === "string" ? r : await latestCheckpoint(this.ckptRoot!);

@@ -3,7 +3,7 @@
 // resuming from a checkpoint with NaN weights or a corrupt newest checkpoint (the previous complete
 // one named), and the wording of a non-finite loss on the first step after a resume.
 
-import { existsSync, mkdtempSync, readdirSync, truncateSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, truncateSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -180,5 +180,17 @@ describe("stepData", () => {
     expect(readMetrics(join(out, "metrics.jsonl")).map((m) => m.data)).toEqual(
       res.history.map((m) => m.data),
     );
+  });
+});
+
+describe("metrics of a fresh run", () => {
+  it("drops the lines of an earlier run killed before its first checkpoint", async () => {
+    const out = tmp();
+    await train({ ...opts(toyParams(), 3, out), checkpointEvery: 100 });
+    // as if that run had been killed before any checkpoint: only its metrics remain
+    rmSync(join(out, "checkpoints"), { recursive: true, force: true });
+    const res = await train({ ...opts(toyParams(), 2, out), checkpointEvery: 100 });
+    expect(readMetrics(join(out, "metrics.jsonl")).map((m) => m.step)).toEqual([1, 2]);
+    expect(res.history.map((m) => m.step)).toEqual([1, 2]);
   });
 });
