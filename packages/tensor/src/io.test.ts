@@ -1,5 +1,6 @@
 // Safetensors I/O (@anllm/tensor/io): BF16/F16/F32 decoding against a numpy-written file, round
 // trips in every stored dtype, header layout, atomic writes and errors naming file and tensor.
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, open, readdir, readFile, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -287,6 +288,30 @@ describe("makeDirs / checkWritableDir", () => {
     expect(err!.message).toMatch(
       /^\/sys\/anllm-x: cannot create the folder: .*\((EPERM|EACCES|EROFS)\)$/,
     );
+  });
+
+  it("reports EROFS on a read-only mount where Node's recursive mkdir says ENOENT", async () => {
+    // needs the right to mount (root in a container that allows it); elsewhere the mapping test
+    // below is what runs
+    const dir = await tmp();
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", dir], {
+        stdio: "ignore",
+      });
+    } catch {
+      console.log("read-only mount not permitted here: EROFS checked by the mapping test only");
+      return;
+    }
+    try {
+      const err = thrown(() => makeDirs(join(dir, "a", "b"))) as OutputPathError;
+      expect(err).toBeInstanceOf(OutputPathError);
+      expect(err.code).toBe("EROFS");
+      expect(err.message).toBe(
+        `${join(dir, "a", "b")}: cannot create the folder ${join(dir, "a")}: read-only file system (EROFS)`,
+      );
+    } finally {
+      execFileSync("umount", [dir]);
+    }
   });
 
   it("says EROFS, ENOSPC and EACCES in words", () => {
