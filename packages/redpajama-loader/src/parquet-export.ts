@@ -1,8 +1,7 @@
 // Export of prepared sequences as Parquet shards (one row per sequence: input_ids, anchor_mask,
 // doc_ids as int32 lists without padding, plus length) for HF datasets / pandas / Spark.
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { atomicWrite } from "@anllm/tensor/io";
+import { atomicWrite, makeDirs } from "@anllm/tensor/io";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import type { SequenceBatch } from "./sequences";
 
@@ -81,7 +80,7 @@ export async function exportParquet(
 ): Promise<ParquetExportResult> {
   const perShard = opts.rowsPerShard ?? 10_000;
   const prefix = opts.prefix ?? "part";
-  mkdirSync(opts.outDir, { recursive: true });
+  makeDirs(opts.outDir);
   const files: string[] = [];
   let rows = emptyRows();
   let total = 0;

@@ -6,12 +6,14 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { OutputPathError } from "@anllm/tensor/io";
 import { describe, expect, it } from "vitest";
 import {
   BadInputReport,
   byteTokenizer,
   createLoader,
   DatasetError,
+  exportParquet,
   readDocuments,
   resolveDataset,
 } from "../src/index";
@@ -244,5 +246,20 @@ describe("gzip integrity (CRC-32 and length trailer)", () => {
     expect(report.samples[0]!.message).toMatch(
       /unexpected end of file; without its CRC\/length trailer/,
     );
+  });
+});
+
+describe("Parquet export folder", () => {
+  it("fails at once with the reason where the folder cannot be created", async () => {
+    const f = join(tmp(), "a.jsonl");
+    writeFileSync(f, '{"text": "One. Two."}\n');
+    const loader = await createLoader({ source: f, tokenizer: byteTokenizer(), contextLength: 8 });
+    const t0 = Date.now();
+    const err = await exportParquet(loader.batches(), { outDir: "/proc/anllm-x/pq" }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(OutputPathError);
+    expect((err as Error).message).toMatch(/does not allow new entries \(ENOENT\)/);
+    expect(Date.now() - t0).toBeLessThan(5000);
   });
 });
