@@ -97,6 +97,39 @@ describe("autotune", () => {
     mask.dispose();
   });
 
+  it("every matmul candidate (software and hardware lists) computes the CPU reference's product", async () => {
+    T.setDevice(dev);
+    const cpu = new T.CpuDevice();
+    for (const [M, K, N, transA, transB] of [
+      [37, 20, 44, false, false],
+      [19, 36, 23, true, false],
+      [33, 16, 28, false, true],
+      [45, 33, 76, true, true],
+    ] as const) {
+      const ah = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i));
+      const bh = Float32Array.from({ length: K * N }, (_, i) => Math.cos(i));
+      const shapes = [transA ? [K, M] : [M, K], transB ? [N, K] : [K, N]];
+      const want = await T.matmul(
+        T.tensor(ah, shapes[0], { device: cpu }),
+        T.tensor(bh, shapes[1], { device: cpu }),
+        { transA, transB },
+      ).data();
+      const a = T.tensor(ah, shapes[0]);
+      const b = T.tensor(bh, shapes[1]);
+      for (const list of Object.values(MATMUL_CANDIDATES)) {
+        for (const [name, choice] of Object.entries(list)) {
+          const got = T.matmul(a, b, { transA, transB, ...choice });
+          await expectAllClose(got, want, { rtol: 1e-4, atol: 1e-4 }).catch((e: Error) => {
+            throw new Error(
+              `candidate ${name} on ${M}x${K}x${N} ${+transA}${+transB}: ${e.message}`,
+            );
+          });
+          got.dispose();
+        }
+      }
+    }
+  });
+
   it("a malformed cache file counts as empty", async () => {
     const path = join(dir, "bad.json");
     writeFileSync(path, "{ not json");

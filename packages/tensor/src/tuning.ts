@@ -37,6 +37,8 @@ const tiling = (tm: number, tn: number, wx: number, wy: number): MatmulTiling =>
 export const MATMUL_CANDIDATES: Record<"software" | "hardware", Record<string, MatmulChoice>> = {
   software: {
     default: {},
+    "16x4/8x1": { tiling: tiling(16, 4, 8, 1) },
+    "12x4/8x1": { tiling: tiling(12, 4, 8, 1) },
     "8x8/8x1": { tiling: tiling(8, 8, 8, 1) },
     "4x8/8x1": { tiling: tiling(4, 8, 8, 1) },
     "4x4/8x1": { tiling: tiling(4, 4, 8, 1) },
