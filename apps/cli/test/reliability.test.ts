@@ -88,6 +88,10 @@ describe("non-regular data paths", () => {
       [["eval", "ppl", "--model", run, "--data", fifo], `--data ${fifo} is a FIFO`],
       [["eval", "cache", "--model", run, "--data", fifo], `--data ${fifo} is a FIFO`],
       [["eval", "qa", "--model", run, "--task", `arc_easy=${fifo}`], `${fifo} is a FIFO`],
+      [
+        ["data", "inspect", CORPUS, "--tokenizer", fifo],
+        `--tokenizer ${fifo} is not a regular file`,
+      ],
     ];
     for (const [argv, msg] of cases) {
       const r = await ends(20_000, ...argv);
@@ -254,6 +258,15 @@ describe("files named in errors", () => {
       expect(r.stderr, text).toContain(`${join(dir, "anllm.json")}: `);
       expect(r.stderr, text).toContain(msg);
     }
+  });
+
+  it("a FIFO as anllm.json is refused by name instead of blocking", async () => {
+    const dir = checkpointCopy();
+    rmSync(join(dir, "anllm.json"));
+    execFileSync("mkfifo", [join(dir, "anllm.json")]);
+    const r = await ends(20_000, "generate", "--model", dir, "--prompt-ids", "1,5");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${join(dir, "anllm.json")}: is not a regular file`);
   });
 
   it("--anchor-ids outside the vocabulary are refused", async () => {

@@ -31,6 +31,8 @@ export async function readConfig(dir: string): Promise<LlamaConfig> {
   const file = join(dir, "config.json");
   let text: string;
   try {
+    // reading a FIFO would block until a writer appears: only regular files are read
+    if (!(await stat(file)).isFile()) throw new Error("not a regular file");
     text = await readFile(file, "utf8");
   } catch (e) {
     throw new WeightsError(`cannot read ${file}: ${(e as Error).message}`);
@@ -81,6 +83,9 @@ export class CheckpointReader {
     let weightMap: Record<string, string> | null = null;
     if (await exists(indexPath)) {
       let idx: { weight_map?: Record<string, string> };
+      if (!(await stat(indexPath)).isFile()) {
+        throw new WeightsError(`${indexPath}: not a regular file (a FIFO or device?)`);
+      }
       try {
         idx = JSON.parse(await readFile(indexPath, "utf8"));
       } catch (e) {

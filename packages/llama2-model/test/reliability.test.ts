@@ -2,7 +2,8 @@
 // special-token ids outside the vocabulary (refused by field), and weight_map entries pointing
 // outside the model folder (refused before any file is opened).
 
-import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initDevice, tensor } from "@anllm/tensor";
@@ -154,5 +155,23 @@ describe("weight_map entries", () => {
       [join(dir, "model-00002-of-00002.safetensors"), join(dir, "sub", "a.safetensors")].sort(),
     );
     await r.close();
+  });
+});
+
+describe("non-regular files in a model folder", () => {
+  it("refuses a FIFO as config.json, index or shard instead of blocking", async () => {
+    for (const name of [
+      "config.json",
+      "model.safetensors.index.json",
+      "model-00001-of-00002.safetensors",
+    ]) {
+      const dir = await copyFixture();
+      await rm(join(dir, name));
+      execFileSync("mkfifo", [join(dir, name)]);
+      const err = await Llama2.load(dir).catch((e: unknown) => e as Error);
+      expect(err, name).toBeInstanceOf(Error);
+      expect((err as Error).message, name).toContain(join(dir, name));
+      expect((err as Error).message, name).toMatch(/not a regular file/);
+    }
   });
 });

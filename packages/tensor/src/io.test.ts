@@ -247,6 +247,20 @@ function thrown(fn: () => void): unknown {
   return undefined;
 }
 
+describe("non-regular files", () => {
+  it("refuses a FIFO or a folder instead of blocking on open", async () => {
+    const dir = await tmp();
+    const fifo = join(dir, "pipe.safetensors");
+    execFileSync("mkfifo", [fifo]);
+    for (const p of [fifo, dir]) {
+      await expect(SafetensorsFile.open(p)).rejects.toThrow(
+        `${p}: is not a regular file (a folder, FIFO or device)`,
+      );
+      await expect(readSafetensorsHeader(p)).rejects.toThrow(SafetensorsError);
+    }
+  });
+});
+
 describe("makeDirs / checkWritableDir", () => {
   it("creates nested folders and accepts an existing one", async () => {
     const dir = await tmp();

@@ -2,7 +2,7 @@
 // uses. Reads the JSON header, then each tensor's byte range through a file handle (a file is
 // never held in memory whole); writes tensor by tensor to a temp file that is fsynced and renamed.
 import { mkdirSync, type Stats, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { type FileHandle, open, rename, rm } from "node:fs/promises";
+import { type FileHandle, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { OutputPathError, SafetensorsError } from "./errors";
 import { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16 } from "./half";
@@ -194,8 +194,13 @@ function decode(
 
 async function openForRead(path: string): Promise<FileHandle> {
   try {
+    // opening a FIFO blocks until a writer appears: only regular files are opened
+    if (!(await stat(path)).isFile()) {
+      throw new SafetensorsError(path, "is not a regular file (a folder, FIFO or device)");
+    }
     return await open(path, "r");
   } catch (e) {
+    if (e instanceof SafetensorsError) throw e;
     throw new SafetensorsError(path, `cannot open (${(e as Error).message})`);
   }
 }

@@ -2,7 +2,7 @@
 // tokenizer, <AC> row added for AC), an HF folder, or a checkpoint/run folder written by
 // `anllm train` (whose anllm.json records the tokenizer and the anchor ids).
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Llama2, type LlamaConfig, PRESETS, preset } from "@anllm/llama2-model";
 import {
@@ -125,6 +125,7 @@ export class ModelMetaError extends Error {
 
 /** Reads and checks anllm.json (errors name the file and the field). */
 export function readAnllmMeta(path: string): AnllmMeta {
+  if (!statSync(path).isFile()) throw new ModelMetaError(path, "is not a regular file");
   let obj: unknown;
   try {
     obj = JSON.parse(readFileSync(path, "utf8"));

@@ -2,7 +2,7 @@
 // loss closure, runs @anllm/trainer, and writes the run folder's train-config.json and
 // loss-curve.svg. Shared by `anllm train` and `anllm demo`.
 
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { configToHF } from "@anllm/llama2-model";
 import type { Batch } from "@anllm/redpajama-loader";
@@ -66,6 +66,7 @@ export async function buildModel(cfg: TrainConfig): Promise<LoadedModel> {
 export function storedConfig(out: string): TrainConfig | null {
   const p = join(out, "train-config.json");
   if (!existsSync(p)) return null;
+  if (!statSync(p).isFile()) throw new RunFolderError(p, "is not a regular file");
   let obj: unknown;
   try {
     obj = JSON.parse(readFileSync(p, "utf8"));

@@ -32,6 +32,9 @@ export function loadTokenizer(command: string, spec: string): Tokenizer {
       `--tokenizer expects "bytes", "llama2" or a tokenizer.json path, got "${spec}" (no such file)`,
     );
   }
+  if (!statSync(file).isFile()) {
+    throw new UsageError(command, `--tokenizer ${file} is not a regular file (a FIFO or device?)`);
+  }
   return loadTokenizerJson(file);
 }
 
