@@ -3,7 +3,7 @@
 // to the checkpoint's step, so it reads as if the run had never been interrupted.
 
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import { atomicWrite } from "@anllm/tensor/io";
+import { atomicWrite, fsErrorText, OutputPathError } from "@anllm/tensor/io";
 import type { Json } from "./checkpoint";
 
 /** What the trainer records after each optimiser step. */
@@ -42,7 +42,13 @@ export class MetricsWriter {
 
   /** Appends one line (synchronously, so a crash never loses a finished step's line). */
   write(m: StepMetrics): void {
-    appendFileSync(this.path, `${JSON.stringify(m)}\n`);
+    try {
+      appendFileSync(this.path, `${JSON.stringify(m)}\n`);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!code) throw e;
+      throw new OutputPathError(this.path, `cannot append: ${fsErrorText(e)}`, code);
+    }
   }
 
   /** Drops lines whose step is greater than `step` (resume); a torn last line is dropped too. */

@@ -3,7 +3,7 @@
 // resuming from a checkpoint with NaN weights or a corrupt newest checkpoint (the previous complete
 // one named), and the wording of a non-finite loss on the first step after a resume.
 
-import { existsSync, mkdtempSync, readdirSync, rmSync, truncateSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, truncateSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +25,7 @@ import {
   train,
   type WeightsIO,
 } from "../src/index";
+import { MetricsWriter, type StepMetrics } from "../src/metrics";
 import { type ToyBatch, toyLoss, toyParams, toyStream } from "./toy";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "trainer-rel-"));
@@ -192,5 +193,18 @@ describe("metrics of a fresh run", () => {
     const res = await train({ ...opts(toyParams(), 2, out), checkpointEvery: 100 });
     expect(readMetrics(join(out, "metrics.jsonl")).map((m) => m.step)).toEqual([1, 2]);
     expect(res.history.map((m) => m.step)).toEqual([1, 2]);
+  });
+});
+
+describe("metrics.jsonl on a full disk", () => {
+  it("names the file and the reason", () => {
+    const link = join(tmp(), "metrics.jsonl");
+    symlinkSync("/dev/full", link); // every write to /dev/full fails with ENOSPC
+    const w = new MetricsWriter(link);
+    const m = { step: 1, loss: 1 } as StepMetrics;
+    expect(() => w.write(m)).toThrow(OutputPathError);
+    expect(() => w.write(m)).toThrow(
+      `${link}: cannot append: no space left on the device (ENOSPC)`,
+    );
   });
 });

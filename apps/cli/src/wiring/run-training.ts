@@ -2,7 +2,7 @@
 // loss closure, runs @anllm/trainer, and writes the run folder's train-config.json and
 // loss-curve.svg. Shared by `anllm train` and `anllm demo`.
 
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { configToHF } from "@anllm/llama2-model";
 import type { Batch } from "@anllm/redpajama-loader";
@@ -207,7 +207,7 @@ export async function runTraining(
   const report = data.report();
   if (report) io.err(`${skippedSummary(report)}\n`);
   const metrics = readMetrics(join(cfg.out, "metrics.jsonl"));
-  writeFileSync(
+  await atomicWrite(
     join(cfg.out, "loss-curve.svg"),
     lossCurveSvg(
       metrics.map((m) => [m.step, m.loss] as [number, number]),
