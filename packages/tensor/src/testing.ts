@@ -1,12 +1,14 @@
 // Test helpers (@anllm/tensor/testing): closeness checks, finite-difference gradient checks,
 // and describeDevices, which runs a suite on the CPU device and on WebGPU (failing, never
-// skipping, when no adapter exists).
-import { afterAll, beforeAll, beforeEach, describe } from "vitest";
+// skipping, when no adapter exists, and asserting that the WebGPU suite ran on WebGPU whatever
+// ANLLM_DEVICE says); tests that compare a device with the CPU reference register with
+// itOnWebGPU, so no "[cpu]" case compares the reference with itself.
+import { afterAll, beforeAll, beforeEach, describe, it } from "vitest";
 import { backward } from "./autograd";
 import { CpuDevice } from "./cpu-device";
 import { type Device, getDevice, hasDevice, setDevice } from "./device";
 import { tensor } from "./factories";
-import { initDevice } from "./init";
+import { createWebGPUDevice, initDevice } from "./init";
 import { tidy } from "./ops/api";
 import { mul } from "./ops/elementwise";
 import { sum } from "./ops/reduce";
@@ -170,24 +172,37 @@ export async function gradCheck(
 
 let gpuDevice: Promise<Device> | null = null;
 
+/** The WebGPU device of the [webgpu] suites: never the CPU device, whatever ANLLM_DEVICE says. */
 async function webgpuDevice(): Promise<Device> {
   if (!gpuDevice) {
     gpuDevice = (async () => {
       const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
       if (nav?.gpu) return initDevice({ prefer: "webgpu", setDefault: false });
       const node = await import("./node");
-      return node.initNodeDevice({ prefer: "webgpu", setDefault: false });
+      return createWebGPUDevice(node.nodeGpu());
     })();
   }
-  return gpuDevice;
+  const dev = await gpuDevice;
+  if (dev.kind !== "webgpu")
+    throw new Error(`describeDevices: the [webgpu] suite got a ${dev.kind} device (${dev.name})`);
+  return dev;
 }
+
+/** The kind of suite describeDevices is registering tests for (null outside its body). */
+let registering: "cpu" | "webgpu" | null = null;
 
 /**
  * Runs `body` twice: under "<name> [cpu]" with the CPU device and "<name> [webgpu]" with the
- * WebGPU device (Dawn in Node). The WebGPU suite fails when no adapter exists.
+ * WebGPU device (Dawn in Node). The WebGPU suite fails when no adapter exists and asserts that
+ * its device is a WebGPU one (ANLLM_DEVICE=cpu does not turn it into a CPU run). `devices:
+ * ["webgpu"]` registers only the WebGPU suite (for suites of CPU-reference comparisons).
  */
-export function describeDevices(name: string, body: (device: () => Device) => void): void {
-  for (const kind of ["cpu", "webgpu"] as const) {
+export function describeDevices(
+  name: string,
+  body: (device: () => Device) => void,
+  opts: { devices?: readonly ("cpu" | "webgpu")[] } = {},
+): void {
+  for (const kind of opts.devices ?? (["cpu", "webgpu"] as const)) {
     describe(`${name} [${kind}]`, () => {
       let dev: Device | null = null;
       beforeAll(async () => {
@@ -200,13 +215,51 @@ export function describeDevices(name: string, body: (device: () => Device) => vo
       afterAll(async () => {
         if (dev) await dev.sync();
       });
-      body(() => {
-        if (!dev) throw new Error(`describeDevices: ${kind} device not initialised`);
-        return dev;
-      });
+      const outer = registering;
+      registering = kind;
+      try {
+        body(() => {
+          if (!dev) throw new Error(`describeDevices: ${kind} device not initialised`);
+          return dev;
+        });
+      } finally {
+        registering = outer;
+      }
     });
   }
 }
+
+function onWebGPUOnly(): boolean {
+  if (registering === null) throw new Error("itOnWebGPU: call it inside a describeDevices body");
+  return registering === "webgpu";
+}
+
+/**
+ * `it` for tests that compare the device with the CPU reference (expectSameAsCpu): registered in
+ * the [webgpu] suite of describeDevices only, since on the CPU device they would compare the
+ * reference with itself. `itOnWebGPU.each(table)(name, fn)` as `it.each`.
+ */
+export const itOnWebGPU = Object.assign(
+  (name: string, fn: () => unknown, timeout?: number): void => {
+    if (onWebGPUOnly()) it(name, fn as () => Promise<void>, timeout);
+  },
+  {
+    each:
+      <T extends readonly unknown[]>(table: readonly T[]) =>
+      (
+        name: string,
+        fn: (...args: { -readonly [K in keyof T]: T[K] }) => unknown,
+        timeout?: number,
+      ): void => {
+        if (onWebGPUOnly())
+          it.each(table as T[])(
+            name,
+            (...args) => fn(...(args as unknown as T)) as Promise<void>,
+            timeout,
+          );
+      },
+  },
+);
 
 /**
  * Runs `fn` (which builds its own seeded inputs on the default device) on the current default
@@ -217,6 +270,10 @@ export async function expectSameAsCpu(
   opts: CloseOptions = {},
 ): Promise<void> {
   const dev = getDevice();
+  if (dev.kind === "cpu")
+    throw new Error(
+      "expectSameAsCpu on the CPU device compares the reference with itself: register the test with itOnWebGPU",
+    );
   const run = async (): Promise<ArrayLike<number>[]> => {
     const out = tidy(() => {
       const r = fn();

@@ -2,7 +2,7 @@
 import { it } from "vitest";
 import * as T from "../../index";
 import { seededRandom } from "../../random";
-import { describeDevices, expectAllClose, expectSameAsCpu } from "../../testing";
+import { describeDevices, expectAllClose, expectSameAsCpu, itOnWebGPU } from "../../testing";
 
 function host(n: number, seed: number): Float32Array {
   const r = seededRandom(seed);
@@ -39,7 +39,7 @@ describeDevices("adamwUpdate", () => {
     await expectAllClose(m, rm, { rtol: 1e-5, atol: 1e-7 });
   });
 
-  it("agrees with the CPU reference", async () => {
+  itOnWebGPU("agrees with the CPU reference", async () => {
     await expectSameAsCpu(
       () => {
         const p = T.tensor(host(333, 2), [3, 111]);

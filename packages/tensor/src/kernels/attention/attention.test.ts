@@ -6,7 +6,13 @@ import { describe, expect, it } from "vitest";
 import golden from "../../../../anchor-mask/test/fixtures/golden-10x10.json" with { type: "json" };
 import * as T from "../../index";
 import { seededRandom } from "../../random";
-import { describeDevices, expectAllClose, expectSameAsCpu, gradCheck } from "../../testing";
+import {
+  describeDevices,
+  expectAllClose,
+  expectSameAsCpu,
+  gradCheck,
+  itOnWebGPU,
+} from "../../testing";
 
 const ATTN = { rtol: 1e-4, atol: 2e-5 };
 
@@ -299,7 +305,7 @@ describeDevices("attention", () => {
     expect(T.memoryStats().liveTensors).toBe(live);
   });
 
-  it.each([
+  itOnWebGPU.each([
     ["auto", 16, 23],
     ["generic", 16, 23],
     ["auto", 6, 23],
@@ -336,60 +342,64 @@ describeDevices("attention", () => {
   );
 });
 
-describeDevices("attention, chunked against a reduced cache", () => {
-  it.each([
-    ["auto", 16],
-    ["generic", 16],
-    ["tiled", 16],
-    ["tiled", 12],
-  ] as const)(
-    "%s kernels (headDim %i), bosVisible + keep-full + chunks: forward and backward vs the CPU reference",
-    async (kernels, D) => {
-      // the cache state's arrays for a chunk of queries against its kept rows (+ 3 empty slots)
-      const r = seededRandom(41);
-      const N = 90;
-      const anchor = Int32Array.from({ length: N }, () => +(r.next() < 0.15));
-      const state = new AnchorCacheState({ bosVisible: true, keepFull: [[0, 3]] });
-      state.append(anchor.subarray(0, 70));
-      const step = state.append(anchor.subarray(70, N));
-      const lq = step.qPos.length;
-      const lk = step.kPos.length + 3;
-      const pad = (a: Int32Array) => {
-        const out = new Int32Array(lk);
-        out.set(a);
-        return out;
-      };
-      const kValid = new Int32Array(lk).fill(1, 0, step.kPos.length);
-      expect(lk).toBeLessThan(70); // the cache was reduced
-      const [B, H, KV] = [1, 4, 2];
-      await expectSameAsCpu(
-        () => {
-          const q = T.param(T.tensor(host(B * H * lq * D, 1), [B, H, lq, D]));
-          const k = T.param(T.tensor(host(B * KV * lk * D, 2), [B, KV, lk, D]));
-          const v = T.param(T.tensor(host(B * KV * lk * D, 3), [B, KV, lk, D]));
-          const mask = T.makeAttentionMask({
-            batch: B,
-            lq,
-            lk,
-            bosVisible: true,
-            qPos: step.qPos,
-            qSeg: step.qSeg,
-            qAnchor: step.qAnchor,
-            kPos: pad(step.kPos),
-            kSeg: pad(step.kSeg),
-            kAnchor: pad(step.kAnchor),
-            kValid,
-          });
-          const o = T.attention(q, k, v, mask, { kernels });
-          T.backward(T.sum(T.mul(o, T.tensor(host(B * H * lq * D, 4), [B, H, lq, D]))));
-          mask.dispose();
-          return [o, q.grad as T.Tensor, k.grad as T.Tensor, v.grad as T.Tensor];
-        },
-        { rtol: 1e-4, atol: 1e-5 },
-      );
-    },
-  );
-});
+describeDevices(
+  "attention, chunked against a reduced cache",
+  () => {
+    it.each([
+      ["auto", 16],
+      ["generic", 16],
+      ["tiled", 16],
+      ["tiled", 12],
+    ] as const)(
+      "%s kernels (headDim %i), bosVisible + keep-full + chunks: forward and backward vs the CPU reference",
+      async (kernels, D) => {
+        // the cache state's arrays for a chunk of queries against its kept rows (+ 3 empty slots)
+        const r = seededRandom(41);
+        const N = 90;
+        const anchor = Int32Array.from({ length: N }, () => +(r.next() < 0.15));
+        const state = new AnchorCacheState({ bosVisible: true, keepFull: [[0, 3]] });
+        state.append(anchor.subarray(0, 70));
+        const step = state.append(anchor.subarray(70, N));
+        const lq = step.qPos.length;
+        const lk = step.kPos.length + 3;
+        const pad = (a: Int32Array) => {
+          const out = new Int32Array(lk);
+          out.set(a);
+          return out;
+        };
+        const kValid = new Int32Array(lk).fill(1, 0, step.kPos.length);
+        expect(lk).toBeLessThan(70); // the cache was reduced
+        const [B, H, KV] = [1, 4, 2];
+        await expectSameAsCpu(
+          () => {
+            const q = T.param(T.tensor(host(B * H * lq * D, 1), [B, H, lq, D]));
+            const k = T.param(T.tensor(host(B * KV * lk * D, 2), [B, KV, lk, D]));
+            const v = T.param(T.tensor(host(B * KV * lk * D, 3), [B, KV, lk, D]));
+            const mask = T.makeAttentionMask({
+              batch: B,
+              lq,
+              lk,
+              bosVisible: true,
+              qPos: step.qPos,
+              qSeg: step.qSeg,
+              qAnchor: step.qAnchor,
+              kPos: pad(step.kPos),
+              kSeg: pad(step.kSeg),
+              kAnchor: pad(step.kAnchor),
+              kValid,
+            });
+            const o = T.attention(q, k, v, mask, { kernels });
+            T.backward(T.sum(T.mul(o, T.tensor(host(B * H * lq * D, 4), [B, H, lq, D]))));
+            mask.dispose();
+            return [o, q.grad as T.Tensor, k.grad as T.Tensor, v.grad as T.Tensor];
+          },
+          { rtol: 1e-4, atol: 1e-5 },
+        );
+      },
+    );
+  },
+  { devices: ["webgpu"] },
+);
 
 describe("attention gradient", () => {
   it("finite differences with anchors, a document boundary and GQA", async () => {

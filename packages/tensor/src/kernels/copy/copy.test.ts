@@ -2,7 +2,13 @@
 import { describe, expect, it } from "vitest";
 import * as T from "../../index";
 import { seededRandom } from "../../random";
-import { describeDevices, expectAllClose, expectSameAsCpu, gradCheck } from "../../testing";
+import {
+  describeDevices,
+  expectAllClose,
+  expectSameAsCpu,
+  gradCheck,
+  itOnWebGPU,
+} from "../../testing";
 
 const EXACT = { rtol: 0, atol: 0 };
 
@@ -12,7 +18,7 @@ function host(n: number, seed: number): Float32Array {
 }
 
 describeDevices("movement", () => {
-  it("permute / transpose / slice / concat / expand / reshape", async () => {
+  itOnWebGPU("permute / transpose / slice / concat / expand / reshape", async () => {
     await expectSameAsCpu(() => {
       const x = T.tensor(host(2 * 3 * 5 * 7, 1), [2, 3, 5, 7]);
       return [
@@ -42,7 +48,7 @@ describeDevices("movement", () => {
     expect(T.expand(T.tensor([1, 2], [2, 1]), [2, 4]).shape).toEqual([2, 4]);
   });
 
-  it("gather / embedding with repeated and out-of-range ids", async () => {
+  itOnWebGPU("gather / embedding with repeated and out-of-range ids", async () => {
     await expectSameAsCpu(() => {
       const w = T.tensor(host(11 * 9, 2), [11, 9]);
       const ids = T.tensor(new Int32Array([3, 3, 0, 10, 7, 3, 12, -1]), [2, 4]);
@@ -64,24 +70,27 @@ describeDevices("movement", () => {
     await expectAllClose(w.grad as T.Tensor, expected, { rtol: 1e-5, atol: 1e-6 });
   });
 
-  it("embedding gradient is deterministic and bit-equal to the sequential CPU sums", async () => {
-    // many repeats of few ids: an atomic scatter-add would sum them in a different order each run
-    const r = seededRandom(4);
-    const idsHost = Int32Array.from(
-      { length: 700 },
-      () => Math.floor(r.next() * 5) - (r.next() < 0.05 ? 9 : 0),
-    );
-    const gradOf = () => {
-      const w = T.param(T.zeros([6, 33]));
-      const ids = T.tensor(idsHost, [7, 100]);
-      const g = T.tensor(host(700 * 33, 5), [7, 100, 33]);
-      T.backward(T.sum(T.mul(T.embedding(w, ids), g)));
-      return w.grad as T.Tensor;
-    };
-    await expectSameAsCpu(gradOf, EXACT);
-    const first = Array.from(await gradOf().data());
-    for (let run = 0; run < 3; run++) expect(Array.from(await gradOf().data())).toEqual(first);
-  });
+  itOnWebGPU(
+    "embedding gradient is deterministic and bit-equal to the sequential CPU sums",
+    async () => {
+      // many repeats of few ids: an atomic scatter-add would sum them in a different order each run
+      const r = seededRandom(4);
+      const idsHost = Int32Array.from(
+        { length: 700 },
+        () => Math.floor(r.next() * 5) - (r.next() < 0.05 ? 9 : 0),
+      );
+      const gradOf = () => {
+        const w = T.param(T.zeros([6, 33]));
+        const ids = T.tensor(idsHost, [7, 100]);
+        const g = T.tensor(host(700 * 33, 5), [7, 100, 33]);
+        T.backward(T.sum(T.mul(T.embedding(w, ids), g)));
+        return w.grad as T.Tensor;
+      };
+      await expectSameAsCpu(gradOf, EXACT);
+      const first = Array.from(await gradOf().data());
+      for (let run = 0; run < 3; run++) expect(Array.from(await gradOf().data())).toEqual(first);
+    },
+  );
 
   it("int dtypes move bit-exactly", async () => {
     const x = T.tensor(new Int32Array([2 ** 31 - 1, -(2 ** 31), 5, 6]), [2, 2]);

@@ -3,7 +3,13 @@
 import { describe, expect, it } from "vitest";
 import * as T from "../../index";
 import { seededRandom } from "../../random";
-import { describeDevices, expectAllClose, expectSameAsCpu, gradCheck } from "../../testing";
+import {
+  describeDevices,
+  expectAllClose,
+  expectSameAsCpu,
+  gradCheck,
+  itOnWebGPU,
+} from "../../testing";
 import { ELEM_OPS, type ElemOp } from "./table";
 
 const F32_ELEMWISE = { rtol: 2e-5, atol: 2e-6 };
@@ -45,7 +51,7 @@ describeDevices("elementwise", () => {
     }
   });
 
-  it("binary ops broadcast like numpy", async () => {
+  itOnWebGPU("binary ops broadcast like numpy", async () => {
     const cases: [number[], number[]][] = [
       [
         [5, 1, 7],
@@ -90,7 +96,7 @@ describeDevices("elementwise", () => {
     }
   });
 
-  it("scalar forms, pow, where and cast", async () => {
+  itOnWebGPU("scalar forms, pow, where and cast", async () => {
     await expectSameAsCpu(() => {
       const a = T.tensor(host(101, 3, 0.2, 3), [101]);
       const b = T.tensor(host(101, 4, -2, 2), [101]);

@@ -3,7 +3,13 @@
 import { describe, expect, it } from "vitest";
 import * as T from "../../index";
 import { seededRandom } from "../../random";
-import { describeDevices, expectAllClose, expectSameAsCpu, gradCheck } from "../../testing";
+import {
+  describeDevices,
+  expectAllClose,
+  expectSameAsCpu,
+  gradCheck,
+  itOnWebGPU,
+} from "../../testing";
 import { GPU_TILING, SOFTWARE_TILING } from "./matmul.wgsl";
 
 const matmulTol = (K: number) => ({ rtol: 1e-4 * Math.sqrt(K), atol: 1e-4 * Math.sqrt(K) });
@@ -43,7 +49,7 @@ describeDevices("matmul", () => {
     }
   });
 
-  it("transposed operands, read in place", async () => {
+  itOnWebGPU("transposed operands, read in place", async () => {
     for (const [M, K, N] of [
       [5, 9, 3],
       [37, 20, 70],
@@ -66,7 +72,7 @@ describeDevices("matmul", () => {
     }
   });
 
-  it("batched with broadcast batch dims", async () => {
+  itOnWebGPU("batched with broadcast batch dims", async () => {
     await expectSameAsCpu(() => {
       const a = T.tensor(host(2 * 3 * 5 * 4, 3), [2, 3, 5, 4]);
       const b = T.tensor(host(3 * 4 * 6, 4), [3, 4, 6]);
@@ -80,7 +86,7 @@ describeDevices("matmul", () => {
     expect(T.matmul(T.zeros([2, 1, 3, 4]), T.zeros([5, 4, 2])).shape).toEqual([2, 5, 3, 2]);
   });
 
-  it("every tiling variant agrees", async () => {
+  itOnWebGPU("every tiling variant agrees", async () => {
     const [M, K, N] = [45, 33, 77];
     for (const tiling of [SOFTWARE_TILING, GPU_TILING, { tm: 1, tn: 1, wx: 16, wy: 4 }]) {
       for (const [tA, tB] of [
@@ -97,7 +103,7 @@ describeDevices("matmul", () => {
     }
   });
 
-  it("vectorised variants (N % 4 == 0 or K % 4 == 0) with odd M and K", async () => {
+  itOnWebGPU("vectorised variants (N % 4 == 0 or K % 4 == 0) with odd M and K", async () => {
     for (const [M, K, N, tA, tB] of [
       [45, 33, 76, false, false],
       [45, 33, 76, true, false],

@@ -2,7 +2,13 @@
 import { describe, expect, it } from "vitest";
 import * as T from "../../index";
 import { seededRandom } from "../../random";
-import { describeDevices, expectAllClose, expectSameAsCpu, gradCheck } from "../../testing";
+import {
+  describeDevices,
+  expectAllClose,
+  expectSameAsCpu,
+  gradCheck,
+  itOnWebGPU,
+} from "../../testing";
 
 function host(n: number, seed: number): Float32Array {
   const r = seededRandom(seed);
@@ -27,7 +33,7 @@ describeDevices("rope", () => {
     );
   });
 
-  it("odd head counts, non-contiguous positions, forward and backward", async () => {
+  itOnWebGPU("odd head counts, non-contiguous positions, forward and backward", async () => {
     await expectSameAsCpu(
       () => {
         const x = T.param(T.tensor(host(2 * 3 * 5 * 16, 1), [2, 3, 5, 16]));
