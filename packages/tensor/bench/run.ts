@@ -5,8 +5,10 @@
 // --attention-sizes=1024,4096 --attention-batches=1,4 --attention-reps=3, --skip-attention,
 // --out=FILE (default bench-results.json), --no-autotune (otherwise the autotuner first times the candidate variants of every matmul and
 // attention shape the run uses, so "ours" runs the variants it chose on this machine).
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { cpus, totalmem } from "node:os";
 import * as T from "../src/index";
 import { initNodeDevice, nodeGpu } from "../src/node";
 import { attentionBench } from "./attention";
@@ -166,8 +168,17 @@ const table = results
       return `${String(r.bench).padEnd(36)} structure ${f(r.structureMsPerSequence)} ms/seq, whole mask ${f(r.maskMs)} ms`;
     return `${String(r.bench).padEnd(20)} ours ${f(r.oursReadbackMs ?? r.oursMs).padStart(8)} ms  tfjs ${f(r.tfjsMs).padStart(8)} ms  x${f(r.speedup)}${r.oursGflops ? `  (${f(r.oursGflops)} vs ${f(r.tfjsGflops)} GFLOP/s)` : ""}`;
   });
+const commit = (() => {
+  try {
+    return execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+  } catch {
+    return "unknown";
+  }
+})();
 const report = {
   command: `pnpm --filter @anllm/tensor bench ${args.join(" ")}`.trim(),
+  commit,
+  machine: `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   device: dev.name,
   reps: REPS,
   date: new Date().toISOString(),
