@@ -1,8 +1,8 @@
 // LongLoRA-style token files (flat little-endian uint16 ids, no header) and tokenisation of text,
 // .jsonl and .jsonl.gz documents into that layout with the model's tokenizer.
 import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { createInterface } from "node:readline";
+import { readFile, stat } from "node:fs/promises";
+import { pipeline } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { atomicWrite } from "@anllm/tensor/io";
 import { DataFormatError, EvalConfigError } from "./errors";
@@ -59,6 +59,8 @@ export interface TokenizeOptions {
   maxDocs?: number;
   /** Token files: refuse ids >= this (the model's vocabulary size), naming file and byte offset. */
   vocabSize?: number;
+  /** .jsonl: skip (and report) lines longer than this many bytes (default 16 MiB). */
+  maxLineBytes?: number;
 }
 
 /** Throws DataFormatError naming the byte offset of the first id outside [0, vocabSize). */
@@ -86,11 +88,65 @@ export interface TokenizeReport {
   skipped: { line: number; reason: string }[];
 }
 
-async function* lines(path: string): AsyncGenerator<string> {
+/** Default longest line kept by {@link tokenizeDocuments} (as the loader's): 16 MiB. */
+export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The lines of a (possibly gzip) file as text, without "\n" / "\r\n"; a line longer than
+ * `maxLineBytes` is yielded as null (its bytes are dropped as they arrive, so memory stays
+ * bounded). A corrupt or cut gzip stream is a DataFormatError naming the file and line.
+ */
+async function* lines(path: string, maxLineBytes: number): AsyncGenerator<string | null> {
+  if (!(await stat(path)).isFile()) {
+    throw new DataFormatError(path, null, null, "is not a regular file (a FIFO or device?)");
+  }
   const raw = createReadStream(path);
-  const stream = path.endsWith(".gz") ? raw.pipe(createGunzip()) : raw;
-  const rl = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const line of rl) yield line;
+  let stream: AsyncIterable<Buffer> = raw;
+  if (path.endsWith(".gz")) {
+    const gunzip = createGunzip();
+    pipeline(raw, gunzip, () => {
+      // errors surface through iteration of the gunzip stream
+    });
+    stream = gunzip;
+  }
+  const decoder = new TextDecoder();
+  let parts: Buffer[] = [];
+  let size = 0;
+  let tooLong = false;
+  let lineNo = 1;
+  const finish = (tail: Buffer): string | null => {
+    const long = tooLong || size + tail.length > maxLineBytes;
+    const text = long ? null : decoder.decode(Buffer.concat([...parts, tail]));
+    parts = [];
+    size = 0;
+    tooLong = false;
+    lineNo++;
+    return text === null ? null : text.endsWith("\r") ? text.slice(0, -1) : text;
+  };
+  try {
+    for await (const chunk of stream) {
+      let start = 0;
+      for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+        yield finish(chunk.subarray(start, nl));
+        start = nl + 1;
+      }
+      const rest = chunk.subarray(start);
+      size += rest.length;
+      if (size > maxLineBytes) {
+        tooLong = true;
+        parts = [];
+      } else if (rest.length > 0) parts.push(Buffer.from(rest));
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).syscall !== undefined) throw e;
+    throw new DataFormatError(
+      path,
+      lineNo,
+      null,
+      `compressed data is corrupt or cut short (${(e as Error).message}); nothing of the file is used`,
+    );
+  }
+  if (size > 0 || tooLong) yield finish(Buffer.alloc(0));
 }
 
 /**
@@ -115,9 +171,14 @@ export async function tokenizeDocuments(
   };
   if (/\.jsonl(\.gz)?$/.test(path)) {
     let lineNo = 0;
-    for await (const line of lines(path)) {
+    const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    for await (const line of lines(path, maxLineBytes)) {
       lineNo++;
       if (opts.maxDocs !== undefined && parts.length >= opts.maxDocs) break;
+      if (line === null) {
+        skipped.push({ line: lineNo, reason: `line longer than ${maxLineBytes} bytes` });
+        continue;
+      }
       if (line.trim() === "") continue;
       let rec: unknown;
       try {
@@ -137,7 +198,8 @@ export async function tokenizeDocuments(
     const text = path.endsWith(".gz")
       ? await (async () => {
           const out: string[] = [];
-          for await (const l of lines(path)) out.push(l);
+          // one plain-text document: its lines are kept whatever their length
+          for await (const l of lines(path, Number.MAX_SAFE_INTEGER)) out.push(l ?? "");
           return out.join("\n");
         })()
       : await readFile(path, "utf8");

@@ -1,16 +1,18 @@
 // Results that must never be silent nonsense or lost: a non-finite perplexity is an error, token
 // files with ids outside the model's vocabulary are refused by file and byte offset, and a report
 // folder that cannot be created fails at once with the reason.
+import { execFileSync } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { OutputPathError } from "@anllm/tensor/io";
 import { describe, expect, it } from "vitest";
 import { DataFormatError, NonFiniteScoreError } from "../src/errors";
 import { evaluatePerplexity } from "../src/perplexity";
 import { writeReport } from "../src/report";
 import { type ForwardOptions, type Scorer, type TokenLogprobs, tailSum } from "../src/scorer";
-import { loadEvalTokens } from "../src/token-file";
+import { loadEvalTokens, tokenizeDocuments } from "../src/token-file";
 import { VisibleCountScorer } from "../src/visible-count-scorer";
 
 /** The reference scorer with one log-prob replaced by `bad` (as NaN weights would produce). */
@@ -83,5 +85,64 @@ describe("QA log-likelihoods", () => {
     expect(tailSum(scores([-1, -2, -3]), 2)).toEqual({ ll: -5, greedy: true });
     expect(() => tailSum(scores([-1, Number.NaN, -3]), 2)).toThrow(NonFiniteScoreError);
     expect(() => tailSum(scores([-1, Number.NaN, -3]), 2)).toThrow(/log-likelihood is NaN/);
+  });
+});
+
+describe("tokenizeDocuments on bad files", () => {
+  const tok = {
+    encode: (t: string) => Array.from(t, (ch) => ch.charCodeAt(0) % 100),
+    bosId: 1,
+    eosId: 2,
+  };
+
+  it("skips over-long lines with their line number, in bounded memory", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "eval-tok-"));
+    const f = join(dir, "d.jsonl");
+    await writeFile(
+      f,
+      `{"text": "ab"}\n{"text": "${"x".repeat(5000)}"}\r\n{"text": "cd"}\r\n{"text": "${"y".repeat(3000)}"}`,
+    );
+    const rep = await tokenizeDocuments(f, tok, { maxLineBytes: 1000 });
+    expect(rep.documents).toBe(2);
+    expect(rep.skipped).toEqual([
+      { line: 2, reason: "line longer than 1000 bytes" },
+      { line: 4, reason: "line longer than 1000 bytes" },
+    ]);
+    expect([...rep.ids]).toEqual([1, 97, 98, 1, 99, 0]);
+  });
+
+  it("refuses a corrupt or cut .jsonl.gz naming the file, with no partial result", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "eval-tok-"));
+    const body = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ text: `doc ${i}` })).join(
+      "\n",
+    );
+    const good = gzipSync(body);
+    const crc = Buffer.from(good);
+    crc[crc.length - 6]! ^= 0xff;
+    for (const [name, bytes] of [
+      ["crc.jsonl.gz", crc],
+      ["cut.jsonl.gz", good.subarray(0, good.length - 50)],
+    ] as const) {
+      const f = join(dir, name);
+      await writeFile(f, bytes);
+      const err = await tokenizeDocuments(f, tok).catch((e: unknown) => e);
+      expect(err, name).toBeInstanceOf(DataFormatError);
+      expect((err as Error).message, name).toMatch(
+        new RegExp(
+          `^${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:\\d+: compressed data is corrupt or cut short`,
+        ),
+      );
+    }
+    const ok = await tokenizeDocuments(join(dir, "ok.jsonl.gz"), tok).catch(() => null);
+    expect(ok).toBeNull(); // missing file: an error, not an empty result
+    await writeFile(join(dir, "ok.jsonl.gz"), good);
+    expect((await tokenizeDocuments(join(dir, "ok.jsonl.gz"), tok)).documents).toBe(5000);
+  });
+
+  it("refuses a FIFO instead of blocking", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "eval-tok-"));
+    const fifo = join(dir, "p.jsonl");
+    execFileSync("mkfifo", [fifo]);
+    await expect(tokenizeDocuments(fifo, tok)).rejects.toThrow(`${fifo}: is not a regular file`);
   });
 });
