@@ -127,6 +127,26 @@ describe("--out that cannot be written", () => {
     }
   });
 
+  it("a read-only folder is refused with EROFS before scoring (where a mount is permitted)", async () => {
+    const ro = tmp();
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", ro], { stdio: "ignore" });
+    } catch {
+      console.log("read-only mount not permitted here: the EROFS case is not run");
+      return;
+    }
+    try {
+      for (const out of [ro, join(ro, "sub")]) {
+        const r = await ends(10_000, "eval", "ppl", "--model", run, "--out", out);
+        expect(r.code, out).toBe(2);
+        expect(r.stderr, out).toContain(`--out ${out}: `);
+        expect(r.stderr, out).toContain("read-only file system (EROFS)");
+      }
+    } finally {
+      execFileSync("umount", [ro]);
+    }
+  });
+
   it("eval still prints the report when writing it fails after scoring", async () => {
     const out = join(tmp(), "rep");
     mkdirSync(join(out, "report.json"), { recursive: true }); // a folder where the file goes
