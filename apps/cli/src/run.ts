@@ -44,6 +44,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import("./commands/data")).dataCommand,
   },
   {
+    name: "convert",
+    summary: "write a model folder (safetensors or pytorch_model.bin) as HF safetensors",
+    load: async () => (await import("./commands/convert")).convertCommand,
+  },
+  {
     name: "mask",
     summary: "print the anchor attention mask of a short text",
     load: async () => (await import("./commands/mask")).maskCommand,

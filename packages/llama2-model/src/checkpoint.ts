@@ -1,21 +1,35 @@
 // HF model folders: config.json + model.safetensors, or shards listed by
-// model.safetensors.index.json. Validates names/shapes against the model's ParamSpecs and
-// writes the same layout atomically (each file via a temp file, fsync and rename; the index last).
-import { readdir, readFile, rm, stat } from "node:fs/promises";
+// model.safetensors.index.json; PyTorch folders (pytorch_model.bin, or shards listed by
+// pytorch_model.bin.index.json) are read too, through @anllm/tensor/io's restricted torch.save
+// reader. Validates names/shapes against the model's ParamSpecs and writes the safetensors layout
+// atomically (each file via a temp file, fsync and rename; the index last).
+import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve, sep } from "node:path";
 import {
   atomicWrite,
   SafetensorsFile,
   storedBytes,
   type TensorSource,
+  TorchBinFile,
   writeSafetensors,
 } from "@anllm/tensor/io";
 import { configFromHF, configToHF, type LlamaConfig } from "./config";
 import { WeightsError } from "./errors";
-import type { ParamSpec, WeightDType } from "./spec";
+import { type ParamSpec, paramSpecs, type WeightDType } from "./spec";
 
 const INDEX = "model.safetensors.index.json";
 const SINGLE = "model.safetensors";
+const BIN_INDEX = "pytorch_model.bin.index.json";
+const BIN_SINGLE = "pytorch_model.bin";
+
+/** What the reader needs of an open weights file (safetensors or torch.save). */
+interface WeightFile {
+  readonly path: string;
+  readonly entries: Map<string, { shape: number[]; dtype: "F32" | "F16" | "BF16" }>;
+  entry(name: string): { shape: number[]; dtype: "F32" | "F16" | "BF16" };
+  readF32(name: string): Promise<Float32Array<ArrayBuffer>>;
+  close(): Promise<void>;
+}
 /** Buffers HF keeps in old checkpoints that are derived, not learned: ignored on load. */
 const IGNORED = /(^|\.)rotary_emb\.inv_freq$|^rope\.freqs$/;
 
@@ -72,15 +86,26 @@ function checkShardNames(dir: string, indexPath: string, weightMap: object): voi
 export class CheckpointReader {
   private constructor(
     readonly dir: string,
-    readonly files: SafetensorsFile[],
-    readonly where: Map<string, SafetensorsFile>,
+    readonly files: WeightFile[],
+    readonly where: Map<string, WeightFile>,
   ) {}
 
-  /** Open `dir`: the sharded index if present, else model.safetensors. */
+  /**
+   * Open `dir`: model.safetensors.index.json, else model.safetensors, else (PyTorch folders)
+   * pytorch_model.bin.index.json, else pytorch_model.bin.
+   */
   static async open(dir: string): Promise<CheckpointReader> {
-    const indexPath = join(dir, INDEX);
+    let indexPath = join(dir, INDEX);
     let shardNames: string[];
     let weightMap: Record<string, string> | null = null;
+    let openFile: (path: string) => Promise<WeightFile> = SafetensorsFile.open;
+    if (!(await exists(indexPath)) && !(await exists(join(dir, SINGLE)))) {
+      if ((await exists(join(dir, BIN_INDEX))) || (await exists(join(dir, BIN_SINGLE)))) {
+        indexPath = join(dir, BIN_INDEX);
+        openFile = TorchBinFile.open;
+      }
+    }
+    const single = openFile === SafetensorsFile.open ? SINGLE : BIN_SINGLE;
     if (await exists(indexPath)) {
       let idx: { weight_map?: Record<string, string> };
       if (!(await stat(indexPath)).isFile()) {
@@ -97,22 +122,22 @@ export class CheckpointReader {
       weightMap = idx.weight_map;
       checkShardNames(dir, indexPath, weightMap);
       shardNames = [...new Set(Object.values(weightMap))].sort();
-    } else if (await exists(join(dir, SINGLE))) {
-      shardNames = [SINGLE];
+    } else if (await exists(join(dir, single))) {
+      shardNames = [single];
     } else {
       const listing = await readdir(dir).catch(() => [] as string[]);
       throw new WeightsError(
-        `${dir}: no ${SINGLE} or ${INDEX} found (directory holds: ${listing.join(", ") || "nothing"})`,
+        `${dir}: no ${SINGLE}, ${INDEX}, ${BIN_SINGLE} or ${BIN_INDEX} found (directory holds: ${listing.join(", ") || "nothing"})`,
       );
     }
-    const files: SafetensorsFile[] = [];
+    const files: WeightFile[] = [];
     try {
-      for (const s of shardNames) files.push(await SafetensorsFile.open(join(dir, s)));
+      for (const s of shardNames) files.push(await openFile(join(dir, s)));
     } catch (e) {
       await Promise.all(files.map((f) => f.close()));
       throw e;
     }
-    const where = new Map<string, SafetensorsFile>();
+    const where = new Map<string, WeightFile>();
     for (const f of files) for (const name of f.entries.keys()) where.set(name, f);
     if (weightMap) {
       for (const [name, shard] of Object.entries(weightMap)) {
@@ -177,8 +202,72 @@ export class CheckpointReader {
     return f.readF32(name);
   }
 
+  /** Shape and stored dtype of tensor `name`. */
+  info(name: string): { shape: number[]; dtype: "F32" | "F16" | "BF16" } {
+    const f = this.where.get(name);
+    if (!f) throw new WeightsError(`checkpoint ${this.dir}: no tensor named "${name}"`);
+    const e = f.entry(name);
+    return { shape: [...e.shape], dtype: e.dtype };
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.files.map((f) => f.close()));
+  }
+}
+
+/** Files of a model folder besides the weights and config.json that a conversion copies. */
+const SIDE_FILES = [
+  "generation_config.json",
+  "tokenizer.json",
+  "tokenizer.model",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  "added_tokens.json",
+  "anllm.json",
+];
+
+/** Options of convertModelFolder. */
+export interface ConvertOptions {
+  /** stored dtype of the output (default: the source's when all its tensors share one, else f32) */
+  dtype?: WeightDType;
+  maxShardBytes?: number;
+}
+
+/**
+ * Writes the model folder `src` (safetensors or PyTorch pytorch_model.bin, sharded or not) as an
+ * HF safetensors folder `dst`: config.json, model.safetensors (or shards + index) and the side
+ * files (tokenizer, generation config, anllm.json). Tensors stream one at a time. The weights are
+ * checked against the config first (names and shapes).
+ */
+export async function convertModelFolder(
+  src: string,
+  dst: string,
+  opts: ConvertOptions = {},
+): Promise<{ tensors: number; dtype: WeightDType }> {
+  if (resolve(src) === resolve(dst))
+    throw new WeightsError(`${dst}: the output folder must differ from the model folder`);
+  const config = await readConfig(src);
+  const reader = await CheckpointReader.open(src);
+  try {
+    reader.validate(paramSpecs(config));
+    const names = reader.names();
+    const stored = new Set(names.map((n) => reader.info(n).dtype));
+    const only = stored.size === 1 ? [...stored][0] : undefined;
+    const dtype: WeightDType =
+      opts.dtype ?? (only === "F16" ? "f16" : only === "BF16" ? "bf16" : "f32");
+    const tensors: TensorSource[] = names.map((name) => ({
+      name,
+      shape: reader.info(name).shape,
+      data: () => reader.readF32(name),
+    }));
+    await mkdir(dst, { recursive: true });
+    await saveModelFolder(dst, config, tensors, { dtype, maxShardBytes: opts.maxShardBytes });
+    for (const f of SIDE_FILES) {
+      if (await exists(join(src, f))) await atomicWrite(join(dst, f), await readFile(join(src, f)));
+    }
+    return { tensors: names.length, dtype };
+  } finally {
+    await reader.close();
   }
 }
 

@@ -2,7 +2,14 @@
 // the Llama2 model (training forward / loss, anchor tokens, cached inference), the KV cache and
 // generation. Safetensors and the f16/bf16 conversions are @anllm/tensor's (`@anllm/tensor/io`).
 export { type BatchArrays, batchArrays, type ModelBatch, shiftedTargets } from "./batch";
-export { CheckpointReader, readConfig, type SaveOptions, saveModelFolder } from "./checkpoint";
+export {
+  CheckpointReader,
+  type ConvertOptions,
+  convertModelFolder,
+  readConfig,
+  type SaveOptions,
+  saveModelFolder,
+} from "./checkpoint";
 export {
   configFromHF,
   configToHF,

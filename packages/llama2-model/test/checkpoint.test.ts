@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import {
   CheckpointReader,
   configFromHF,
+  convertModelFolder,
   PRESETS,
   paramSpecs,
   readConfig,
@@ -29,6 +30,43 @@ describe("checkpoint directories", () => {
     expect(r.files.length).toBe(2);
     r.validate(paramSpecs(config));
     await r.close();
+  });
+
+  it("reads the same tensors from a PyTorch folder (pytorch_model.bin shards, zip and legacy)", async () => {
+    const config = await readConfig(join(FIX, "tiny-gqa-torch"));
+    const st = await CheckpointReader.open(join(FIX, "tiny-gqa"));
+    const pt = await CheckpointReader.open(join(FIX, "tiny-gqa-torch"));
+    expect(pt.files.map((f) => f.path.split("/").at(-1))).toEqual([
+      "pytorch_model-00001-of-00002.bin",
+      "pytorch_model-00002-of-00002.bin",
+    ]);
+    pt.validate(paramSpecs(config));
+    expect(pt.names().sort()).toEqual(st.names().sort());
+    for (const name of st.names())
+      expect(await pt.readF32(name), name).toEqual(await st.readF32(name));
+    await Promise.all([st.close(), pt.close()]);
+  });
+
+  it("converts a PyTorch folder to an HF safetensors folder (dtype kept, side files copied)", async () => {
+    const src = await tmp();
+    for (const f of await readdir(join(FIX, "tiny-gqa-torch")))
+      await writeFile(join(src, f), await readFile(join(FIX, "tiny-gqa-torch", f)));
+    await writeFile(join(src, "generation_config.json"), '{"max_new_tokens": 8}\n');
+    const dst = join(await tmp(), "out");
+    expect(await convertModelFolder(src, dst)).toEqual({ tensors: 21, dtype: "f16" });
+    expect((await readdir(dst)).sort()).toEqual([
+      "config.json",
+      "generation_config.json",
+      "model.safetensors",
+    ]);
+    const st = await CheckpointReader.open(join(FIX, "tiny-gqa"));
+    const out = await CheckpointReader.open(dst);
+    for (const name of st.names()) {
+      expect(out.info(name), name).toEqual(st.info(name));
+      expect(await out.readF32(name), name).toEqual(await st.readF32(name));
+    }
+    await Promise.all([st.close(), out.close()]);
+    await expect(convertModelFolder(src, src)).rejects.toThrow(/must differ/);
   });
 
   it("names missing, extra and mis-shaped tensors with expected vs actual shape and file", async () => {
@@ -103,7 +141,7 @@ describe("checkpoint directories", () => {
     const dir = await tmp();
     await writeFile(join(dir, "notes.txt"), "x");
     await expect(CheckpointReader.open(dir)).rejects.toThrow(
-      /no model.safetensors or model.safetensors.index.json found \(directory holds: notes.txt\)/,
+      /no model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json found \(directory holds: notes.txt\)/,
     );
   });
 });

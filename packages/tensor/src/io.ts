@@ -7,6 +7,8 @@ import { dirname, join, resolve } from "node:path";
 import { OutputPathError, SafetensorsError } from "./errors";
 import { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16 } from "./half";
 
+export type { TorchBinDType, TorchBinEntry } from "./torch-bin";
+export { TorchBinError, TorchBinFile } from "./torch-bin";
 export { OutputPathError, SafetensorsError };
 
 /** dtypes this module reads and writes (as spelled in safetensors headers). */
