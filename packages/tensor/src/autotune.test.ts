@@ -130,6 +130,17 @@ describe("autotune", () => {
     }
   });
 
+  it("setTunedChoices pins choices and refuses names that are no candidate", async () => {
+    T.setTunedChoices({ "matmul 8x8x8 00": "scalar", "attention hd8 g1 q8 k8": "generic" }, dev);
+    expect(T.tunedChoices(dev)["matmul 8x8x8 00"]).toBe("scalar");
+    T.setTunedChoices({ "matmul 8x8x8 00": "default" }, dev);
+    expect(T.tunedChoices(dev)["matmul 8x8x8 00"]).toBe("default");
+    expect(() => T.setTunedChoices({ "matmul 8x8x8 00": "9x9/1x1" }, dev)).toThrow(
+      /"9x9\/1x1" is not a (software|hardware) candidate for "matmul 8x8x8 00"/,
+    );
+    expect(() => T.setTunedChoices({ "conv 1x1": "default" }, dev)).toThrow(/not a/);
+  });
+
   it("a malformed cache file counts as empty", async () => {
     const path = join(dir, "bad.json");
     writeFileSync(path, "{ not json");

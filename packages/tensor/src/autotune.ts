@@ -31,6 +31,25 @@ export function tunedChoices(dev: Device = getBackend()): Record<string, string>
   return Object.fromEntries(tuningTable(dev));
 }
 
+/**
+ * Records `choices` (shape class -> candidate name, as `tunedChoices` returns them) on a device,
+ * replacing earlier ones: pins the variants a run used, so that resuming it elsewhere in time
+ * runs the same kernels. Throws on a name that is no candidate of its family here.
+ */
+export function setTunedChoices(choices: Record<string, string>, dev: Device = getBackend()): void {
+  const kind = (dev as Backend).software ? "software" : "hardware";
+  const t = tuningTable(dev);
+  for (const [shapeClass, name] of Object.entries(choices)) {
+    const known = shapeClass.startsWith("matmul ")
+      ? name in MATMUL_CANDIDATES[kind]
+      : shapeClass.startsWith("attention ") &&
+        (ATTENTION_CANDIDATES[kind] as string[]).includes(name);
+    if (!known)
+      throw new Error(`setTunedChoices: "${name}" is not a ${kind} candidate for "${shapeClass}"`);
+    t.set(shapeClass, name);
+  }
+}
+
 /** One tuned shape class in an autotune report. */
 export interface TuneEntry {
   shapeClass: string;

@@ -1,7 +1,7 @@
 // Public, browser-safe entry of @anllm/tensor (never imports the Node `webgpu` package).
 export { backward } from "./autograd";
 export type { AutotuneOptions, TuneCache, TuneEntry } from "./autotune";
-export { autotune, tunedChoices } from "./autotune";
+export { autotune, setTunedChoices, tunedChoices } from "./autotune";
 export { CpuDevice } from "./cpu-device";
 export type { Device, DeviceKind, DeviceLimits } from "./device";
 export { getDevice, setDevice } from "./device";

@@ -162,11 +162,13 @@ export async function runTraining(
     dropLast: true,
   });
   const attention = loaded.anchorMode === "none" ? "causal" : "anchor";
-  await tuneForTraining(io, getDevice(), model, {
-    batch: cfg.batchSize,
-    seqLen: cfg.seqLen,
-    attention,
-  });
+  await tuneForTraining(
+    io,
+    getDevice(),
+    model,
+    { batch: cfg.batchSize, seqLen: cfg.seqLen, attention },
+    cfg.out,
+  );
   const nParams = [...model.parameters().values()].reduce((a, t) => a + t.size, 0);
   io.err(
     `model ${cfg.model}: ${(nParams / 1e6).toFixed(2)}M parameters, vocab ${model.config.vocabSize}, ` +

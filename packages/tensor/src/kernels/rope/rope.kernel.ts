@@ -16,7 +16,7 @@ export const ropeKernel: KernelDef<RopeParams> = {
   wgsl: (_p, env) => ropeWgsl(env.decls),
   meta: (p) => [p.batch, p.nHeads, p.seqLen, p.headDim, f32Bits(p.theta), f32Bits(p.sign)],
   grid: (p, sw) => [
-    strideGroups((p.batch * p.nHeads * p.seqLen * p.headDim) / 2, ROPE_WG, sw),
+    strideGroups((p.batch * p.seqLen * p.headDim) / 2, ROPE_WG, sw),
     1,
     1,
   ],

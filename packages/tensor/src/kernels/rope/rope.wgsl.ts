@@ -1,5 +1,7 @@
 // WGSL of rotary embedding in the HF rotate-half layout: for d < half, the pair (d, d + half) is
 // rotated by angle pos * theta^(-2d/headDim). The backward is the inverse rotation (sign = -1).
+// An invocation owns one (batch, token, d) and rotates that pair in every head, so each cos/sin
+// (the costly part on software adapters) is computed once per token instead of once per head.
 import { STRIDE_PRELUDE } from "../kernel";
 
 /** Workgroup size of rope. */
@@ -15,18 +17,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let batch = M(0u); let nHeads = M(1u); let seqLen = M(2u); let hd = M(3u);
   let theta = Mf(4u); let sgn = Mf(5u);
   let half = hd / 2u;
-  let n = batch * nHeads * seqLen * half;
+  let n = batch * seqLen * half;
   for (var i = tid; i < n; i += nthreads) {
     let d = i % half;
     let t = (i / half) % seqLen;
-    let b = i / (half * seqLen * nHeads);
-    let rowBase = (i / half) * hd;
+    let b = i / (half * seqLen);
     let invFreq = 1.0 / pow(theta, f32(2u * d) / f32(hd));
     let ang = f32(ld_pos(b * seqLen + t)) * invFreq;
     let c = cos(ang); let s = sin(ang) * sgn;
-    let x1 = ld_x(rowBase + d); let x2 = ld_x(rowBase + d + half);
-    st_y(rowBase + d, x1 * c - x2 * s);
-    st_y(rowBase + d + half, x2 * c + x1 * s);
+    for (var h = 0u; h < nHeads; h++) {
+      let rowBase = ((b * nHeads + h) * seqLen + t) * hd;
+      let x1 = ld_x(rowBase + d); let x2 = ld_x(rowBase + d + half);
+      st_y(rowBase + d, x1 * c - x2 * s);
+      st_y(rowBase + d + half, x2 * c + x1 * s);
+    }
   }
 }`;
 }
