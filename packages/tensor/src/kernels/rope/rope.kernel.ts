@@ -15,10 +15,6 @@ export const ropeKernel: KernelDef<RopeParams> = {
   variant: () => "",
   wgsl: (_p, env) => ropeWgsl(env.decls),
   meta: (p) => [p.batch, p.nHeads, p.seqLen, p.headDim, f32Bits(p.theta), f32Bits(p.sign)],
-  grid: (p, sw) => [
-    strideGroups((p.batch * p.seqLen * p.headDim) / 2, ROPE_WG, sw),
-    1,
-    1,
-  ],
+  grid: (p, sw) => [strideGroups((p.batch * p.seqLen * p.headDim) / 2, ROPE_WG, sw), 1, 1],
   ref: ropeRef,
 };
