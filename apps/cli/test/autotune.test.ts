@@ -6,12 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getDevice, setTunedChoices, tunedChoices } from "@anllm/tensor";
 import { describe, expect, it } from "vitest";
-import { type AnyJson, cliJson, FIXTURES } from "./helpers";
+import { type AnyJson, cliJson, TINY_TRAIN } from "./helpers";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "anllm-tune-"));
 process.env.ANLLM_DEVICE = "webgpu";
 process.env.ANLLM_TUNE_CACHE = join(tmp(), "autotune.json");
-const TINY = ["--model", "tiny", "--data", join(FIXTURES, "corpus"), "--batch-size", "4"];
+const TINY = TINY_TRAIN;
 
 describe("kernel choices of a training run", () => {
   it("are tuned at first use, pinned in the run folder and applied again on resume", async () => {

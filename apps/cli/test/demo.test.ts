@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { readSafetensorsHeader, readSafetensorsTensor } from "@anllm/tensor/io";
 import { readMetrics } from "@anllm/trainer";
 import { describe, expect, it } from "vitest";
-import { type AnyJson, cli, cliJson, FIXTURES } from "./helpers";
+import { type AnyJson, cli, cliJson, TINY_TRAIN } from "./helpers";
 
 process.env.ANLLM_DEVICE = "webgpu";
 const tmp = () => mkdtempSync(join(tmpdir(), "anllm-demo-"));
@@ -107,19 +107,7 @@ describe("anllm demo", () => {
 
   it("train --resume on WebGPU continues bit-exactly (same weights and losses)", async () => {
     const dir = tmp();
-    const base = [
-      "train",
-      "--model",
-      "tiny",
-      "--data",
-      join(FIXTURES, "corpus"),
-      "--batch-size",
-      "4",
-      "--seq-len",
-      "32",
-      "--checkpoint-every",
-      "3",
-    ];
+    const base = ["train", ...TINY_TRAIN, "--seq-len", "32", "--checkpoint-every", "3"];
     expect((await cli(...base, "--steps", "7", "--out", join(dir, "a"))).code).toBe(0);
     expect((await cli(...base, "--steps", "3", "--out", join(dir, "b"))).code).toBe(0);
     expect((await cli("train", "--out", join(dir, "b"), "--resume", "--steps", "7")).code).toBe(0);

@@ -21,6 +21,16 @@ export async function cliJson<T = Record<string, unknown>>(...argv: string[]): P
 
 export const FIXTURES = join(import.meta.dirname, "fixtures");
 
+/** `train` options of the tiny model on the fixture corpus (add --seq-len, --steps, --out, ...). */
+export const TINY_TRAIN = [
+  "--model",
+  "tiny",
+  "--data",
+  join(FIXTURES, "corpus"),
+  "--batch-size",
+  "4",
+] as const;
+
 /** Parsed --json output, inspected loosely in tests. */
 // biome-ignore lint/suspicious/noExplicitAny: command outputs are checked field by field
 export type AnyJson = Record<string, any>;

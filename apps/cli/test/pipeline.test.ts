@@ -5,7 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type AnyJson, cli, cliJson, FIXTURES } from "./helpers";
+import { type AnyJson, cli, cliJson, FIXTURES, TINY_TRAIN } from "./helpers";
 
 process.env.ANLLM_DEVICE ??= "cpu";
 let run = "";
@@ -14,12 +14,7 @@ beforeAll(async () => {
   run = join(mkdtempSync(join(tmpdir(), "anllm-pipe-")), "run");
   const r = await cli(
     "train",
-    "--model",
-    "tiny",
-    "--data",
-    join(FIXTURES, "corpus"),
-    "--batch-size",
-    "4",
+    ...TINY_TRAIN,
     "--seq-len",
     "64",
     "--steps",

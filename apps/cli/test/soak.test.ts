@@ -11,7 +11,7 @@ import { seededRandom } from "@anllm/tensor";
 import { readSafetensorsHeader, readSafetensorsTensor } from "@anllm/tensor/io";
 import { readMetrics } from "@anllm/trainer";
 import { describe, expect, it } from "vitest";
-import { FIXTURES } from "./helpers";
+import { TINY_TRAIN } from "./helpers";
 
 const STEPS = 12;
 const SEED = 16_016;
@@ -24,12 +24,7 @@ const args = (out: string, resume: boolean) => [
   "tsx",
   main,
   "train",
-  "--model",
-  "tiny",
-  "--data",
-  join(FIXTURES, "corpus"),
-  "--batch-size",
-  "4",
+  ...TINY_TRAIN,
   "--seq-len",
   "32",
   "--steps",

@@ -7,12 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readMetrics } from "@anllm/trainer";
 import { describe, expect, it } from "vitest";
-import { type AnyJson, cli, cliJson, FIXTURES } from "./helpers";
+import { type AnyJson, cli, cliJson, FIXTURES, TINY_TRAIN } from "./helpers";
 
 process.env.ANLLM_DEVICE ??= "cpu";
 const tmp = () => mkdtempSync(join(tmpdir(), "anllm-train-"));
 const CORPUS = join(FIXTURES, "corpus");
-const TINY = ["--model", "tiny", "--data", CORPUS, "--batch-size", "4", "--seq-len", "32"];
+const TINY = [...TINY_TRAIN, "--seq-len", "32"];
 
 describe("anllm train", () => {
   it("trains a tiny AC model: the loss falls and the run folder is complete", async () => {

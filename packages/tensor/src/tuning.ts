@@ -2,20 +2,16 @@
 // per kernel family and adapter kind, the shape classes a choice applies to, and the per-device
 // table of choices that `matmul` and `attention` consult (without importing the tuner itself).
 import type { Device } from "./device";
+import type { AttentionParams } from "./kernels/attention/attention.ref";
 import type { MatmulTiling } from "./kernels/matmul/matmul.wgsl";
 
 /** One shape to tune for. */
 export type TuneWork =
   | { op: "matmul"; m: number; k: number; n: number; transA?: boolean; transB?: boolean }
-  | {
-      op: "attention";
-      batch: number;
-      nHeads: number;
-      nKvHeads: number;
-      lq: number;
-      lk: number;
-      headDim: number;
-    };
+  | ({ op: "attention" } & Pick<
+      AttentionParams,
+      "batch" | "nHeads" | "nKvHeads" | "lq" | "lk" | "headDim"
+    >);
 
 /** Options a matmul candidate passes to `matmul`. */
 export interface MatmulChoice {

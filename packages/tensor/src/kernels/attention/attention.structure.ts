@@ -189,6 +189,19 @@ function groupRanges(
   return out;
 }
 
+/** A looked-up range [lo, hi) and whether its values are sorted (so bounds can be searched). */
+interface RangeInfo {
+  lo: number;
+  hi: number;
+  sorted: boolean;
+}
+const NO_RANGE: RangeInfo = { lo: 0, hi: 0, sorted: true };
+
+function rangeInfo(r: [number, number] | undefined, desc: Int32Array): RangeInfo {
+  if (!r) return NO_RANGE;
+  return { lo: r[0], hi: r[1], sorted: sorted(desc, r[0], r[1]) };
+}
+
 /** Looks (doc, seg) up in a groupRanges map, remembering the last answer (runs repeat it). */
 function lookup(m: Map<string, [number, number]>) {
   let lastDoc = Number.NaN;
@@ -308,12 +321,8 @@ function buildSequence(
   const qPosA = a.qPos;
   let lastDoc = Number.NaN;
   let lastSeg = Number.NaN;
-  let segLo = 0;
-  let segHi = 0;
-  let segSorted = true;
-  let ancLo = 0;
-  let ancHi = 0;
-  let ancSorted = true;
+  let seg = NO_RANGE;
+  let anc = NO_RANGE;
   let bos: [number, number] | undefined;
   for (let i = 0; i < lq; i++) {
     const t = qo + i;
@@ -321,26 +330,16 @@ function buildSequence(
     const g = anchorMode ? (qSegA[t] as number) : 0;
     const pos = qPosA[t] as number;
     if (d !== lastDoc || g !== lastSeg) {
-      const seg = keySegs(d, g);
-      segLo = seg ? seg[0] : 0;
-      segHi = seg ? seg[1] : 0;
-      segSorted = sorted(kDesc, segLo, segHi);
-      if (d !== lastDoc) {
-        const anc = ancOfDoc(d, 0);
-        ancLo = anc ? anc[0] : 0;
-        ancHi = anc ? anc[1] : 0;
-        ancSorted = sorted(aDesc, ancLo, ancHi);
-        bos = bosOfDoc(d, 0);
-      }
-      lastDoc = d;
-      lastSeg = g;
+      seg = rangeInfo(keySegs(d, g), kDesc);
+      if (d !== lastDoc) [anc, bos] = [rangeInfo(ancOfDoc(d, 0), aDesc), bosOfDoc(d, 0)];
+      [lastDoc, lastSeg] = [d, g];
     }
-    qSegLo[t] = segLo;
-    qSegHi[t] = segSorted ? segEnd.find(segLo, segHi, pos) : segHi;
+    qSegLo[t] = seg.lo;
+    qSegHi[t] = seg.sorted ? segEnd.find(seg.lo, seg.hi, pos) : seg.hi;
     if (!anchorMode) continue;
     if (qAnchorA[t] === 0) {
-      qAncLo[t] = ancLo;
-      qAncHi[t] = ancSorted ? ancEnd.find(ancLo, ancHi, pos) : ancHi;
+      qAncLo[t] = anc.lo;
+      qAncHi[t] = anc.sorted ? ancEnd.find(anc.lo, anc.hi, pos) : anc.hi;
     }
     if (bos) {
       // a lone BOS that the query sees as its own segment or as an anchor is not listed twice
@@ -367,9 +366,7 @@ function buildSequence(
   const kValidA = a.kValid;
   lastDoc = Number.NaN;
   lastSeg = Number.NaN;
-  let restLo = 0;
-  let restHi = 0;
-  let restSorted = true;
+  let rest = NO_RANGE;
   for (let j = 0; j < lk; j++) {
     const t = ko + j;
     if (kValidA[t] === 0) continue;
@@ -377,25 +374,16 @@ function buildSequence(
     const g = anchorMode ? (kSegA[t] as number) : 0;
     const pos = kPosA[t] as number;
     if (d !== lastDoc || g !== lastSeg) {
-      const seg = querySegs(d, g);
-      segLo = seg ? seg[0] : 0;
-      segHi = seg ? seg[1] : 0;
-      segSorted = sorted(qDesc, segLo, segHi);
-      if (d !== lastDoc) {
-        const rest = queryDocs(d, 0);
-        restLo = rest ? rest[0] : 0;
-        restHi = rest ? rest[1] : 0;
-        restSorted = sorted(qDesc, restLo, restHi);
-      }
-      lastDoc = d;
-      lastSeg = g;
+      seg = rangeInfo(querySegs(d, g), qDesc);
+      if (d !== lastDoc) rest = rangeInfo(queryDocs(d, 0), qDesc);
+      [lastDoc, lastSeg] = [d, g];
     }
-    kSegLo[t] = segSorted ? segStart.find(segLo, segHi, pos) : segLo;
-    kSegHi[t] = segHi;
+    kSegLo[t] = seg.sorted ? segStart.find(seg.lo, seg.hi, pos) : seg.lo;
+    kSegHi[t] = seg.hi;
     if (!anchorMode) continue;
     if (kAnchorA[t] !== 0 || (bosVisible && pos === 0)) {
-      kOtherLo[t] = restSorted ? otherStart.find(restLo, restHi, pos) : restLo;
-      kOtherHi[t] = restHi;
+      kOtherLo[t] = rest.sorted ? otherStart.find(rest.lo, rest.hi, pos) : rest.lo;
+      kOtherHi[t] = rest.hi;
     }
   }
   let slot = ko;

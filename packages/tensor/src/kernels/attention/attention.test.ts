@@ -111,6 +111,15 @@ function host(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => r.next() * 2 - 1);
 }
 
+/** Seeded q [B, H, lq, D] and k, v [B, KV, lk, D] leaves that record gradients. */
+function qkvParams(B: number, H: number, KV: number, lq: number, lk: number, D: number) {
+  return [
+    T.param(T.tensor(host(B * H * lq * D, 1), [B, H, lq, D])),
+    T.param(T.tensor(host(B * KV * lk * D, 2), [B, KV, lk, D])),
+    T.param(T.tensor(host(B * KV * lk * D, 3), [B, KV, lk, D])),
+  ] as const;
+}
+
 function cat(ls: Layout[], key: keyof Layout): Int32Array {
   return Int32Array.from(ls.flatMap((l) => Array.from(l[key])));
 }
@@ -320,9 +329,7 @@ describeDevices("attention", () => {
       const layouts = [randomLayout(L, 5, 0.25, true, 0), randomLayout(L, 6, 0.2, false, 4)];
       await expectSameAsCpu(
         () => {
-          const q = T.param(T.tensor(host(B * H * L * D, 1), [B, H, L, D]));
-          const k = T.param(T.tensor(host(B * KV * L * D, 2), [B, KV, L, D]));
-          const v = T.param(T.tensor(host(B * KV * L * D, 3), [B, KV, L, D]));
+          const [q, k, v] = qkvParams(B, H, KV, L, L, D);
           const mask = T.makeAttentionMask({
             batch: B,
             lq: L,
@@ -372,9 +379,7 @@ describeDevices(
         const [B, H, KV] = [1, 4, 2];
         await expectSameAsCpu(
           () => {
-            const q = T.param(T.tensor(host(B * H * lq * D, 1), [B, H, lq, D]));
-            const k = T.param(T.tensor(host(B * KV * lk * D, 2), [B, KV, lk, D]));
-            const v = T.param(T.tensor(host(B * KV * lk * D, 3), [B, KV, lk, D]));
+            const [q, k, v] = qkvParams(B, H, KV, lq, lk, D);
             const mask = T.makeAttentionMask({
               batch: B,
               lq,
