@@ -130,6 +130,28 @@ describe("anllm eval", () => {
     expect(j.full[0].ppl).toBeLessThan(260);
     expect(j.anchor[0].ppl).toBeGreaterThan(1);
     expect(j.anchor[0].attention).toBe("anchor");
+    // the same anchor options as generate: --anchor-ids changes which tokens are anchors
+    const ppl = async (...extra: string[]) =>
+      (
+        await cliJson<AnyJson>(
+          "eval",
+          "ppl",
+          "--model",
+          run,
+          "--data",
+          join(FIXTURES, "corpus", "wikipedia_sample.jsonl"),
+          "--lengths",
+          "32",
+          "--stride",
+          "32",
+          "--max-windows",
+          "4",
+          "--attention",
+          "anchor",
+          ...extra,
+        )
+      ).anchor[0].ppl as number;
+    expect(await ppl("--anchor-ids", "46")).not.toBe(await ppl("--anchor-ids", "32"));
   });
 
   it("qa: accuracy on a multiple-choice task file", async () => {
@@ -180,6 +202,11 @@ describe("anllm eval", () => {
         /--attention expects one of full\|anchor\|both/,
       ],
       [["ppl", "--model", run, "--data", "/nope.txt"], /--data not found/],
+      [
+        ["ppl", "--model", run, "--anchor-ids", "5,4000"],
+        /--anchor-ids holds token id 4000, outside the model's vocabulary/,
+      ],
+      [["cache", "--model", run, "--anchor", "xy"], /--anchor expects one of none\|ep\|ac/],
       [["qa", "--model", run], /--task NAME=FILE is required/],
       [["qa", "--model", run, "--task", "trivia=x.jsonl"], /--task expects NAME=FILE/],
       [["qa", "--model", run, "--task", "arc_easy=/nope.jsonl"], /file not found/],

@@ -36,13 +36,12 @@ import { UsageError } from "../errors";
 import { emit, type Io } from "../io";
 import { ensureDevice } from "../wiring/device";
 import { documentTokens } from "../wiring/heldout";
-import { type LoadedModel, loadModelDir } from "../wiring/model";
+import { type LoadedModel, loadModelFromOptions, MODEL_OPTIONS } from "../wiring/model";
 import { checkInputPath, checkOutputDir } from "../wiring/paths";
 
 const COMMON_OPTIONS: OptionSpecs = {
-  model: { type: "string", arg: "DIR", help: "model, checkpoint or run folder (required)" },
+  ...MODEL_OPTIONS,
   out: { type: "string", arg: "DIR", help: "write report.json / report.md here" },
-  tokenizer: { type: "string", arg: "NAME|PATH", help: "override the model's tokenizer" },
 };
 
 const PPL_OPTIONS: OptionSpecs = {
@@ -122,9 +121,9 @@ const CACHE_OPTIONS: OptionSpecs = {
 };
 
 async function openModel(c: string, v: Values, io: Io): Promise<LoadedModel> {
-  const dir = required(c, v, "model", "the model folder");
+  required(c, v, "model", "the model folder");
   await ensureDevice(io);
-  return loadModelDir(c, dir, str(v, "tokenizer") ? { tokenizer: str(v, "tokenizer")! } : {});
+  return loadModelFromOptions(c, v);
 }
 
 /** --out checked (created, writable) before any scoring; undefined without --out. */

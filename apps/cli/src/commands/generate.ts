@@ -9,23 +9,15 @@ import type { Command } from "../command";
 import { UsageError } from "../errors";
 import { emit } from "../io";
 import { ensureDevice } from "../wiring/device";
-import { checkIdsInVocab, loadModelDir } from "../wiring/model";
-import { ANCHOR_MODES } from "../wiring/tokenizer";
+import { checkIdsInVocab, loadModelFromOptions, MODEL_OPTIONS } from "../wiring/model";
 
 const OPTIONS: OptionSpecs = {
-  model: { type: "string", arg: "DIR", help: "model, checkpoint or run folder (required)" },
+  ...MODEL_OPTIONS,
   prompt: { type: "string", arg: "TEXT", help: "prompt text" },
   "prompt-ids": { type: "string", arg: "IDS", help: "prompt as token ids, e.g. 1,450,4996" },
   "max-new-tokens": { type: "string", arg: "N", help: "tokens to generate", default: "64" },
   attention: { type: "string", arg: "full|anchor", help: "KV cache policy", default: "anchor" },
-  anchor: {
-    type: "string",
-    arg: "ep|ac|none",
-    help: "anchor strategy",
-    computedDefault: "the model's",
-  },
-  "anchor-ids": { type: "string", arg: "IDS", help: "token ids that count as anchors" },
-  tokenizer: { type: "string", arg: "NAME|PATH", help: "override the model's tokenizer" },
+
   greedy: { type: "boolean", help: "argmax decoding (the default unless --temperature is given)" },
   temperature: { type: "string", arg: "T", help: "sampling temperature (> 0)" },
   "top-k": { type: "string", arg: "K", help: "sample among the K most likely tokens" },
@@ -64,7 +56,7 @@ export const generateCommand: Command = {
   options: OPTIONS,
   async run({ values: v }, io) {
     const c = "generate";
-    const dir = required(c, v, "model", "the model folder");
+    required(c, v, "model", "the model folder");
     const promptText = str(v, "prompt");
     const promptIds = intList(c, v, "prompt-ids");
     if ((promptText === undefined) === (promptIds === undefined)) {
@@ -72,7 +64,6 @@ export const generateCommand: Command = {
     }
     const maxNew = int(c, v, "max-new-tokens", 1, 1 << 20)!;
     const attention = choice(c, v, "attention", ["full", "anchor"] as const)!;
-    const anchorFlag = choice(c, v, "anchor", ANCHOR_MODES);
     const temperature = num(c, v, "temperature", 0);
     if (temperature !== undefined && v.greedy)
       throw new UsageError(c, "--greedy and --temperature exclude each other");
@@ -84,17 +75,13 @@ export const generateCommand: Command = {
     const seed = int(c, v, "seed", 0, 2 ** 32 - 1)!;
     const chunkSize = int(c, v, "chunk-size", 1)!;
     await ensureDevice(io);
-    const l = await loadModelDir(c, dir, {
-      ...(str(v, "tokenizer") ? { tokenizer: str(v, "tokenizer")! } : {}),
-      ...(anchorFlag ? { anchor: anchorFlag } : {}),
-    });
+    const l = await loadModelFromOptions(c, v);
     const vocab = l.model.config.vocabSize;
-    const anchorIds = intList(c, v, "anchor-ids") ?? l.anchors.ids;
+    const anchorIds = l.anchors.ids;
     const prompt = promptIds
       ? Int32Array.from(promptIds)
       : encodePrompt(promptText!, l.tokenizer, l.anchors);
     try {
-      if (v["anchor-ids"] !== undefined) checkIdsInVocab("", "--anchor-ids", anchorIds, vocab, c);
       if (promptIds) checkIdsInVocab("", "--prompt-ids", promptIds, vocab, c);
       if (prompt.length === 0) throw new UsageError(c, "the prompt encodes to no tokens");
       const needed = prompt.length + maxNew;

@@ -12,6 +12,7 @@ import {
   tokenizerFromSpec,
 } from "@anllm/redpajama-loader";
 import { latestCheckpoint } from "@anllm/trainer";
+import { choice, intList, type OptionSpecs, required, str, type Values } from "../args";
 import { UsageError } from "../errors";
 import { ANCHOR_MODES, type AnchorMode, anchorSetup, loadTokenizer } from "./tokenizer";
 
@@ -249,4 +250,45 @@ export function anllmMeta(l: LoadedModel, acInit?: string): AnllmMeta {
     anchor: { mode: l.anchorMode, ids: l.anchors.ids },
     acInit,
   };
+}
+
+/** The model options every command that scores or generates takes, with one meaning. */
+export const MODEL_OPTIONS: OptionSpecs = {
+  model: { type: "string", arg: "DIR", help: "model, checkpoint or run folder (required)" },
+  tokenizer: { type: "string", arg: "NAME|PATH", help: "override the model's tokenizer" },
+  anchor: {
+    type: "string",
+    arg: "ep|ac|none",
+    help: "anchor strategy",
+    computedDefault: "the model's",
+  },
+  "anchor-ids": {
+    type: "string",
+    arg: "IDS",
+    help: "token ids that count as anchors (inside the model's vocabulary)",
+  },
+};
+
+/**
+ * Loads `--model` with `--tokenizer` and `--anchor` applied, then `--anchor-ids` (checked against
+ * the model's vocabulary; with a model that has no anchors they become EP anchors).
+ */
+export async function loadModelFromOptions(command: string, v: Values): Promise<LoadedModel> {
+  const dir = required(command, v, "model", "the model folder");
+  const anchor = choice(command, v, "anchor", ANCHOR_MODES);
+  const ids = intList(command, v, "anchor-ids");
+  const tokenizer = str(v, "tokenizer");
+  const l = await loadModelDir(command, dir, {
+    ...(tokenizer !== undefined ? { tokenizer } : {}),
+    ...(anchor ? { anchor } : {}),
+  });
+  if (ids === undefined) return l;
+  try {
+    checkIdsInVocab("", "--anchor-ids", ids, l.model.config.vocabSize, command);
+  } catch (e) {
+    l.model.dispose();
+    throw e;
+  }
+  const mode = l.anchors.mode === "none" ? "ep" : l.anchors.mode;
+  return { ...l, anchorMode: mode, anchors: { ...l.anchors, mode, ids } };
 }
