@@ -1,19 +1,25 @@
 // `anllm data inspect PATH`: reads a RedPajama-layout dataset (folder, file or files), tokenises
 // every document with the chosen anchors and reports documents, tokens, anchors and sentences per
 // subset and file, plus every skipped record counted by reason (with the first few locations).
+// `anllm data export PATH --out DIR`: one epoch of the training loader's sequences (the same
+// tokenisation, anchors, packing and shuffle as `train`) as Parquet shards for other engines.
 
 import {
   BAD_INPUT_REASONS,
   BadInputReport,
+  createLoader,
+  DatasetError,
   defaultDatasetPath,
   encodeDocument,
+  exportParquet,
   readDocuments,
   resolveDataset,
 } from "@anllm/redpajama-loader";
-import { choice, int, type OptionSpecs, str, type Values } from "../args";
+import { choice, int, type OptionSpecs, required, str, type Values } from "../args";
 import type { CommandGroup } from "../command";
 import { emit } from "../io";
-import { checkInputPath } from "../wiring/paths";
+import { skippedJson, skippedSummary } from "../wiring/data";
+import { checkInputPath, checkOutputDir } from "../wiring/paths";
 import { ANCHOR_MODES, anchorSetup, loadTokenizer } from "../wiring/tokenizer";
 
 const OPTIONS: OptionSpecs = {
@@ -33,6 +39,77 @@ const OPTIONS: OptionSpecs = {
   },
   strict: { type: "boolean", help: "fail on the first bad record instead of counting it" },
 };
+
+const EXPORT_OPTIONS: OptionSpecs = {
+  out: { type: "string", arg: "DIR", help: "output folder for the shards (required)" },
+  format: { type: "string", arg: "parquet", help: "output format", default: "parquet" },
+  tokenizer: OPTIONS.tokenizer as OptionSpecs[string],
+  anchor: { type: "string", arg: "ac|ep|none", help: "anchor strategy", default: "ac" },
+  "seq-len": { type: "string", arg: "N", help: "tokens per sequence", default: "4096" },
+  packing: {
+    type: "boolean",
+    help: "pack documents into full rows (as train --packing; default one document per row)",
+  },
+  seed: { type: "string", arg: "N", help: "shuffle seed (as train --seed)", default: "34" },
+  "rows-per-shard": {
+    type: "string",
+    arg: "N",
+    help: "sequences per Parquet file",
+    default: "10000",
+  },
+};
+
+/** One epoch of the loader's sequences written as Parquet shards. */
+async function exportData(path: string, v: Values) {
+  const c = "data export";
+  const out = required(c, v, "out", "the output folder");
+  choice(c, v, "format", ["parquet"] as const);
+  const base = loadTokenizer(c, str(v, "tokenizer")!);
+  const mode = choice(c, v, "anchor", ANCHOR_MODES)!;
+  const seqLen = int(c, v, "seq-len", 2)!;
+  const seed = int(c, v, "seed", 0, 2 ** 32 - 1)!;
+  const rowsPerShard = int(c, v, "rows-per-shard", 1)!;
+  checkOutputDir(c, "--out", out);
+  const { tokenizer, anchors } = anchorSetup(base, mode);
+  const loader = await createLoader({
+    source: path,
+    tokenizer,
+    anchors:
+      anchors.mode === "none"
+        ? { mode: "none" }
+        : anchors.mode === "ep"
+          ? { mode: "ep", ids: anchors.ids }
+          : { mode: "ac" },
+    mode: v.packing === true ? "pack" : "paper",
+    contextLength: seqLen,
+    batchSize: 64,
+    shuffle: { seed },
+    epochs: 1,
+    dropLast: false,
+  });
+  const meta = {
+    tokenizer: tokenizer.name,
+    anchor: mode,
+    anchor_ids: anchors.ids.join(","),
+    seq_len: String(seqLen),
+    packing: String(v.packing === true),
+    seed: String(seed),
+  };
+  const r = await exportParquet(loader.batches(), { outDir: out, rowsPerShard, metadata: meta });
+  if (r.rows === 0)
+    throw new DatasetError(
+      `${path}: no usable document, nothing exported. ${skippedSummary(loader.report)}`,
+    );
+  return {
+    path,
+    out,
+    format: "parquet",
+    ...r,
+    metadata: meta,
+    skippedRecords: skippedJson(loader.report),
+    report: loader.report,
+  };
+}
 
 interface Tally {
   documents: number;
@@ -111,8 +188,34 @@ function human(r: Awaited<ReturnType<typeof inspect>>): string {
 }
 
 export const dataCommand: CommandGroup = {
-  usage: "anllm data <inspect> [PATH] [options]",
+  usage: "anllm data <inspect|export> [PATH] [options]",
   subcommands: [
+    {
+      name: "export",
+      summary: "write one epoch of prepared sequences as Parquet shards (ids, anchors, documents)",
+      command: {
+        usage:
+          "anllm data export [PATH] --out DIR [--format parquet] [--tokenizer llama2|bytes|PATH] [--anchor ac|ep|none] [--seq-len N] [--packing] [--json]",
+        about:
+          "Tokenises PATH like `train` (anchors, packing, shuffle) and writes one epoch as Parquet: " +
+          "one row per sequence with input_ids, anchor_mask and doc_ids (int32 lists, no padding) " +
+          "and length. PATH defaults to the embedded corpus.",
+        options: EXPORT_OPTIONS,
+        positionals: 1,
+        async run({ values, positionals }, io) {
+          const path = positionals[0] ?? defaultDatasetPath();
+          checkInputPath("data export", "PATH", path);
+          const { report, ...r } = await exportData(path, values);
+          emit(io, values.json === true, r, () =>
+            [
+              `wrote ${r.rows} sequences (${r.tokens} tokens) in ${r.files.length} Parquet file(s) to ${r.out}`,
+              skippedSummary(report),
+            ].join("\n"),
+          );
+          return 0;
+        },
+      },
+    },
     {
       name: "inspect",
       summary: "documents, tokens, anchors per subset and file; skipped records by reason",
