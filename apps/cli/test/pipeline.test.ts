@@ -1,7 +1,7 @@
 // generate and eval (ppl, qa, cache) in-process on a tiny AC model trained once in beforeAll:
 // JSON shapes, anchor vs full cache, and usage errors (exit code 2).
 
-import { mkdtempSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -170,6 +170,28 @@ describe("anllm eval", () => {
     expect(j.results[0].acc.mean).toBeGreaterThanOrEqual(0);
     expect(j.results[0].acc.mean).toBeLessThanOrEqual(1);
     expect(j.average.tasks).toBe(1);
+    // 2-shot: demonstrations from the training split (a file, or found in a folder by its public name)
+    const dir = mkdtempSync(join(tmpdir(), "anllm-fewshot-"));
+    mkdirSync(join(dir, "arc"));
+    copyFileSync(join(FIXTURES, "arc-easy.jsonl"), join(dir, "arc", "ARC-Easy-Train.jsonl"));
+    for (const source of [`arc_easy=${join(FIXTURES, "arc-easy.jsonl")}`, dir]) {
+      const k = await cliJson<AnyJson>(
+        "eval",
+        "qa",
+        "--model",
+        run,
+        "--task",
+        `arc_easy=${join(FIXTURES, "arc-easy.jsonl")}`,
+        "--shots",
+        "2",
+        "--fewshot-data",
+        source,
+        "--attention",
+        "full",
+      );
+      expect(k.numFewshot).toBe(2);
+      expect(k.results[0].n).toBe(3);
+    }
   });
 
   it("cache: reduction and speed-up on long prompts", async () => {
@@ -210,6 +232,30 @@ describe("anllm eval", () => {
       [["qa", "--model", run], /--task NAME=FILE is required/],
       [["qa", "--model", run, "--task", "trivia=x.jsonl"], /--task expects NAME=FILE/],
       [["qa", "--model", run, "--task", "arc_easy=/nope.jsonl"], /file not found/],
+      [
+        [
+          "qa",
+          "--model",
+          run,
+          "--task",
+          `arc_easy=${join(FIXTURES, "arc-easy.jsonl")}`,
+          "--shots",
+          "1",
+        ],
+        /--shots 1 draws demonstrations from each task's training split .* none for arc_easy: pass --fewshot-data/,
+      ],
+      [
+        [
+          "qa",
+          "--model",
+          run,
+          "--task",
+          `arc_easy=${join(FIXTURES, "arc-easy.jsonl")}`,
+          "--fewshot-data",
+          `piqa=${join(FIXTURES, "arc-easy.jsonl")}`,
+        ],
+        /--fewshot-data names piqa, which no --task scores/,
+      ],
       [
         ["cache", "--model", run, "--max-new-tokens", "0"],
         /--max-new-tokens expects an integer >= 1/,

@@ -33,7 +33,14 @@ export {
 export { type PplSeries, pplPlotSpec, pplPlotSvg } from "./plot";
 export { type PplEvalInput, type PplEvalOutput, runPerplexityEval } from "./ppl-eval";
 export { PyRandom } from "./py-random";
-export { loadTask, readTaskFile, type TaskData, type TaskSource } from "./qa-data";
+export {
+  FEWSHOT_FILES,
+  findFewshotFile,
+  loadTask,
+  readTaskFile,
+  type TaskData,
+  type TaskSource,
+} from "./qa-data";
 export {
   type DocResult,
   evaluateTask,

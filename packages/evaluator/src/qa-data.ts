@@ -2,14 +2,61 @@
 // line-aligned `*-labels.lst` files of PIQA and WinoGrande. Errors name file, line and field.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { DataFormatError } from "./errors";
 import { FieldError, parseDoc, type QaDoc, type TaskName } from "./qa-tasks";
+
+/**
+ * The training-split file of each task under the name its public release uses: where the
+ * harness (pre-0.4) draws few-shot demonstrations from. All eight tasks have a training split, so
+ * demonstrations never come from the scored split. PIQA and WinoGrande labels sit next to them
+ * (`train-labels.lst`, `train_xl-labels.lst`); WinoGrande's harness configuration is `winogrande_xl`.
+ */
+export const FEWSHOT_FILES: Record<TaskName, readonly string[]> = {
+  openbookqa: ["train.jsonl"],
+  winogrande: ["train_xl.jsonl"],
+  arc_easy: ["ARC-Easy-Train.jsonl"],
+  arc_challenge: ["ARC-Challenge-Train.jsonl"],
+  piqa: ["train.jsonl"],
+  hellaswag: ["hellaswag_train.jsonl"],
+  sciq: ["train.json"],
+  boolq: ["train.jsonl"],
+};
+
+/** Folders (inside a few-shot data folder) where a task's files may sit. */
+const TASK_DIRS: Record<TaskName, readonly string[]> = {
+  openbookqa: ["openbookqa", "OpenBookQA-V1-Sep2018/Data/Main"],
+  winogrande: ["winogrande", "winogrande_1.1"],
+  arc_easy: ["arc_easy", "arc", "ARC-V1-Feb2018-2/ARC-Easy"],
+  arc_challenge: ["arc_challenge", "arc", "ARC-V1-Feb2018-2/ARC-Challenge"],
+  piqa: ["piqa"],
+  hellaswag: ["hellaswag"],
+  sciq: ["sciq", "SciQ dataset-2 3"],
+  boolq: ["boolq", "BoolQ"],
+};
+
+/**
+ * The training file of `task` inside a folder of the tasks' public releases: `<dir>/<file>` or
+ * `<dir>/<task folder>/<file>` with the names of {@link FEWSHOT_FILES}; undefined when absent.
+ */
+export function findFewshotFile(dir: string, task: TaskName): string | undefined {
+  for (const sub of ["", ...TASK_DIRS[task]]) {
+    for (const f of FEWSHOT_FILES[task]) {
+      const p = join(dir, sub, f);
+      if (existsSync(p)) return p;
+    }
+  }
+  return undefined;
+}
 
 /** Where a task's documents come from. */
 export interface TaskSource {
   /** File scored (dev/test split): .jsonl, or .json array for SciQ. */
   eval: string;
-  /** Optional training file for few-shot examples (else shots come from the eval set, as the harness). */
+  /**
+   * Training-split file the few-shot demonstrations are drawn from (required for k > 0 by
+   * runQaEval: the harness never draws them from the scored split for these tasks).
+   */
   train?: string;
   /** Labels file for `eval` (PIQA/WinoGrande); default: `<eval without .jsonl>-labels.lst` if present. */
   evalLabels?: string;

@@ -1,4 +1,5 @@
 // Runs several QA tasks with one configuration and averages them: the function behind `anllm eval qa`.
+import { EvalConfigError } from "./errors";
 import { loadTask, type TaskSource } from "./qa-data";
 import { evaluateTask, type QaEvalOptions, type TaskResult } from "./qa-eval";
 import type { TaskName } from "./qa-tasks";
@@ -44,6 +45,15 @@ function mean(xs: number[]): number | undefined {
 
 /** Loads and evaluates every task, then averages (paper Table 1 row). */
 export async function runQaEval(input: QaSuiteInput): Promise<QaSuiteResult> {
+  if (input.numFewshot > 0) {
+    const missing = Object.entries(input.tasks)
+      .filter(([, s]) => !s?.train)
+      .map(([t]) => t);
+    if (missing.length > 0)
+      throw new EvalConfigError(
+        `${input.numFewshot}-shot needs each task's training split for the demonstrations (the harness never draws them from the scored split); none given for ${missing.join(", ")}`,
+      );
+  }
   const results: TaskResult[] = [];
   for (const [task, source] of Object.entries(input.tasks) as [TaskName, TaskSource][]) {
     const data = await loadTask(task, source);

@@ -2,7 +2,7 @@
 // acc_norm by code points, BoolQ/WinoGrande rules, seeded order, and end-to-end scoring equalities.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadTask, readTaskFile } from "../src/qa-data";
+import { findFewshotFile, loadTask, readTaskFile } from "../src/qa-data";
 import { argmax, evaluateTask, scoreDoc } from "../src/qa-eval";
 import {
   appendContext,
@@ -266,6 +266,43 @@ describe("scoring with the reference model", () => {
     expect(full.cache).toBeUndefined();
     expect(full.inference).toBe("recompute");
     expect(full.n).toBe(3);
+  });
+
+  it("k-shot draws demonstrations from the training split only: refused without it", async () => {
+    const eval_ = { eval: fx("openbookqa/test.jsonl") };
+    await expect(
+      runQaEval({
+        scorer,
+        tokenizer: charTokenizer,
+        numFewshot: 1,
+        attention: "full",
+        tasks: { openbookqa: eval_, boolq: { eval: fx("boolq/val.jsonl") } },
+      }),
+    ).rejects.toThrow(
+      /1-shot needs each task's training split .* none given for openbookqa, boolq/,
+    );
+    // the public releases' training files are found in a folder of the tasks' files
+    const dir = join(import.meta.dirname, "fixtures");
+    expect(findFewshotFile(dir, "openbookqa")).toBe(fx("openbookqa/train.jsonl"));
+    expect(findFewshotFile(dir, "boolq")).toBe(fx("boolq/train.jsonl"));
+    expect(findFewshotFile(dir, "sciq")).toBeUndefined();
+    const out = await runQaEval({
+      scorer,
+      tokenizer: charTokenizer,
+      numFewshot: 1,
+      attention: "full",
+      tasks: { openbookqa: { ...eval_, train: fx("openbookqa/train.jsonl") } },
+    });
+    expect(out.results[0]!.n).toBeGreaterThan(0);
+    // every context starts with a training document's question and answer
+    const train = await readTaskFile("openbookqa", fx("openbookqa/train.jsonl"));
+    const prepared = prepareDocs(await readTaskFile("openbookqa", eval_.eval), train, {
+      numFewshot: 1,
+    });
+    for (const p of prepared) {
+      const ctx = p.requests[0]!.context;
+      expect(train.some((t) => ctx.startsWith(`${t.text}${t.target}\n\n`))).toBe(true);
+    }
   });
 
   it("runQaEval averages the tasks", async () => {

@@ -6,6 +6,8 @@ import { readFileSync } from "node:fs";
 import {
   cacheMarkdownTable,
   evaluatePerplexity,
+  FEWSHOT_FILES,
+  findFewshotFile,
   LlamaScorer,
   loadEvalTokens,
   type PplSeries,
@@ -82,6 +84,12 @@ const QA_OPTIONS: OptionSpecs = {
     help: `task and its eval file (repeatable); tasks: ${TASK_NAMES.join(", ")}`,
   },
   shots: { type: "string", arg: "N", help: "few-shot demonstrations", default: "0" },
+  "fewshot-data": {
+    type: "string",
+    multiple: true,
+    arg: "NAME=FILE|DIR",
+    help: "training split the demonstrations come from (repeatable), or a folder of the tasks' public releases (e.g. DIR/openbookqa/train.jsonl)",
+  },
   attention: {
     type: "string",
     arg: "full|anchor",
@@ -265,6 +273,31 @@ function parseTasks(c: string, v: Values): Partial<Record<TaskName, TaskSource>>
     checkInputPath(c, `--task ${name}: file`, file, false);
     tasks[name as TaskName] = { eval: file };
   }
+  // few-shot demonstrations: a task's training split, given per task or found in a folder
+  for (const f of (v["fewshot-data"] as string[] | undefined) ?? []) {
+    const eq = f.indexOf("=");
+    const name = eq > 0 ? f.slice(0, eq) : "";
+    if ((TASK_NAMES as readonly string[]).includes(name)) {
+      const file = f.slice(eq + 1);
+      checkInputPath(c, `--fewshot-data ${name}: file`, file, false);
+      const task = tasks[name as TaskName];
+      if (!task) throw new UsageError(c, `--fewshot-data names ${name}, which no --task scores`);
+      task.train = file;
+      continue;
+    }
+    checkInputPath(c, "--fewshot-data folder", f);
+    for (const [name, task] of Object.entries(tasks) as [TaskName, TaskSource][]) {
+      task.train ??= findFewshotFile(f, name);
+    }
+  }
+  const shots = int(c, v, "shots", 0, 64)!;
+  const missing = Object.entries(tasks).filter(([, t]) => !t?.train);
+  if (shots > 0 && missing.length > 0) {
+    throw new UsageError(
+      c,
+      `--shots ${shots} draws demonstrations from each task's training split (as lm-eval-harness), never from the scored file; none for ${missing.map(([n]) => n).join(", ")}: pass --fewshot-data NAME=FILE or a folder of the tasks' public releases (training files: ${missing.map(([n]) => FEWSHOT_FILES[n as TaskName].join("|")).join(", ")})`,
+    );
+  }
   return tasks;
 }
 
@@ -372,7 +405,7 @@ export const evalCommand: CommandGroup = {
       summary: "multiple-choice QA (OBQA, WinoGrande, ARC, PIQA, HellaSwag, SciQ, BoolQ)",
       command: {
         usage:
-          "anllm eval qa --model DIR --task arc_easy=FILE [--task ...] [--shots N] [--attention full|anchor]",
+          "anllm eval qa --model DIR --task arc_easy=FILE [--task ...] [--shots N --fewshot-data NAME=FILE|DIR] [--attention full|anchor]",
         about: "Multiple-choice QA, lm-eval-harness scoring (docs: guide/method.md §Evaluation).",
         options: QA_OPTIONS,
         run: qa,
