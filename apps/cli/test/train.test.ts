@@ -2,7 +2,7 @@
 // JSON config files, usage errors (exit 2), and kill -9 + --resume reproducing the uninterrupted run.
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readMetrics } from "@anllm/trainer";
@@ -120,6 +120,65 @@ describe("anllm train", () => {
     const ok = await cliJson<AnyJson>("train", "--out", out, "--resume", "--steps", "3");
     expect(ok.startStep).toBe(2);
     expect(ok.steps).toBe(3);
+  });
+
+  it("an AC model on Llama-2's tokenizer saves the HF tokenizer files; the folder loads without anllm.json", async () => {
+    const out = join(tmp(), "llama");
+    const j = await cliJson<AnyJson>(
+      "train",
+      "--model",
+      "tiny",
+      "--tokenizer",
+      "llama2",
+      "--anchor",
+      "ac",
+      "--data",
+      CORPUS,
+      "--batch-size",
+      "2",
+      "--seq-len",
+      "32",
+      "--steps",
+      "1",
+      "--out",
+      out,
+    );
+    const ckpt = j.checkpoint as string;
+    const read = (f: string) => JSON.parse(readFileSync(join(ckpt, f), "utf8"));
+    expect(read("config.json")).toMatchObject({ vocab_size: 32002, pad_token_id: 32000 });
+    expect(read("added_tokens.json")).toEqual({ "[PAD]": 32000, "<AC>": 32001 });
+    expect(read("special_tokens_map.json")).toMatchObject({
+      pad_token: "[PAD]",
+      additional_special_tokens: ["<AC>"],
+    });
+    expect(read("generation_config.json")).toEqual({
+      bos_token_id: 1,
+      eos_token_id: 2,
+      pad_token_id: 32000,
+    });
+    const added = read("tokenizer.json").added_tokens as { id: number; content: string }[];
+    expect(added.map((t) => [t.id, t.content])).toEqual([
+      [0, "<unk>"],
+      [1, "<s>"],
+      [2, "</s>"],
+      [32000, "[PAD]"],
+      [32001, "<AC>"],
+    ]);
+    // without anllm.json the folder's tokenizer.json gives the tokenizer and the <AC> anchor
+    rmSync(join(ckpt, "anllm.json"));
+    const g = await cliJson<AnyJson>(
+      "generate",
+      "--model",
+      ckpt,
+      "--prompt",
+      "One. Two. Three.",
+      "--max-new-tokens",
+      "2",
+    );
+    expect(g.anchorIds).toEqual([32001]);
+    expect(g.prompt.tokens).toEqual([
+      1, 3118, 29889, 32001, 7803, 29889, 32001, 12753, 29889, 32001,
+    ]);
   });
 
   it("continues pre-training a model folder, adding the <AC> row when switching to AC", async () => {

@@ -26,6 +26,7 @@ export {
   TokenizerError,
   TokenizeWorkerError,
 } from "./errors";
+export { hfTokenizerFiles } from "./hf-files";
 export { loadTokenizerJson, tokenizerFromJson } from "./hf-tokenizer";
 export {
   type DatasetLayout,
@@ -33,7 +34,7 @@ export {
   type ResolvedDataset,
   resolveDataset,
 } from "./layouts";
-export { llama2Tokenizer } from "./llama2-tokenizer";
+export { llama2Tokenizer, llama2TokenizerJson } from "./llama2-tokenizer";
 export {
   type Batch,
   createLoader,

@@ -44,3 +44,78 @@ export function llama2Tokenizer(): Tokenizer {
   instance ??= new Llama2Tokenizer();
   return instance;
 }
+
+/**
+ * The Llama-2 tokenizer in Hugging Face's tokenizer.json form (the layout of the meta-llama
+ * checkpoints: BPE over "▁"-pieces with byte fallback, "▁" prepended and spaces replaced, BOS
+ * added by the post-processor), built from the same vocabulary and merges this tokenizer uses.
+ * `added` lists tokens appended after id 31999 (e.g. [PAD], <AC>), all special.
+ */
+export function llama2TokenizerJson(added: readonly string[] = []): Record<string, unknown> {
+  const vocab: Record<string, number> = {};
+  llamaTokenizer.vocabById.forEach((piece: string, id: number) => {
+    vocab[piece] = id;
+  });
+  // the package keys its merges "piece piece" in priority order, as tokenizer.json lists them
+  const merges = [...(llamaTokenizer.merges as Map<string, number>).keys()];
+  const special = (id: number, content: string) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
+  const n = llamaTokenizer.vocabById.length;
+  return {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: [
+      special(0, "<unk>"),
+      special(BOS, "<s>"),
+      special(EOS, "</s>"),
+      ...added.map((t, i) => special(n + i, t)),
+    ],
+    normalizer: {
+      type: "Sequence",
+      normalizers: [
+        { type: "Prepend", prepend: "▁" },
+        { type: "Replace", pattern: { String: " " }, content: "▁" },
+      ],
+    },
+    pre_tokenizer: null,
+    post_processor: {
+      type: "TemplateProcessing",
+      single: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
+      pair: [
+        { SpecialToken: { id: "<s>", type_id: 0 } },
+        { Sequence: { id: "A", type_id: 0 } },
+        { SpecialToken: { id: "<s>", type_id: 1 } },
+        { Sequence: { id: "B", type_id: 1 } },
+      ],
+      special_tokens: { "<s>": { id: "<s>", ids: [BOS], tokens: ["<s>"] } },
+    },
+    decoder: {
+      type: "Sequence",
+      decoders: [
+        { type: "Replace", pattern: { String: "▁" }, content: " " },
+        { type: "ByteFallback" },
+        { type: "Fuse" },
+        { type: "Strip", content: " ", start: 1, stop: 0 },
+      ],
+    },
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: "<unk>",
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: true,
+      byte_fallback: true,
+      vocab,
+      merges,
+    },
+  };
+}

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Llama2, type LlamaConfig, PRESETS, preset } from "@anllm/llama2-model";
 import {
+  hfTokenizerFiles,
   type ResolvedAnchors,
   type Tokenizer,
   type TokenizerSpec,
@@ -84,7 +85,28 @@ export function withAnchors(
         : { init: "copy", copyFrom: period },
     );
   }
+  // the [PAD] row AC adds is the model's padding id (config.json pad_token_id)
+  if (model.config.padTokenId === undefined && tokenizer.padId !== undefined)
+    model.config.padTokenId = tokenizer.padId;
   return { model, tokenizer, anchorMode: mode, anchors };
+}
+
+/**
+ * The files HF transformers reads next to the weights (tokenizer files with the added [PAD] and
+ * <AC>, generation_config.json); none for the byte tokenizer of the test models.
+ */
+export function hfFolderFiles(l: LoadedModel): Record<string, string> {
+  const c = l.model.config;
+  const tokenizerFiles = hfTokenizerFiles(l.tokenizer, { modelMaxLength: c.maxSeqLen }) ?? {};
+  const generation = {
+    bos_token_id: c.bosTokenId ?? l.tokenizer.bosId,
+    eos_token_id: c.eosTokenId ?? l.tokenizer.eosId,
+    ...(c.padTokenId !== undefined ? { pad_token_id: c.padTokenId } : {}),
+  };
+  return {
+    ...tokenizerFiles,
+    "generation_config.json": `${JSON.stringify(generation, null, 2)}\n`,
+  };
 }
 
 /** Loads a model folder (HF, checkpoint or run folder) with its tokenizer and anchors. */
@@ -189,7 +211,9 @@ function resolveTokenizer(
         command,
         opts.tokenizer ?? (existsSync(join(dir, "tokenizer.json")) ? dir : "llama2"),
       );
-  const mode = opts.anchor ?? meta?.anchor.mode ?? "ep";
+  // an HF-format AnLLM-AC folder without anllm.json: its tokenizer knows <AC>
+  const mode =
+    opts.anchor ?? meta?.anchor.mode ?? (base.tokenToId("<AC>") !== undefined ? "ac" : "ep");
   if (meta && mode === meta.anchor.mode) {
     const anchors = {
       mode,

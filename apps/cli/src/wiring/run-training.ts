@@ -22,7 +22,7 @@ import { UsageError } from "../errors";
 import type { Io } from "../io";
 import { lossCurveSvg } from "../plot";
 import { batchTokens, loaderStream, skippedJson, skippedSummary, toModelBatch } from "./data";
-import { anllmMeta, freshModel, type LoadedModel, loadModelDir } from "./model";
+import { anllmMeta, freshModel, hfFolderFiles, type LoadedModel, loadModelDir } from "./model";
 import { loadTokenizer } from "./tokenizer";
 import { tuneForTraining } from "./tune";
 
@@ -199,6 +199,7 @@ export async function runTraining(
     config: configToHF(model.config) as never,
     checkpointFiles: {
       "anllm.json": `${JSON.stringify(anllmMeta(loaded, cfg.acInit), null, 2)}\n`,
+      ...hfFolderFiles(loaded),
     },
     progress: opts.progress ?? "auto",
     ...(opts.onStep ? { onStep: opts.onStep } : {}),
