@@ -111,47 +111,32 @@ describe("anllm generate", () => {
 
 describe("anllm eval", () => {
   it("ppl: full and anchor perplexity of held-out text", async () => {
-    const j = await cliJson<AnyJson>(
-      "eval",
-      "ppl",
-      "--model",
-      run,
-      "--data",
-      join(FIXTURES, "corpus", "wikipedia_sample.jsonl"),
-      "--lengths",
-      "32",
-      "--stride",
-      "32",
-      "--max-windows",
-      "4",
-    );
+    const ppl = (...extra: string[]) =>
+      cliJson<AnyJson>(
+        "eval",
+        "ppl",
+        "--model",
+        run,
+        "--data",
+        join(FIXTURES, "corpus", "wikipedia_sample.jsonl"),
+        "--lengths",
+        "32",
+        "--stride",
+        "32",
+        "--max-windows",
+        "4",
+        ...extra,
+      );
+    const j = await ppl();
     expect(j.full[0].windows).toBe(4);
     expect(j.full[0].ppl).toBeGreaterThan(1);
     expect(j.full[0].ppl).toBeLessThan(260);
     expect(j.anchor[0].ppl).toBeGreaterThan(1);
     expect(j.anchor[0].attention).toBe("anchor");
     // the same anchor options as generate: --anchor-ids changes which tokens are anchors
-    const ppl = async (...extra: string[]) =>
-      (
-        await cliJson<AnyJson>(
-          "eval",
-          "ppl",
-          "--model",
-          run,
-          "--data",
-          join(FIXTURES, "corpus", "wikipedia_sample.jsonl"),
-          "--lengths",
-          "32",
-          "--stride",
-          "32",
-          "--max-windows",
-          "4",
-          "--attention",
-          "anchor",
-          ...extra,
-        )
-      ).anchor[0].ppl as number;
-    expect(await ppl("--anchor-ids", "46")).not.toBe(await ppl("--anchor-ids", "32"));
+    const anchorPpl = async (ids: string) =>
+      (await ppl("--attention", "anchor", "--anchor-ids", ids)).anchor[0].ppl as number;
+    expect(await anchorPpl("46")).not.toBe(await anchorPpl("32"));
   });
 
   it("qa: accuracy on a multiple-choice task file", async () => {

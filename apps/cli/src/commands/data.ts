@@ -16,8 +16,8 @@ import {
   resolveDataset,
 } from "@anllm/redpajama-loader";
 import { choice, int, type OptionSpecs, required, str, type Values } from "../args";
-import type { CommandGroup } from "../command";
-import { emit } from "../io";
+import type { Command, CommandGroup } from "../command";
+import { emit, type Io } from "../io";
 import { skippedJson, skippedSummary } from "../wiring/data";
 import { checkInputPath, checkOutputDir } from "../wiring/paths";
 import { ANCHOR_MODES, anchorSetup, loadTokenizer } from "../wiring/tokenizer";
@@ -187,6 +187,19 @@ function human(r: Awaited<ReturnType<typeof inspect>>): string {
   return lines.join("\n");
 }
 
+/** A subcommand's run on PATH (default: the embedded corpus), checked before any work. */
+function onDataset(
+  command: string,
+  body: (path: string, values: Values, io: Io) => Promise<void>,
+): Command["run"] {
+  return async ({ values, positionals }, io) => {
+    const path = positionals[0] ?? defaultDatasetPath();
+    checkInputPath(command, "PATH", path);
+    await body(path, values, io);
+    return 0;
+  };
+}
+
 export const dataCommand: CommandGroup = {
   usage: "anllm data <inspect|export> [PATH] [options]",
   subcommands: [
@@ -202,9 +215,7 @@ export const dataCommand: CommandGroup = {
           "and length. PATH defaults to the embedded corpus.",
         options: EXPORT_OPTIONS,
         positionals: 1,
-        async run({ values, positionals }, io) {
-          const path = positionals[0] ?? defaultDatasetPath();
-          checkInputPath("data export", "PATH", path);
+        run: onDataset("data export", async (path, values, io) => {
           const { report, ...r } = await exportData(path, values);
           emit(io, values.json === true, r, () =>
             [
@@ -212,8 +223,7 @@ export const dataCommand: CommandGroup = {
               skippedSummary(report),
             ].join("\n"),
           );
-          return 0;
-        },
+        }),
       },
     },
     {
@@ -227,13 +237,10 @@ export const dataCommand: CommandGroup = {
           "PATH defaults to the embedded corpus.",
         options: OPTIONS,
         positionals: 1,
-        async run({ values, positionals }, io) {
-          const path = positionals[0] ?? defaultDatasetPath();
-          checkInputPath("data inspect", "PATH", path);
+        run: onDataset("data inspect", async (path, values, io) => {
           const r = await inspect(path, values);
           emit(io, values.json === true, r, () => human(r));
-          return 0;
-        },
+        }),
       },
     },
   ],
