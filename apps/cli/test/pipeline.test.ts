@@ -1,7 +1,7 @@
 // generate and eval (ppl, qa, cache) in-process on a tiny AC model trained once in beforeAll:
 // JSON shapes, anchor vs full cache, and usage errors (exit code 2).
 
-import { copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -137,6 +137,38 @@ describe("anllm eval", () => {
     const anchorPpl = async (ids: string) =>
       (await ppl("--attention", "anchor", "--anchor-ids", ids)).anchor[0].ppl as number;
     expect(await anchorPpl("46")).not.toBe(await anchorPpl("32"));
+    expect(j.anchorsInData).toBeGreaterThan(0);
+    expect(j.anchorWarning).toBeUndefined();
+  });
+
+  it("ppl: anchor perplexity on data without the model's anchors says so", async () => {
+    // a token file of byte ids has no <AC> (id 259): anchor attention would silently be full
+    const bin = join(mkdtempSync(join(tmpdir(), "anllm-bin-")), "ids.bin");
+    const text = readFileSync(join(FIXTURES, "heldout.txt"), "utf8").slice(0, 400);
+    writeFileSync(bin, Buffer.from(Uint16Array.from(Buffer.from(text, "latin1")).buffer));
+    const r = await cli(
+      "eval",
+      "ppl",
+      "--model",
+      run,
+      "--data",
+      bin,
+      "--lengths",
+      "32",
+      "--stride",
+      "32",
+      "--max-windows",
+      "2",
+      "--json",
+    );
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.anchorsInData).toBe(0);
+    expect(j.anchorWarning).toMatch(
+      /none of the model's anchor ids \(259\) occurs in .*ids\.bin.*a token file carries no <AC>/,
+    );
+    expect(r.stderr).toMatch(/warning: none of the model's anchor ids/);
+    expect(j.anchor[0].ppl).toBeCloseTo(j.full[0].ppl, 4);
   });
 
   it("qa: accuracy on a multiple-choice task file", async () => {

@@ -231,6 +231,24 @@ async function ppl({ values: v }: Parsed, io: Io): Promise<number> {
         )
       ).ids;
   out.tokens = ids.length;
+  // anchor perplexity where no anchor occurs in the data is full perplexity in disguise (e.g. an
+  // AC model on a .bin stream of Llama-2 ids, which has no <AC>): say so, in the report too
+  if (which !== "full") {
+    const anchorSet = new Set(l.anchors.ids);
+    let anchorsInData = 0;
+    for (const id of ids) if (anchorSet.has(id)) anchorsInData++;
+    out.anchorsInData = anchorsInData;
+    if (anchorsInData === 0) {
+      const warning =
+        `none of the model's anchor ids (${l.anchors.ids.join(",") || "none"}) occurs in ${data}: ` +
+        "anchor attention sees no anchors there, so its perplexity equals full attention's" +
+        (l.anchorMode === "ac" && /\.(bin|u16)$/.test(data)
+          ? " (a token file carries no <AC>; score text instead, which is tokenised with <AC> after each sentence)"
+          : "");
+      out.anchorWarning = warning;
+      io.err(`warning: ${warning}\n`);
+    }
+  }
   const kinds =
     which === "both"
       ? (["causal", "anchor"] as const)
@@ -254,7 +272,10 @@ async function ppl({ values: v }: Parsed, io: Io): Promise<number> {
     v,
     out,
     (dir) => writeReport(dir, { perplexity: series, meta: { ...out } }),
-    () => pplMarkdownTable(series),
+    () =>
+      out.anchorWarning
+        ? `${pplMarkdownTable(series)}\n\nwarning: ${out.anchorWarning}`
+        : pplMarkdownTable(series),
   );
 }
 
