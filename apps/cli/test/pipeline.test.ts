@@ -141,34 +141,52 @@ describe("anllm eval", () => {
     expect(j.anchorWarning).toBeUndefined();
   });
 
-  it("ppl: anchor perplexity on data without the model's anchors says so", async () => {
-    // a token file of byte ids has no <AC> (id 259): anchor attention would silently be full
-    const bin = join(mkdtempSync(join(tmpdir(), "anllm-bin-")), "ids.bin");
-    const text = readFileSync(join(FIXTURES, "heldout.txt"), "utf8").slice(0, 400);
-    writeFileSync(bin, Buffer.from(Uint16Array.from(Buffer.from(text, "latin1")).buffer));
-    const r = await cli(
-      "eval",
-      "ppl",
-      "--model",
-      run,
-      "--data",
-      bin,
-      "--lengths",
-      "32",
-      "--stride",
-      "32",
-      "--max-windows",
-      "2",
-      "--json",
-    );
+  it("ppl on a token file: an AC model is scored on a derived <AC> stream; other models get a warning", async () => {
+    // a token file of byte ids has no <AC> (id 259)
+    const dir = mkdtempSync(join(tmpdir(), "anllm-bin-"));
+    const bin = join(dir, "ids.bin");
+    const text = readFileSync(join(FIXTURES, "heldout.txt"), "utf8").slice(0, 600);
+    const bytes = Uint16Array.from(Buffer.from(text, "latin1"));
+    writeFileSync(bin, Buffer.from(Uint16Array.from([256, ...bytes]).buffer));
+    const ppl = (...extra: string[]) =>
+      cli(
+        "eval",
+        "ppl",
+        "--model",
+        run,
+        "--data",
+        bin,
+        "--lengths",
+        "32",
+        "--stride",
+        "32",
+        "--max-windows",
+        "2",
+        "--json",
+        ...extra,
+      );
+    const r = await ppl("--out", join(dir, "report"));
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.anchorsInData).toBe(0);
-    expect(j.anchorWarning).toMatch(
-      /none of the model's anchor ids \(259\) occurs in .*ids\.bin.*a token file carries no <AC>/,
+    expect(j.anchorWarning).toBeUndefined();
+    expect(j.anchorStream).toMatchObject({ anchorId: 259, documents: 1, unalignedDocuments: 0 });
+    expect(j.anchorStream.inserted).toBeGreaterThan(3);
+    expect(j.anchorStream.tokens).toBe(bytes.length + 1 + j.anchorStream.inserted);
+    expect(j.anchor[0].ppl).not.toBeCloseTo(j.full[0].ppl, 4);
+    const raw = readFileSync(join(dir, "report", "ac-stream.bin"));
+    const derived = new Uint16Array(raw.buffer, raw.byteOffset, raw.length / 2);
+    expect(Array.from(derived).filter((id) => id !== 259)).toEqual([256, ...bytes]);
+    expect(JSON.parse(readFileSync(join(dir, "report", "ac-stream.json"), "utf8")).recipe).toMatch(
+      /insert the anchor id after the token where each sentence ends/,
     );
-    expect(r.stderr).toMatch(/warning: none of the model's anchor ids/);
-    expect(j.anchor[0].ppl).toBeCloseTo(j.full[0].ppl, 4);
+    // an EP model whose anchor id never occurs: anchor attention is full attention, and it says so
+    const ep = await ppl("--anchor", "ep", "--anchor-ids", "200");
+    expect(ep.code).toBe(0);
+    const e = JSON.parse(ep.stdout);
+    expect(e.anchorWarning).toMatch(/none of the model's anchor ids \(200\) occurs in .*ids\.bin/);
+    expect(ep.stderr).toMatch(/warning: none of the model's anchor ids/);
+    expect(e.anchor[0].ppl).toBeCloseTo(e.full[0].ppl, 4);
   });
 
   it("qa: accuracy on a multiple-choice task file", async () => {

@@ -1,6 +1,8 @@
 // Public API of @anllm/evaluator: perplexity (LongLoRA protocol), lm-eval-harness multiple-choice QA,
 // K/V cache reduction and speed-up, reports; all written against the small Scorer interface.
 // Prompt building, per-request scoring and table helpers stay internal.
+
+export { type AnchorStream, type AnchorStreamOptions, deriveAnchorStream } from "./anchor-stream";
 export {
   buildLongPrompt,
   type CacheBenchInput,

@@ -26,6 +26,11 @@ export interface PerplexityOptions {
    * window after the first are scored, token-weighted.
    */
   scoring?: "all" | "last-stride";
+  /**
+   * [tokens] 1 = the prediction of this token counts, 0 = it does not (e.g. an <AC> inserted into
+   * a token stream: only the original tokens are scored). Default: every token counts.
+   */
+  targets?: Uint8Array;
 }
 
 /** One row of the perplexity report. */
@@ -98,6 +103,8 @@ async function scoreWindows(
   let nllSum = 0;
   let scored = 0;
   let correct = 0;
+  let windows = 0;
+  const targets = opts.targets;
   for (let b = 0; b < starts.length; b += batchSize) {
     const seqs = starts.slice(b, b + batchSize).map((s) => data.subarray(s, s + L));
     const out = await scorer.scoreSequences(seqs, { attention, anchorIds: opts.anchorIds ?? [] });
@@ -113,17 +120,24 @@ async function scoreWindows(
         );
       }
       const first = opts.scoring === "last-stride" && b + k > 0 ? Math.max(0, L - 1 - stride) : 0;
+      const start = starts[b + k] as number;
       let nll = 0;
+      let counted = 0;
       for (let t = first; t < L - 1; t++) {
+        // logprobs[t] is the prediction of token start + t + 1
+        if (targets && targets[start + t + 1] === 0) continue;
         nll -= r.logprobs[t]!;
         correct += r.greedy[t]!;
+        counted++;
       }
+      if (counted === 0) return;
       nllSum += nll;
-      scored += L - 1 - first;
-      lossSum += nll / (L - 1 - first);
+      scored += counted;
+      lossSum += nll / counted;
+      windows++;
     });
   }
-  const loss = opts.scoring === "last-stride" ? nllSum / scored : lossSum / starts.length;
+  const loss = opts.scoring === "last-stride" ? nllSum / scored : lossSum / windows;
   if (!Number.isFinite(loss)) {
     throw new NonFiniteScoreError(
       `perplexity at length ${L} (${attention} attention) is ${Math.exp(loss)}: the model's log-probabilities are not finite (NaN or Infinity in the weights or activations); no number is reported`,

@@ -3,8 +3,11 @@
 // model folder; --out writes report.json / report.md (/ ppl.svg) there.
 
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import {
+  type AnchorStream,
   cacheMarkdownTable,
+  deriveAnchorStream,
   evaluatePerplexity,
   FEWSHOT_FILES,
   findFewshotFile,
@@ -22,7 +25,8 @@ import {
   textTokenizerOf,
   writeReport,
 } from "@anllm/evaluator";
-import { defaultDatasetPath, readDocuments } from "@anllm/redpajama-loader";
+import { defaultDatasetPath, readDocuments, splitSentences } from "@anllm/redpajama-loader";
+import { atomicWrite } from "@anllm/tensor/io";
 import {
   choice,
   int,
@@ -231,20 +235,42 @@ async function ppl({ values: v }: Parsed, io: Io): Promise<number> {
         )
       ).ids;
   out.tokens = ids.length;
-  // anchor perplexity where no anchor occurs in the data is full perplexity in disguise (e.g. an
-  // AC model on a .bin stream of Llama-2 ids, which has no <AC>): say so, in the report too
+  // anchor perplexity where no anchor occurs in the data is full perplexity in disguise: an AC
+  // model on a token file (which has no <AC>) is scored, as in the paper, on a derived stream with
+  // <AC> after every sentence (original tokens' predictions only); otherwise the report says so
+  const isTokenFile = /\.(bin|u16)$/.test(data);
+  let anchorStream: AnchorStream | null = null;
   if (which !== "full") {
     const anchorSet = new Set(l.anchors.ids);
     let anchorsInData = 0;
     for (const id of ids) if (anchorSet.has(id)) anchorsInData++;
     out.anchorsInData = anchorsInData;
-    if (anchorsInData === 0) {
+    if (anchorsInData === 0 && l.anchorMode === "ac" && isTokenFile) {
+      anchorStream = deriveAnchorStream(ids, {
+        anchorId: l.anchors.ids[0]!,
+        bosId: l.tokenizer.bosId,
+        specialIds: [l.tokenizer.bosId, l.tokenizer.eosId],
+        idToPiece: (id) => l.tokenizer.idToPiece(id),
+        decode: (d) => l.tokenizer.decode(d),
+        splitSentences: (text) => splitSentences(text, { lineBreaks: l.anchors.lineBreaks }),
+      });
+      out.anchorStream = {
+        recipe:
+          "split at BOS into documents; decode each; split sentences with the loader's splitter; insert the anchor id after the token where each sentence ends (original ids unchanged); score only the original tokens' predictions",
+        anchorId: l.anchors.ids[0],
+        tokens: anchorStream.ids.length,
+        documents: anchorStream.documents,
+        inserted: anchorStream.inserted,
+        unalignedDocuments: anchorStream.unaligned,
+      };
+      io.err(
+        `anchor attention on ${data}: scored on a derived stream with <AC> after each sentence (${anchorStream.inserted} inserted in ${anchorStream.documents} documents; original tokens' predictions only)\n`,
+      );
+    }
+    if (anchorsInData === 0 && (anchorStream?.inserted ?? 0) === 0) {
       const warning =
         `none of the model's anchor ids (${l.anchors.ids.join(",") || "none"}) occurs in ${data}: ` +
-        "anchor attention sees no anchors there, so its perplexity equals full attention's" +
-        (l.anchorMode === "ac" && /\.(bin|u16)$/.test(data)
-          ? " (a token file carries no <AC>; score text instead, which is tokenised with <AC> after each sentence)"
-          : "");
+        "anchor attention sees no anchors there, so its perplexity equals full attention's";
       out.anchorWarning = warning;
       io.err(`warning: ${warning}\n`);
     }
@@ -254,12 +280,14 @@ async function ppl({ values: v }: Parsed, io: Io): Promise<number> {
       ? (["causal", "anchor"] as const)
       : [which === "full" ? ("causal" as const) : ("anchor" as const)];
   for (const attention of kinds) {
-    const results = await evaluatePerplexity(scorer, ids, {
+    const stream = attention === "anchor" && anchorStream ? anchorStream : null;
+    const results = await evaluatePerplexity(scorer, stream ? stream.ids : ids, {
       lengths,
       stride,
       attention,
       anchorIds: l.anchors.ids,
       batchSize,
+      ...(stream ? { targets: stream.targets } : {}),
       ...(maxWindows > 0 ? { maxWindows } : {}),
     });
     series.push({ label: `${attention === "causal" ? "full" : "anchor"} attention`, results });
@@ -271,12 +299,24 @@ async function ppl({ values: v }: Parsed, io: Io): Promise<number> {
     io,
     v,
     out,
-    (dir) => writeReport(dir, { perplexity: series, meta: { ...out } }),
+    async (dir) => [
+      ...(await writeReport(dir, { perplexity: series, meta: { ...out } })),
+      ...(anchorStream ? await writeAnchorStream(dir, anchorStream, out.anchorStream) : []),
+    ],
     () =>
       out.anchorWarning
         ? `${pplMarkdownTable(series)}\n\nwarning: ${out.anchorWarning}`
         : pplMarkdownTable(series),
   );
+}
+
+/** The derived <AC> stream (uint16 ids) and its recipe, next to the report. */
+async function writeAnchorStream(dir: string, s: AnchorStream, recipe: unknown): Promise<string[]> {
+  const bin = join(dir, "ac-stream.bin");
+  const json = join(dir, "ac-stream.json");
+  await atomicWrite(bin, new Uint8Array(Uint16Array.from(s.ids).buffer));
+  await atomicWrite(json, `${JSON.stringify(recipe, null, 2)}\n`);
+  return [bin, json];
 }
 
 function parseTasks(c: string, v: Values): Partial<Record<TaskName, TaskSource>> {
