@@ -1,7 +1,7 @@
 // Runs one package's benchmark and commits-ready records its JSON: `node scripts/bench-record.mjs
 // <package-dir> [bench args...]` runs `pnpm --filter <package> bench <args>` and writes
 // `<package-dir>/bench/results/<UTC date>-<HHMM>.json` holding the command, the commit, the
-// machine and the adapter next to the benchmark's own JSON (its last stdout line that parses), so
+// machine and the adapter next to the benchmark's own JSON (its JSON on stdout), so
 // README figures can quote a committed file. Writes atomically; exits with the bench's status.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -26,13 +26,19 @@ if (r.status !== 0) {
   console.error(`bench-record: ${command} failed (exit ${r.status ?? r.signal})`);
   process.exit(r.status ?? 1);
 }
+// the bench's JSON: one line, or a pretty-printed object from a line starting with "{" to the end
 let result = null;
-for (const line of r.stdout.trim().split("\n").reverse()) {
+const lines = r.stdout.trim().split("\n");
+for (let i = lines.length - 1; i >= 0 && result === null; i--) {
+  if (!lines[i].startsWith("{")) continue;
   try {
-    result = JSON.parse(line);
-    break;
+    result = JSON.parse(lines.slice(i).join("\n"));
   } catch {
-    // progress or log line
+    try {
+      result = JSON.parse(lines[i]);
+    } catch {
+      // a log line that starts with "{"
+    }
   }
 }
 if (result === null) {
@@ -51,7 +57,7 @@ const stamp = now.toISOString().slice(0, 16).replace("T", "-").replace(":", "");
 const record = {
   command,
   commit: git(["rev-parse", "HEAD"]),
-  dirty: git(["status", "--porcelain"]) !== "",
+  dirty: git(["status", "--porcelain", "--untracked-files=no"]) !== "",
   machine: `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   adapter: result.device ?? result.adapter ?? "none (CPU only)",
   date: now.toISOString(),
