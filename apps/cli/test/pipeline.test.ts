@@ -246,7 +246,8 @@ describe("anllm eval", () => {
     const row = j.rows[0];
     expect(row.promptLength).toBe(160);
     expect(row.C).toBeGreaterThan(0.2);
-    expect(row.tFullCache).toBeGreaterThan(0);
+    expect(row.tFullCache).toBeCloseTo(row.fullCacheMs / row.anchorMs, 9);
+    expect(row.tNoCache).toBeUndefined(); // --no-cache-baseline
   });
 
   it("rejects bad usage with exit code 2", async () => {

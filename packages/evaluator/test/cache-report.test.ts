@@ -57,8 +57,8 @@ describe("runCacheBench", () => {
     expect(r.meanFullEntries).toBe(2048 + 7);
     expect(r.meanPeakEntries).toBeLessThanOrEqual(102 + 19 + 32);
     expect(r.C).toBeGreaterThan(0.9);
-    expect(r.tNoCache).toBeGreaterThan(0);
-    expect(r.tFullCache).toBeGreaterThan(0);
+    expect(r.tNoCache).toBeCloseTo(r.noCacheMs! / r.anchorMs, 9);
+    expect(r.tFullCache).toBeCloseTo(r.fullCacheMs / r.anchorMs, 9);
     expect(r.baselinesAgree).toBe(1);
     expect(rows[0]!.C).toBeLessThan(r.C);
   });

@@ -207,7 +207,8 @@ describe("scoring with the reference model", () => {
         });
         expect(r.maskCheck!.maxAbsDiff).toBeLessThan(1e-9);
         expect(r.maskCheck!.predictionAgreement).toBe(1);
-        expect(r.speed!.tNoCache).toBeGreaterThan(0);
+        const sp = r.speed!;
+        expect(sp.tNoCache).toBeCloseTo(sp.noCacheMs / sp.anchorCacheMs, 9);
       }
     }
   });
