@@ -2,6 +2,7 @@
 // tokens, as ~20-token sentences give), at growing lengths: the anchor kernels visit only the
 // pairs the mask allows (own segment + earlier anchors), so their time grows about linearly while
 // causal attention grows quadratically. Also times the host build of the compact mask structure.
+import { segmentIds } from "@anllm/anchor-mask";
 import * as T from "../src/index";
 import { attentionStructure } from "../src/kernels/attention/attention.structure";
 
@@ -45,9 +46,9 @@ function structureMs(batch: number, L: number, sentence: number, reps: number) {
   const flags = new Int32Array(batch * L);
   for (let b = 0; b < batch; b++) flags.set(row, b * L);
   const pos = Int32Array.from({ length: batch * L }, (_, t) => t % L);
+  const rowSeg = segmentIds(row);
   const seg = new Int32Array(batch * L);
-  for (let t = 1; t < batch * L; t++)
-    seg[t] = t % L === 0 ? 0 : (seg[t - 1] as number) + (flags[t - 1] as number);
+  for (let b = 0; b < batch; b++) seg.set(rowSeg, b * L);
   const tokens = {
     qPos: pos,
     qSeg: seg,

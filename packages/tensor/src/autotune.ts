@@ -4,6 +4,7 @@
 // machines of the same kind (a Zen 3 and a Zen 4 software adapter, or a GPU), so it is measured,
 // never assumed. Choices live per device in memory; a `TuneCache` (the Node entry offers a file
 // one: `nodeTuneCache`) keeps them per adapter across processes.
+import { segmentIds } from "@anllm/anchor-mask";
 import { type Backend, type Device, getBackend } from "./device";
 import { randn } from "./factories";
 import { attention, makeAttentionMask } from "./ops/attention";
@@ -161,11 +162,11 @@ function candidateRunner(
   const qAnchor = new Int32Array(w.batch * w.lq);
   const qSeg = new Int32Array(w.batch * w.lq);
   const qPos = new Int32Array(w.batch * w.lq);
+  const rowAnchor = Int32Array.from({ length: w.lk }, (_, j) => +(j % 20 === 19));
+  const rowSeg = segmentIds(rowAnchor);
   for (let b = 0; b < w.batch; b++) {
-    for (let j = 0; j < w.lk; j++) {
-      kAnchor[b * w.lk + j] = +(j % 20 === 19);
-      kSeg[b * w.lk + j] = Math.floor(j / 20);
-    }
+    kAnchor.set(rowAnchor, b * w.lk);
+    kSeg.set(rowSeg, b * w.lk);
     for (let i = 0; i < w.lq; i++) {
       const j = w.lk - w.lq + i;
       qAnchor[b * w.lq + i] = kAnchor[b * w.lk + j] as number;

@@ -2,9 +2,10 @@
 // uses. Reads the JSON header, then each tensor's byte range through a file handle (a file is
 // never held in memory whole); writes tensor by tensor to a temp file that is fsynced and renamed.
 import { mkdirSync, type Stats, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { type FileHandle, open, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { OutputPathError, SafetensorsError } from "./errors";
+import { openRegularFile, readExactly as readBytes } from "./file-read";
 import { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16 } from "./half";
 
 export type { TorchBinDType, TorchBinEntry } from "./torch-bin";
@@ -50,20 +51,9 @@ function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-async function readExactly(fh: FileHandle, len: number, pos: number, file: string) {
-  const buf = new Uint8Array(new ArrayBuffer(len));
-  let done = 0;
-  while (done < len) {
-    const { bytesRead } = await fh.read(buf, done, len - done, pos + done);
-    if (bytesRead === 0) {
-      throw new SafetensorsError(
-        file,
-        `unexpected end of file at byte ${pos + done} (needed ${len} bytes from ${pos}; truncated file?)`,
-      );
-    }
-    done += bytesRead;
-  }
-  return buf;
+/** Exactly `len` bytes of safetensors file `file` from byte `pos`. */
+function readExactly(fh: FileHandle, len: number, pos: number, file: string) {
+  return readBytes(fh, len, pos, (detail) => new SafetensorsError(file, detail));
 }
 
 function parseEntry(
@@ -194,17 +184,8 @@ function decode(
   return entry.dtype === "F16" ? f16ToF32(u16) : bf16ToF32(u16);
 }
 
-async function openForRead(path: string): Promise<FileHandle> {
-  try {
-    // opening a FIFO blocks until a writer appears: only regular files are opened
-    if (!(await stat(path)).isFile()) {
-      throw new SafetensorsError(path, "is not a regular file (a folder, FIFO or device)");
-    }
-    return await open(path, "r");
-  } catch (e) {
-    if (e instanceof SafetensorsError) throw e;
-    throw new SafetensorsError(path, `cannot open (${(e as Error).message})`);
-  }
+function openForRead(path: string): Promise<FileHandle> {
+  return openRegularFile(path, (detail) => new SafetensorsError(path, detail));
 }
 
 /** An open safetensors file: header parsed, tensors read one at a time on demand. */

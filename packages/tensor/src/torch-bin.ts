@@ -5,8 +5,9 @@
 // exactly the opcodes and globals torch.save emits for a dict of tensors. Any other global is
 // refused by name, so a malicious file cannot run code. Tensors are read one at a time (peak host
 // memory about one storage).
-import { type FileHandle, open, stat } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import yauzl from "yauzl";
+import { openRegularFile, readExactly } from "./file-read";
 import { bf16ToF32, f16ToF32 } from "./half";
 
 /** A pytorch_model.bin that cannot be read, with the file and what is wrong. */
@@ -528,16 +529,8 @@ async function openZip(
   }
 }
 
-async function readAt(fh: FileHandle, pos: number, len: number, path: string): Promise<Uint8Array> {
-  const buf = new Uint8Array(len);
-  let done = 0;
-  while (done < len) {
-    const { bytesRead } = await fh.read(buf, done, len - done, pos + done);
-    if (bytesRead === 0)
-      throw new TorchBinError(path, `unexpected end of file at byte ${pos + done} (truncated?)`);
-    done += bytesRead;
-  }
-  return buf;
+function readAt(fh: FileHandle, pos: number, len: number, path: string): Promise<Uint8Array> {
+  return readExactly(fh, len, pos, (detail) => new TorchBinError(path, detail));
 }
 
 async function openLegacy(
@@ -608,17 +601,8 @@ export class TorchBinFile {
 
   /** Opens `path` (zip or legacy torch.save format); throws TorchBinError naming the file. */
   static async open(path: string): Promise<TorchBinFile> {
-    let size: number;
-    try {
-      const st = await stat(path);
-      if (!st.isFile())
-        throw new TorchBinError(path, "is not a regular file (a folder, FIFO or device)");
-      size = st.size;
-    } catch (e) {
-      if (e instanceof TorchBinError) throw e;
-      throw new TorchBinError(path, `cannot open (${(e as Error).message})`);
-    }
-    const fh = await open(path, "r");
+    const fh = await openRegularFile(path, (detail) => new TorchBinError(path, detail));
+    const size = (await fh.stat()).size;
     let closeFh = true;
     try {
       const magic = await readAt(fh, 0, Math.min(4, size), path);

@@ -83,6 +83,7 @@ export function attentionShapeClass(w: {
 }
 
 const tables = new WeakMap<Device, Map<string, string>>();
+let recorder: TuneWork[] | null = null;
 
 /** Internal: the table of choices of a device (shape class -> candidate name). */
 export function tuningTable(dev: Device): Map<string, string> {
@@ -94,12 +95,15 @@ export function tuningTable(dev: Device): Map<string, string> {
   return t;
 }
 
+/** Internal: whether ops need to build shape classes (a recording is on, or choices exist). */
+export function tuningActive(dev: Device): boolean {
+  return recorder !== null || (tables.get(dev)?.size ?? 0) > 0;
+}
+
 /** Internal: the recorded choice for a shape class on a device, if any. */
 export function tunedChoice(dev: Device, shapeClass: string): string | undefined {
   return tables.get(dev)?.get(shapeClass);
 }
-
-let recorder: TuneWork[] | null = null;
 
 /** Internal: ops report the shapes they run (with no forced variant) while a recording is on. */
 export function noteWork(w: TuneWork): void {

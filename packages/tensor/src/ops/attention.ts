@@ -14,7 +14,13 @@ import type { AttentionParams } from "../kernels/attention/attention.ref";
 import { attentionStructure, type TokenArrays } from "../kernels/attention/attention.structure";
 import { attach } from "../tape";
 import type { Tensor } from "../tensor";
-import { type AttentionFamily, attentionShapeClass, noteWork, tunedChoice } from "../tuning";
+import {
+  type AttentionFamily,
+  attentionShapeClass,
+  noteWork,
+  tunedChoice,
+  tuningActive,
+} from "../tuning";
 import { checkSame, empty, launchElementwise } from "./core";
 import { sum } from "./reduce";
 
@@ -198,8 +204,11 @@ function kernelFamily(
   if (asked === "unrolled" && headDim % 4 !== 0)
     throw new ShapeError(`attention: the unrolled kernels need headDim % 4 == 0, got ${headDim}`);
   if (asked !== "auto") return asked;
-  noteWork({ op: "attention", batch, ...shape });
-  const tuned = tunedChoice(backend, attentionShapeClass(shape)) as AttentionFamily | undefined;
+  let tuned: AttentionFamily | undefined;
+  if (tuningActive(backend)) {
+    noteWork({ op: "attention", batch, ...shape });
+    tuned = tunedChoice(backend, attentionShapeClass(shape)) as AttentionFamily | undefined;
+  }
   if (tuned && (tuned !== "unrolled" || headDim % 4 === 0)) return tuned;
   if (!backend.software) return "tiled";
   return headDim % 4 === 0 ? "unrolled" : "generic";

@@ -1,12 +1,17 @@
 // Batched matmul with transposed operands read in place and broadcast batch dims; its vjp uses
 // the same kernel with flipped transpose flags (no transposed copies).
-
 import { ShapeError } from "../errors";
 import { matmulKernel, matmulVec4Kernel, vecMode } from "../kernels/matmul/matmul.kernel";
 import type { MatmulTiling } from "../kernels/matmul/matmul.wgsl";
 import { attach, noGrad } from "../tape";
 import type { Tensor } from "../tensor";
-import { MATMUL_CANDIDATES, matmulShapeClass, noteWork, tunedChoice } from "../tuning";
+import {
+  MATMUL_CANDIDATES,
+  matmulShapeClass,
+  noteWork,
+  tunedChoice,
+  tuningActive,
+} from "../tuning";
 import { broadcastShapes, checkSame, empty, stridesOf } from "./core";
 import { reshape, transpose } from "./movement";
 
@@ -29,7 +34,7 @@ function mm(
 ): Tensor {
   checkSame("matmul", [a, b]);
   let opts = asked;
-  if (!opts.tiling && !opts.scalar && a.rank >= 2 && b.rank >= 2) {
+  if (!opts.tiling && !opts.scalar && a.rank >= 2 && b.rank >= 2 && tuningActive(a.backend)) {
     // the autotuner's choice for this shape class, when it has made one (tuning.ts)
     const [m, ka] = transA ? [a.shape[a.rank - 1], a.shape[a.rank - 2]] : a.shape.slice(-2);
     const n = transB ? b.shape[b.rank - 2] : b.shape[b.rank - 1];
