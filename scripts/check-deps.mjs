@@ -3,6 +3,7 @@
 // imported, and every @anllm import in src/ is a declared dependency. Inside each package: no
 // runtime import cycle between the files of src/, and no `export *` in an entry file (src/index.ts
 // and every file named by package.json "exports"), so each public name is listed once, by hand.
+// Browser entries (BROWSER_ENTRIES below) load no `node:` module and no Node-only package.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
@@ -213,6 +214,81 @@ for (const dir of workspaceDirs()) {
   if (!APPS.includes(pkg.name)) checkPackageFiles(dir, pkg);
 }
 
+// Browser entries: these package entry points (and everything they load at runtime, followed
+// through relative imports and other @anllm packages' entries) must import no Node built-in
+// (`node:*`) and no Node-only package, so a bundler can ship them to a web page. File-system code
+// lives in each package's `/node` subpath.
+const BROWSER_ENTRIES = {
+  "@anllm/anchor-mask": ["."],
+  "@anllm/tensor": ["."],
+  "@anllm/llama2-model": ["."],
+  "@anllm/trainer": ["."],
+  "@anllm/evaluator": ["./scoring"],
+  "@anllm/redpajama-loader": ["./text"],
+};
+const NODE_ONLY_PACKAGES = ["webgpu", "yauzl", "cli-progress", "@huggingface/tokenizers"];
+const pkgDirs = new Map();
+for (const dir of workspaceDirs()) {
+  const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+  pkgDirs.set(pkg.name, { dir, pkg });
+}
+
+// The source file of export `sub` ("." or "./x") of workspace package `name` (@anllm/source).
+function exportSource(name, sub) {
+  const entry = pkgDirs.get(name);
+  const target = entry?.pkg.exports?.[sub];
+  const src = typeof target === "object" ? target["@anllm/source"] : undefined;
+  return src ? resolve(entry.dir, src) : undefined;
+}
+
+// Runtime (non-type-only) static imports reachable from `start`: returns the first chain that
+// reaches a Node built-in or Node-only package, per offending module.
+function nodeImportsFrom(start) {
+  const found = [];
+  const seen = new Set([start]);
+  const queue = [[start, [start]]];
+  while (queue.length > 0) {
+    const [file, chain] = queue.shift();
+    for (const e of moduleEdges(file, readFileSync(file, "utf8"))) {
+      if (e.typeOnly) continue;
+      const bare = e.spec.startsWith("@")
+        ? e.spec.split("/").slice(0, 2).join("/")
+        : e.spec.split("/")[0];
+      if (e.spec.startsWith("node:") || NODE_ONLY_PACKAGES.includes(bare)) {
+        found.push(
+          `${[...chain.map((f) => relative(root, f)), e.spec].join(" -> ")} (line ${e.line})`,
+        );
+        continue;
+      }
+      let next;
+      if (e.spec.startsWith(".")) next = resolveRelative(file, e.spec);
+      else if (pkgDirs.has(bare) && bare.startsWith("@anllm/")) {
+        const sub = e.spec === bare ? "." : `.${e.spec.slice(bare.length)}`;
+        next = exportSource(bare, sub);
+      }
+      if (next && !seen.has(next)) {
+        seen.add(next);
+        queue.push([next, [...chain, next]]);
+      }
+    }
+  }
+  return found;
+}
+
+let browserEntries = 0;
+for (const [name, subs] of Object.entries(BROWSER_ENTRIES)) {
+  for (const sub of subs) {
+    const file = exportSource(name, sub);
+    if (!file || !existsSync(file)) {
+      errors.push(`${name}: browser entry "${sub}" is not an export with an @anllm/source file`);
+      continue;
+    }
+    browserEntries++;
+    for (const chain of nodeImportsFrom(file))
+      errors.push(`${name} browser entry "${sub}" imports a Node-only module: ${chain}`);
+  }
+}
+
 // Package-level cycle check (depth-first search with colours).
 const state = new Map();
 function visit(name, path) {
@@ -232,5 +308,5 @@ if (errors.length > 0) {
   process.exit(1);
 }
 console.log(
-  `check-deps: ${graph.size} packages, dependency direction OK, no file-level import cycle, no \`export *\` in package entry files`,
+  `check-deps: ${graph.size} packages, dependency direction OK, no file-level import cycle, no \`export *\` in package entry files, ${browserEntries} browser entries import no Node-only module`,
 );

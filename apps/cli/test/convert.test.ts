@@ -3,7 +3,7 @@
 import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CheckpointReader } from "@anllm/llama2-model";
+import { openCheckpoint } from "@anllm/llama2-model/node";
 import { describe, expect, it } from "vitest";
 import { cli, cliJson } from "./helpers";
 
@@ -24,8 +24,8 @@ describe("anllm convert", () => {
     const r = await cliJson("convert", "--model", TORCH_DIR, "--out", out, "--dtype", "f32");
     expect(r).toMatchObject({ format: "safetensors", tensors: 21, dtype: "f32" });
     expect(readdirSync(out).sort()).toEqual(["config.json", "model.safetensors"]);
-    const src = await CheckpointReader.open(TORCH_DIR);
-    const dst = await CheckpointReader.open(out);
+    const src = await openCheckpoint(TORCH_DIR);
+    const dst = await openCheckpoint(out);
     expect(dst.names().sort()).toEqual(src.names().sort());
     for (const name of src.names()) {
       expect(dst.info(name), name).toEqual({ ...src.info(name), dtype: "F32" });

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readSafetensorsHeader, readSafetensorsTensor } from "@anllm/tensor/io";
-import { readMetrics } from "@anllm/trainer";
+import { readMetrics } from "@anllm/trainer/node";
 import { describe, expect, it } from "vitest";
 import { type AnyJson, cli, cliJson, TINY_TRAIN } from "./helpers";
 

@@ -16,7 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readSafetensorsHeader, readSafetensorsTensor, writeSafetensors } from "@anllm/tensor/io";
-import { readMetrics } from "@anllm/trainer";
+import { readMetrics } from "@anllm/trainer/node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type AnyJson, cli, FIXTURES } from "./helpers";
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seededRandom } from "@anllm/tensor";
 import { readSafetensorsHeader, readSafetensorsTensor } from "@anllm/tensor/io";
-import { readMetrics } from "@anllm/trainer";
+import { readMetrics } from "@anllm/trainer/node";
 import { describe, expect, it } from "vitest";
 import { TINY_TRAIN } from "./helpers";
 

@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readMetrics } from "@anllm/trainer";
+import { readMetrics } from "@anllm/trainer/node";
 import { describe, expect, it } from "vitest";
 import { type AnyJson, cli, cliJson, FIXTURES, TINY_TRAIN } from "./helpers";
 

@@ -1,10 +1,10 @@
-// HF model folders: config.json + model.safetensors, or shards listed by
-// model.safetensors.index.json; PyTorch folders (pytorch_model.bin, or shards listed by
-// pytorch_model.bin.index.json) are read too, through @anllm/tensor/io's restricted torch.save
-// reader. Validates names/shapes against the model's ParamSpecs and writes the safetensors layout
-// atomically (each file via a temp file, fsync and rename; the index last).
+// HF model folders on disk (Node; @anllm/llama2-model/node): a ModelFolder over the file system
+// (PyTorch pytorch_model.bin folders included, through @anllm/tensor/io's restricted torch.save
+// reader), loading and saving a Llama2 from/to a directory, and folder conversion. Writes the
+// safetensors layout atomically (each file via a temp file, fsync and rename; the index last).
+// Reading and validation are model-folder.ts's (browser-safe).
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
-import { isAbsolute, join, resolve, sep } from "node:path";
+import { join, resolve } from "node:path";
 import {
   atomicWrite,
   SafetensorsFile,
@@ -13,25 +13,11 @@ import {
   TorchBinFile,
   writeSafetensors,
 } from "@anllm/tensor/io";
-import { configFromHF, configToHF, type LlamaConfig } from "./config";
+import { configToHF, type LlamaConfig } from "./config";
 import { WeightsError } from "./errors";
-import { type ParamSpec, paramSpecs, type WeightDType } from "./spec";
-
-const INDEX = "model.safetensors.index.json";
-const SINGLE = "model.safetensors";
-const BIN_INDEX = "pytorch_model.bin.index.json";
-const BIN_SINGLE = "pytorch_model.bin";
-
-/** What the reader needs of an open weights file (safetensors or torch.save). */
-interface WeightFile {
-  readonly path: string;
-  readonly entries: Map<string, { shape: number[]; dtype: "F32" | "F16" | "BF16" }>;
-  entry(name: string): { shape: number[]; dtype: "F32" | "F16" | "BF16" };
-  readF32(name: string): Promise<Float32Array<ArrayBuffer>>;
-  close(): Promise<void>;
-}
-/** Buffers HF keeps in old checkpoints that are derived, not learned: ignored on load. */
-const IGNORED = /(^|\.)rotary_emb\.inv_freq$|^rope\.freqs$/;
+import { Llama2, type LoadOptions } from "./model";
+import { CheckpointReader, INDEX, type ModelFolder, readConfigFrom, SINGLE } from "./model-folder";
+import { paramSpecs, type WeightDType } from "./spec";
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(
@@ -40,179 +26,48 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
+/** The model folder `dir` on disk. Only regular files are read (a FIFO would block). */
+export function nodeModelFolder(dir: string): ModelFolder {
+  return {
+    label: dir,
+    path: (name) => join(dir, name),
+    exists: (name) => exists(join(dir, name)),
+    list: () => readdir(dir),
+    readText: async (name) => {
+      const file = join(dir, name);
+      if (!(await stat(file)).isFile()) throw new Error("not a regular file (a FIFO or device?)");
+      return readFile(file, "utf8");
+    },
+    openWeights: (name, format) =>
+      format === "torch"
+        ? TorchBinFile.open(join(dir, name))
+        : SafetensorsFile.open(join(dir, name)),
+  };
+}
+
 /** Read and parse `<dir>/config.json`. */
-export async function readConfig(dir: string): Promise<LlamaConfig> {
-  const file = join(dir, "config.json");
-  let text: string;
-  try {
-    // reading a FIFO would block until a writer appears: only regular files are read
-    if (!(await stat(file)).isFile()) throw new Error("not a regular file");
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw new WeightsError(`cannot read ${file}: ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new WeightsError(`${file}: invalid JSON (${(e as Error).message})`);
-  }
-  return configFromHF(json, file);
+export function readConfig(dir: string): Promise<LlamaConfig> {
+  return readConfigFrom(nodeModelFolder(dir));
 }
 
-/**
- * Every weight_map entry must name a file inside the model folder: a string that is a plain
- * relative path (no absolute path, no ".." leading out), so an index cannot make the loader read
- * arbitrary files.
- */
-function checkShardNames(dir: string, indexPath: string, weightMap: object): void {
-  const root = resolve(dir);
-  for (const [name, shard] of Object.entries(weightMap)) {
-    if (typeof shard !== "string" || shard === "") {
-      throw new WeightsError(
-        `${indexPath}: weight_map entry "${name}" must be a file name, got ${JSON.stringify(shard)}`,
-      );
-    }
-    const target = resolve(root, shard);
-    if (isAbsolute(shard) || !target.startsWith(root + sep)) {
-      throw new WeightsError(
-        `${indexPath}: weight_map entry "${name}" points outside the model folder (${JSON.stringify(shard)}); shards must be files inside ${dir}`,
-      );
-    }
-  }
+/** Opens the checkpoint in folder `dir` (see CheckpointReader.open for the layouts). */
+export function openCheckpoint(dir: string): Promise<CheckpointReader> {
+  return CheckpointReader.open(nodeModelFolder(dir));
 }
 
-/** All tensors of a checkpoint directory, each mapped to the open file that holds it. */
-export class CheckpointReader {
-  private constructor(
-    readonly dir: string,
-    readonly files: WeightFile[],
-    readonly where: Map<string, WeightFile>,
-  ) {}
+/** Loads an HF directory (config.json + model.safetensors or shards, or PyTorch .bin; F32/F16/BF16). */
+export function loadModel(dir: string, opts: LoadOptions = {}): Promise<Llama2> {
+  return Llama2.load(nodeModelFolder(dir), opts);
+}
 
-  /**
-   * Open `dir`: model.safetensors.index.json, else model.safetensors, else (PyTorch folders)
-   * pytorch_model.bin.index.json, else pytorch_model.bin.
-   */
-  static async open(dir: string): Promise<CheckpointReader> {
-    let indexPath = join(dir, INDEX);
-    let shardNames: string[];
-    let weightMap: Record<string, string> | null = null;
-    let openFile: (path: string) => Promise<WeightFile> = SafetensorsFile.open;
-    if (!(await exists(indexPath)) && !(await exists(join(dir, SINGLE)))) {
-      if ((await exists(join(dir, BIN_INDEX))) || (await exists(join(dir, BIN_SINGLE)))) {
-        indexPath = join(dir, BIN_INDEX);
-        openFile = TorchBinFile.open;
-      }
-    }
-    const single = openFile === SafetensorsFile.open ? SINGLE : BIN_SINGLE;
-    if (await exists(indexPath)) {
-      let idx: { weight_map?: Record<string, string> };
-      if (!(await stat(indexPath)).isFile()) {
-        throw new WeightsError(`${indexPath}: not a regular file (a FIFO or device?)`);
-      }
-      try {
-        idx = JSON.parse(await readFile(indexPath, "utf8"));
-      } catch (e) {
-        throw new WeightsError(`${indexPath}: invalid JSON (${(e as Error).message})`);
-      }
-      if (!idx.weight_map || typeof idx.weight_map !== "object") {
-        throw new WeightsError(`${indexPath}: missing "weight_map" object`);
-      }
-      weightMap = idx.weight_map;
-      checkShardNames(dir, indexPath, weightMap);
-      shardNames = [...new Set(Object.values(weightMap))].sort();
-    } else if (await exists(join(dir, single))) {
-      shardNames = [single];
-    } else {
-      const listing = await readdir(dir).catch(() => [] as string[]);
-      throw new WeightsError(
-        `${dir}: no ${SINGLE}, ${INDEX}, ${BIN_SINGLE} or ${BIN_INDEX} found (directory holds: ${listing.join(", ") || "nothing"})`,
-      );
-    }
-    const files: WeightFile[] = [];
-    try {
-      for (const s of shardNames) files.push(await openFile(join(dir, s)));
-    } catch (e) {
-      await Promise.all(files.map((f) => f.close()));
-      throw e;
-    }
-    const where = new Map<string, WeightFile>();
-    for (const f of files) for (const name of f.entries.keys()) where.set(name, f);
-    if (weightMap) {
-      for (const [name, shard] of Object.entries(weightMap)) {
-        const f = where.get(name);
-        if (!f?.path.endsWith(shard)) {
-          await Promise.all(files.map((x) => x.close()));
-          throw new WeightsError(
-            `${indexPath}: tensor "${name}" is mapped to ${shard}, which does not contain it`,
-          );
-        }
-      }
-    }
-    return new CheckpointReader(dir, files, where);
-  }
-
-  /** Names of all tensors, ignored derived buffers (rotary inv_freq) excluded. */
-  names(): string[] {
-    return [...this.where.keys()].filter((n) => !IGNORED.test(n));
-  }
-
-  /**
-   * Check the checkpoint against the expected parameters; throws one WeightsError naming every
-   * missing, extra or mis-shaped tensor (with expected vs actual shape and the file).
-   */
-  validate(specs: ParamSpec[]): void {
-    const problems: string[] = [];
-    const expected = new Set(specs.map((s) => s.name));
-    for (const s of specs) {
-      const f = this.where.get(s.name);
-      if (!f) {
-        problems.push(`missing tensor "${s.name}" (expected shape [${s.shape}])`);
-        continue;
-      }
-      const actual = f.entry(s.name).shape;
-      if (actual.length !== s.shape.length || actual.some((d, i) => d !== s.shape[i])) {
-        problems.push(
-          `tensor "${s.name}" in ${f.path}: expected shape [${s.shape}], got [${actual}]`,
-        );
-      }
-    }
-    for (const name of this.names()) {
-      if (!expected.has(name)) {
-        problems.push(`unexpected tensor "${name}" in ${this.where.get(name)?.path}`);
-      }
-    }
-    if (problems.length > 0) {
-      const shown = problems.slice(0, 20).join("\n  ");
-      const more = problems.length > 20 ? `\n  ... and ${problems.length - 20} more` : "";
-      throw new WeightsError(`checkpoint ${this.dir} does not match the model:\n  ${shown}${more}`);
-    }
-  }
-
-  /** The file holding tensor `name` (for messages). */
-  fileOf(name: string): string {
-    return this.where.get(name)?.path ?? this.dir;
-  }
-
-  /** Decode one tensor to f32. */
-  async readF32(name: string): Promise<Float32Array<ArrayBuffer>> {
-    const f = this.where.get(name);
-    if (!f) throw new WeightsError(`checkpoint ${this.dir}: no tensor named "${name}"`);
-    return f.readF32(name);
-  }
-
-  /** Shape and stored dtype of tensor `name`. */
-  info(name: string): { shape: number[]; dtype: "F32" | "F16" | "BF16" } {
-    const f = this.where.get(name);
-    if (!f) throw new WeightsError(`checkpoint ${this.dir}: no tensor named "${name}"`);
-    const e = f.entry(name);
-    return { shape: [...e.shape], dtype: e.dtype };
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.files.map((f) => f.close()));
-  }
+/** Saves config.json + safetensors (atomic per file) so HF transformers can open the directory. */
+export async function saveModel(model: Llama2, dir: string, opts: SaveOptions = {}): Promise<void> {
+  const sources = paramSpecs(model.config).map((s) => ({
+    name: s.name,
+    shape: s.shape,
+    data: async () => (await model.param(s.name).data()) as Float32Array,
+  }));
+  await saveModelFolder(dir, model.config, sources, opts);
 }
 
 /** Files of a model folder besides the weights and config.json that a conversion copies. */
@@ -247,7 +102,7 @@ export async function convertModelFolder(
   if (resolve(src) === resolve(dst))
     throw new WeightsError(`${dst}: the output folder must differ from the model folder`);
   const config = await readConfig(src);
-  const reader = await CheckpointReader.open(src);
+  const reader = await openCheckpoint(src);
   try {
     reader.validate(paramSpecs(config));
     const names = reader.names();

@@ -3,7 +3,7 @@
 // without a cache.
 import { noGrad, seededRandom, type Tensor, tidy } from "@anllm/tensor";
 import { ModelInputError } from "./errors";
-import type { CacheStats } from "./kv-cache";
+import type { CacheStats, KVCache } from "./kv-cache";
 import { linear, pickRows } from "./layers";
 import type { Llama2 } from "./model";
 import { type SampleOptions, sampleToken } from "./sampling";
@@ -30,6 +30,22 @@ export interface GenerateOptions extends SampleOptions {
    * "none" "anchor" when anchorIds are given (else "causal")
    */
   attention?: "anchor" | "causal";
+  /**
+   * Called (and awaited) after each cached forward step: every prefill chunk (before its tokens'
+   * successors are picked) and every generated token. Lets a page show the cache as it evolves.
+   * Not called with cache "none".
+   */
+  onStep?: (step: GenerateStep) => void | Promise<void>;
+}
+
+/** What {@link GenerateOptions.onStep} sees: the new tokens so far and the live cache. */
+export interface GenerateStep {
+  /** "prefill" after a prompt chunk, "decode" after a generated token was fed */
+  phase: "prefill" | "decode";
+  /** tokens generated so far, per sequence */
+  generated: readonly (readonly number[])[];
+  /** the cache after this step's reduction (read it, do not keep or dispose it) */
+  cache: KVCache;
 }
 
 /** Result of `generate`: new tokens per prompt (EOS included if emitted). */
@@ -132,6 +148,7 @@ async function runCached(
       last = rows.map((r, b) =>
         (chunks[b] as Int32Array).length > 0 ? r.slice() : (last[b] as Float32Array),
       );
+      await opts.onStep?.({ phase: "prefill", generated: out, cache });
     }
     pick(last);
     while (!done.every(Boolean)) {
@@ -144,7 +161,9 @@ async function runCached(
           lastOnly: true,
         }),
       );
-      pick(await readRows(logits, batch, vocab));
+      const rows = await readRows(logits, batch, vocab);
+      await opts.onStep?.({ phase: "decode", generated: out, cache });
+      pick(rows);
     }
     return cache.stats();
   } finally {

@@ -23,12 +23,12 @@ import {
   type ModelBatch,
   shiftedTargets,
 } from "./batch";
-import { CheckpointReader, readConfig, type SaveOptions, saveModelFolder } from "./checkpoint";
 import { type LlamaConfig, validateConfig } from "./config";
 import { ModelInputError } from "./errors";
 import { KVCache, type KVCacheOptions } from "./kv-cache";
 import { decoderLayer, type LayerContext, type LayerKV, linear, pickRows } from "./layers";
 import { type HeadLossOptions, lmHeadLoss } from "./loss";
+import { CheckpointReader, type ModelFolder, readConfigFrom } from "./model-folder";
 import { memoryReport, paramSpecs } from "./spec";
 import {
   EMBED,
@@ -69,25 +69,19 @@ export class Llama2 {
     return new Llama2({ ...config }, initParams(config, opts));
   }
 
-  /** Load an HF directory (config.json + model.safetensors or shards; F32/F16/BF16). */
-  static async load(dir: string, opts: LoadOptions = {}): Promise<Llama2> {
-    const config = await readConfig(dir);
-    const reader = await CheckpointReader.open(dir);
+  /**
+   * Loads an HF model folder (config.json + model.safetensors or shards; F32/F16/BF16), one tensor
+   * at a time to the device. On disk: `loadModel(dir)` of @anllm/llama2-model/node; in a page:
+   * `urlModelFolder`, `filesModelFolder` or `memoryModelFolder`.
+   */
+  static async load(folder: ModelFolder, opts: LoadOptions = {}): Promise<Llama2> {
+    const config = await readConfigFrom(folder);
+    const reader = await CheckpointReader.open(folder);
     try {
       return new Llama2(config, await loadParams(config, reader, opts.device));
     } finally {
       await reader.close();
     }
-  }
-
-  /** Save config.json + safetensors (atomic per file) so HF transformers can open the directory. */
-  async save(dir: string, opts: SaveOptions = {}): Promise<void> {
-    const sources = paramSpecs(this.config).map((s) => ({
-      name: s.name,
-      shape: s.shape,
-      data: async () => (await this.param(s.name).data()) as Float32Array,
-    }));
-    await saveModelFolder(dir, this.config, sources, opts);
   }
 
   /** Parameters by HF name. Replaced (not mutated) by addAnchorToken: fetch again after it. */

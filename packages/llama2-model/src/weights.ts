@@ -1,9 +1,9 @@
 // Parameter tensors of a Llama model keyed by HF names: seeded initialisation (HF's normal(0, 0.02)
 // for matrices, ones for norms), loading from a checkpoint reader, and per-layer name helpers.
 import { type Device, ones, randn, scale, sum, type Tensor, tensor, tidy } from "@anllm/tensor";
-import type { CheckpointReader } from "./checkpoint";
 import type { LlamaConfig } from "./config";
 import { WeightsError } from "./errors";
+import type { CheckpointReader } from "./model-folder";
 import { paramSpecs } from "./spec";
 
 /** HF parameter names of decoder layer `i`. */

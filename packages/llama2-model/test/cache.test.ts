@@ -1,10 +1,12 @@
 // Anchor KV cache (apps/docs/guide/method.md): chunked cached inference must give the same logits as one
 // full forward with the anchor mask (original positions), for random prompts/chunkings, batch 1 and 3.
+
 import { join } from "node:path";
 import type { Device, Tensor } from "@anllm/tensor";
 import { describeDevices } from "@anllm/tensor/testing";
 import { expect, it } from "vitest";
-import { type KVCache, Llama2 } from "../src/index";
+import type { KVCache, Llama2 } from "../src/index";
+import { loadModel } from "../src/node";
 import { FIXTURES, fixtures, randomChunking, randomPrompt, relError, rng } from "./helpers";
 
 const A = fixtures.anchorId;
@@ -79,7 +81,7 @@ async function checkEquality(model: Llama2, seed: number, batch: number, pAnchor
 }
 
 describeDevices("anchor KV cache", (getDevice: () => Device) => {
-  const load = () => Llama2.load(join(FIXTURES, "tiny-gqa"), { device: getDevice() });
+  const load = () => loadModel(join(FIXTURES, "tiny-gqa"), { device: getDevice() });
 
   it("batch 1: random chunkings with anchors equal the masked full forward", async () => {
     const model = await load();

@@ -1,19 +1,12 @@
 // Checkpoint directories: the sharded F16 fixture, HF layout round trips, atomic writes, and errors
 // naming missing / extra / mis-shaped tensors (the safetensors format itself: tensor/src/io.test.ts).
+
 import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  CheckpointReader,
-  configFromHF,
-  convertModelFolder,
-  PRESETS,
-  paramSpecs,
-  readConfig,
-  saveModelFolder,
-  WeightsError,
-} from "../src/index";
+import { configFromHF, PRESETS, paramSpecs, WeightsError } from "../src/index";
+import { convertModelFolder, openCheckpoint, readConfig, saveModelFolder } from "../src/node";
 
 const FIX = join(import.meta.dirname, "..", "fixtures");
 
@@ -26,7 +19,7 @@ describe("checkpoint directories", () => {
     const config = await readConfig(join(FIX, "tiny-gqa"));
     expect(config.nKvHeads).toBe(2);
     expect(config.ropeTheta).toBe(1000);
-    const r = await CheckpointReader.open(join(FIX, "tiny-gqa"));
+    const r = await openCheckpoint(join(FIX, "tiny-gqa"));
     expect(r.files.length).toBe(2);
     r.validate(paramSpecs(config));
     await r.close();
@@ -34,8 +27,8 @@ describe("checkpoint directories", () => {
 
   it("reads the same tensors from a PyTorch folder (pytorch_model.bin shards, zip and legacy)", async () => {
     const config = await readConfig(join(FIX, "tiny-gqa-torch"));
-    const st = await CheckpointReader.open(join(FIX, "tiny-gqa"));
-    const pt = await CheckpointReader.open(join(FIX, "tiny-gqa-torch"));
+    const st = await openCheckpoint(join(FIX, "tiny-gqa"));
+    const pt = await openCheckpoint(join(FIX, "tiny-gqa-torch"));
     expect(pt.files.map((f) => f.path.split("/").at(-1))).toEqual([
       "pytorch_model-00001-of-00002.bin",
       "pytorch_model-00002-of-00002.bin",
@@ -59,8 +52,8 @@ describe("checkpoint directories", () => {
       "generation_config.json",
       "model.safetensors",
     ]);
-    const st = await CheckpointReader.open(join(FIX, "tiny-gqa"));
-    const out = await CheckpointReader.open(dst);
+    const st = await openCheckpoint(join(FIX, "tiny-gqa"));
+    const out = await openCheckpoint(dst);
     for (const name of st.names()) {
       expect(out.info(name), name).toEqual(st.info(name));
       expect(await out.readF32(name), name).toEqual(await st.readF32(name));
@@ -73,7 +66,7 @@ describe("checkpoint directories", () => {
     const config = configFromHF(
       JSON.parse(await readFile(join(FIX, "tiny-gqa", "config.json"), "utf8")),
     );
-    const r = await CheckpointReader.open(join(FIX, "tiny-gqa"));
+    const r = await openCheckpoint(join(FIX, "tiny-gqa"));
     const specs = paramSpecs({ ...config, nKvHeads: 4, nLayers: 3 });
     let msg = "";
     try {
@@ -109,7 +102,7 @@ describe("checkpoint directories", () => {
       if (maxShardBytes === 20_000) expect(files).toContain("model.safetensors.index.json");
       else expect(files.sort()).toEqual(["config.json", "model.safetensors"]);
       expect(await readConfig(dir)).toEqual({ ...config, padTokenId: undefined });
-      const r = await CheckpointReader.open(dir);
+      const r = await openCheckpoint(dir);
       r.validate(specs);
       for (const s of specs) expect(await r.readF32(s.name)).toEqual(data.get(s.name));
       await r.close();
@@ -131,7 +124,7 @@ describe("checkpoint directories", () => {
     });
     const dir = await tmp();
     await saveModelFolder(dir, config, sources);
-    const r = await CheckpointReader.open(dir);
+    const r = await openCheckpoint(dir);
     r.validate(specs);
     expect(r.names()).not.toContain("model.layers.0.self_attn.rotary_emb.inv_freq");
     await r.close();
@@ -140,7 +133,7 @@ describe("checkpoint directories", () => {
   it("explains an empty directory", async () => {
     const dir = await tmp();
     await writeFile(join(dir, "notes.txt"), "x");
-    await expect(CheckpointReader.open(dir)).rejects.toThrow(
+    await expect(openCheckpoint(dir)).rejects.toThrow(
       /no model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json found \(directory holds: notes.txt\)/,
     );
   });

@@ -2,6 +2,7 @@
 // model.safetensors.index.json are either accepted (a config that passes validateConfig with its
 // special ids inside the vocabulary; an index whose shards lie inside the folder) or refused with
 // ConfigError / WeightsError / SafetensorsError naming the file. Prints the cases tried per kind.
+
 import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve, sep } from "node:path";
@@ -9,12 +10,13 @@ import { SafetensorsError } from "@anllm/tensor/io";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  CheckpointReader,
+  type CheckpointReader,
   ConfigError,
   configFromHF,
   validateConfig,
   WeightsError,
 } from "../src/index";
+import { openCheckpoint } from "../src/node";
 
 const SEED = 16_016;
 const TIME_LIMIT_MS = 10_000;
@@ -110,7 +112,7 @@ describe("model.safetensors.index.json fuzz", () => {
           await writeFile(indexPath, JSON.stringify(idx));
           let r: CheckpointReader;
           try {
-            r = await CheckpointReader.open(dir);
+            r = await openCheckpoint(dir);
           } catch (e) {
             outcome.refused++;
             expect(e instanceof WeightsError || e instanceof SafetensorsError).toBe(true);

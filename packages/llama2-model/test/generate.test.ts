@@ -1,9 +1,11 @@
 // Generation and cache bookkeeping: greedy decoding agrees across cache modes (anchor / full /
 // recompute), seeded sampling is reproducible, EOS and max tokens stop, stats and clone are right.
+
 import { join } from "node:path";
 import { initDevice, seededRandom } from "@anllm/tensor";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generate, Llama2, PRESETS, sampleToken } from "../src/index";
+import { loadModel } from "../src/node";
 import { FIXTURES, fixtures } from "./helpers";
 
 const A = fixtures.anchorId;
@@ -11,7 +13,7 @@ let model: Llama2;
 
 beforeAll(async () => {
   await initDevice({ prefer: "cpu" });
-  model = await Llama2.load(join(FIXTURES, "tiny-gqa"));
+  model = await loadModel(join(FIXTURES, "tiny-gqa"));
 });
 
 describe("generate", () => {

@@ -1,11 +1,13 @@
 // Golden test: the tiny random GQA model, loaded from F16 safetensors shards, must reproduce the
 // numpy float64 HF-Llama logits (fixtures/make_fixtures.py) within 1e-4 relative, on CPU and WebGPU.
+
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeDevices } from "@anllm/tensor/testing";
 import { expect, it } from "vitest";
-import { Llama2, type ModelBatch } from "../src/index";
+import type { ModelBatch } from "../src/index";
+import { loadModel, saveModel } from "../src/node";
 import { FIXTURES, type FixtureCase, fixtures, relError } from "./helpers";
 
 const DIR = join(FIXTURES, "tiny-gqa");
@@ -22,7 +24,7 @@ function batchOf(c: FixtureCase): ModelBatch {
 
 describeDevices("golden logits vs numpy HF Llama", (getDevice) => {
   it("loads F16 shards and matches every fixture case within 1e-4 relative", async () => {
-    const model = await Llama2.load(DIR, { device: getDevice() });
+    const model = await loadModel(DIR, { device: getDevice() });
     expect(model.config.nKvHeads).toBeLessThan(model.config.nHeads);
     for (const c of fixtures.cases) {
       const logits = model.forward(batchOf(c));
@@ -35,7 +37,7 @@ describeDevices("golden logits vs numpy HF Llama", (getDevice) => {
   });
 
   it("right padding: a padded row gives the unpadded logits", async () => {
-    const model = await Llama2.load(DIR, { device: getDevice() });
+    const model = await loadModel(DIR, { device: getDevice() });
     const full = fixtures.cases.find((c) => c.name === "anchor") as FixtureCase;
     const short = fixtures.cases.find((c) => c.name === "anchor-short") as FixtureCase;
     const L = full.seqLen;
@@ -62,12 +64,12 @@ describeDevices("golden logits vs numpy HF Llama", (getDevice) => {
   });
 
   it("save f32 / f16 / bf16 and reload: logits preserved", async () => {
-    const model = await Llama2.load(DIR, { device: getDevice() });
+    const model = await loadModel(DIR, { device: getDevice() });
     const c = fixtures.cases[1] as FixtureCase;
     for (const dtype of ["f32", "f16", "bf16"] as const) {
       const dir = await mkdtemp(join(tmpdir(), "llama2-save-"));
-      await model.save(dir, { dtype, maxShardBytes: 30_000 });
-      const back = await Llama2.load(dir, { device: getDevice() });
+      await saveModel(model, dir, { dtype, maxShardBytes: 30_000 });
+      const back = await loadModel(dir, { device: getDevice() });
       const logits = back.forward(batchOf(c));
       const err = relError(await logits.data(), c.logits);
       // f16 storage is lossless here (the fixture weights are F16); bf16 drops 3 mantissa bits

@@ -1,10 +1,12 @@
 // The KV cache object: preallocated buffers written and compacted in place (checked row by row
 // against a host replay of concat + gather of the kept rows), capacity growth, and clone().
+
 import { join } from "node:path";
 import { type Device, noGrad, type Tensor, tensor } from "@anllm/tensor";
 import { describeDevices } from "@anllm/tensor/testing";
 import { expect, it } from "vitest";
-import { KVCache, Llama2, type LlamaConfig, PRESETS } from "../src/index";
+import { KVCache, type Llama2, type LlamaConfig, PRESETS } from "../src/index";
+import { loadModel } from "../src/node";
 import { FIXTURES, fixtures, randomChunking, randomPrompt, relError, rng } from "./helpers";
 
 const A = fixtures.anchorId;
@@ -99,7 +101,7 @@ describeDevices("KV cache buffers", (getDevice: () => Device) => {
   });
 
   it("capacity grows geometrically and the rows survive the growth", async () => {
-    const model = await Llama2.load(join(FIXTURES, "tiny-gqa"), { device: getDevice() });
+    const model = await loadModel(join(FIXTURES, "tiny-gqa"), { device: getDevice() });
     const p = randomPrompt(rng(3), 45, 64, A, 0);
     const cache = model.createCache({ batch: 1, policy: "full" });
     const sizes = [3, 20, 1, 16, 5];
@@ -138,7 +140,7 @@ describeDevices("KV cache buffers", (getDevice: () => Device) => {
   });
 
   it("clone: independent of the original (either may be disposed), no replay", async () => {
-    const model = await Llama2.load(join(FIXTURES, "tiny-gqa"), { device: getDevice() });
+    const model = await loadModel(join(FIXTURES, "tiny-gqa"), { device: getDevice() });
     const r = rng(11);
     const prefix = randomPrompt(r, 13, 64, A, 0.3);
     const x = randomPrompt(r, 6, 64, A, 0.3);

@@ -9,15 +9,8 @@ import { join } from "node:path";
 import { initDevice, tensor } from "@anllm/tensor";
 import { readSafetensorsHeader, readSafetensorsTensor, writeSafetensors } from "@anllm/tensor/io";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  CheckpointReader,
-  ConfigError,
-  configFromHF,
-  Llama2,
-  PRESETS,
-  validateConfig,
-  WeightsError,
-} from "../src/index";
+import { ConfigError, configFromHF, PRESETS, validateConfig, WeightsError } from "../src/index";
+import { loadModel, openCheckpoint } from "../src/node";
 import { allFinite } from "../src/weights";
 
 const FIX = join(import.meta.dirname, "..", "fixtures", "tiny-gqa");
@@ -66,13 +59,13 @@ describe("non-finite weights", () => {
     for (const bad of [Number.NaN, Number.NEGATIVE_INFINITY]) {
       const dir = await copyFixture();
       await poison(dir, shard, name, bad, 5);
-      const err = await Llama2.load(dir).catch((e: unknown) => e as Error);
+      const err = await loadModel(dir).catch((e: unknown) => e as Error);
       expect(err).toBeInstanceOf(WeightsError);
       expect((err as Error).message).toBe(
         `${join(dir, shard)}: tensor "${name}" holds NaN or Infinity; the weights are corrupt (or were saved after training diverged)`,
       );
     }
-    const ok = await Llama2.load(await copyFixture());
+    const ok = await loadModel(await copyFixture());
     ok.dispose();
   });
 });
@@ -128,7 +121,7 @@ describe("weight_map entries", () => {
       const name = Object.keys(index.weight_map)[0]!;
       index.weight_map[name] = shard;
       await writeFile(indexPath, JSON.stringify(index));
-      const err = await CheckpointReader.open(dir).catch((e: unknown) => e as Error);
+      const err = await openCheckpoint(dir).catch((e: unknown) => e as Error);
       expect(err, shard).toBeInstanceOf(WeightsError);
       expect((err as Error).message, shard).toMatch(
         shard === ""
@@ -150,7 +143,7 @@ describe("weight_map entries", () => {
       if (s === "model-00001-of-00002.safetensors") index.weight_map[n] = "sub/a.safetensors";
     }
     await writeFile(indexPath, JSON.stringify(index));
-    const r = await CheckpointReader.open(dir);
+    const r = await openCheckpoint(dir);
     expect(r.files.map((f) => f.path).sort()).toEqual(
       [join(dir, "model-00002-of-00002.safetensors"), join(dir, "sub", "a.safetensors")].sort(),
     );
@@ -168,7 +161,7 @@ describe("non-regular files in a model folder", () => {
       const dir = await copyFixture();
       await rm(join(dir, name));
       execFileSync("mkfifo", [join(dir, name)]);
-      const err = await Llama2.load(dir).catch((e: unknown) => e as Error);
+      const err = await loadModel(dir).catch((e: unknown) => e as Error);
       expect(err, name).toBeInstanceOf(Error);
       expect((err as Error).message, name).toContain(join(dir, name));
       expect((err as Error).message, name).toMatch(/not a regular file/);

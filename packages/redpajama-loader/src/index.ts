@@ -48,6 +48,7 @@ export {
   type ParquetExportOptions,
   type ParquetExportResult,
 } from "./parquet-export";
+export { encodePrompt } from "./prompt";
 export type { DocRecord, FileInfo } from "./records";
 export { type SplitOptions, splitSentences } from "./sentences";
 export type { SequenceBatch } from "./sequences";

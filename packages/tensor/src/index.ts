@@ -11,13 +11,14 @@ export {
   DeviceUnavailableError,
   DisposedTensorError,
   KernelError,
+  SafetensorsError,
   ShapeError,
 } from "./errors";
 export type { TensorOptions } from "./factories";
 export { arange, fromBF16, fromF16, full, ones, randn, tensor, uniform, zeros } from "./factories";
 export { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16, f32ToF16Bits } from "./half";
 export type { DeviceInitOptions } from "./init";
-export { createWebGPUDevice, initDevice, LAVAPIPE_RECIPE } from "./init";
+export { BROWSER_WEBGPU_HELP, createWebGPUDevice, initDevice, LAVAPIPE_RECIPE } from "./init";
 export type { MatmulTiling } from "./kernels/matmul/matmul.wgsl";
 export { assignInPlace, dispose, keep, memoryStats, tidy } from "./ops/api";
 export type { AttentionMask, AttentionOptions, MaskInput, TokenArray } from "./ops/attention";
@@ -71,6 +72,15 @@ export { argmax, max, mean, sum } from "./ops/reduce";
 export { compactRowsInPlace, writeRowsInPlace } from "./ops/rows-in-place";
 export type { SeededRandom, SeededRandomState } from "./random";
 export { seededRandom } from "./random";
+export type {
+  ByteSource,
+  BytesLike,
+  HostTensor,
+  SafetensorsDType,
+  SafetensorsEntry,
+  SafetensorsHeader,
+} from "./safetensors";
+export { byteSource, readSafetensorsHeaderFrom, SafetensorsReader } from "./safetensors";
 export type { CustomGradResult } from "./tape";
 export { customGrad, isGradEnabled, noGrad, param } from "./tape";
 export { isTensor, Tensor } from "./tensor";

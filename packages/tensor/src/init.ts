@@ -24,7 +24,24 @@ or by hand (Debian 12, as root):
 Set XDG_RUNTIME_DIR=/tmp if the driver complains. On a machine with a GPU, install its Vulkan driver.
 Or run on the CPU reference device: initNodeDevice({ prefer: "cpu" }) / ANLLM_DEVICE=cpu.`;
 
+/** What to do when a web page finds no WebGPU (shown by initDevice in a browser). */
+export const BROWSER_WEBGPU_HELP = `This browser offers no WebGPU adapter. WebGPU needs Chrome or Edge 113+ (Windows, macOS,
+ChromeOS, Android), Safari 26+, or Firefox 141+ on Windows, on a page served over https or from localhost.
+On Linux, Chrome/Chromium needs chrome://flags/#enable-unsafe-webgpu (and #enable-vulkan) turned on,
+or the command-line switches --enable-unsafe-webgpu --enable-features=Vulkan; without a GPU, Chromium
+runs WebGPU on its built-in SwiftShader adapter. Check chrome://gpu for "WebGPU: Hardware accelerated".`;
+
+/** True in a web page or worker (there the no-adapter message is about the browser, not Mesa). */
+function inBrowser(): boolean {
+  const g = globalThis as { document?: unknown; importScripts?: unknown };
+  return g.document !== undefined || typeof g.importScripts === "function";
+}
+
 const WANTED_FEATURES: GPUFeatureName[] = ["shader-f16", "subgroups", "timestamp-query"];
+
+function noAdapterHelp(): string {
+  return inBrowser() ? BROWSER_WEBGPU_HELP : LAVAPIPE_RECIPE;
+}
 
 /** Opens a WebGPU device on `gpu` with the adapter's real limits. */
 export async function createWebGPUDevice(
@@ -35,9 +52,9 @@ export async function createWebGPUDevice(
   try {
     adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   } catch (e) {
-    throw new DeviceUnavailableError(`requestAdapter() failed: ${String(e)}\n${LAVAPIPE_RECIPE}`);
+    throw new DeviceUnavailableError(`requestAdapter() failed: ${String(e)}\n${noAdapterHelp()}`);
   }
-  if (!adapter) throw new DeviceUnavailableError(LAVAPIPE_RECIPE);
+  if (!adapter) throw new DeviceUnavailableError(noAdapterHelp());
   const requiredLimits: Record<string, number> = {};
   const al = adapter.limits as unknown as Record<string, number>;
   for (const key of [
@@ -76,7 +93,7 @@ export async function initDevice(opts: DeviceInitOptions = {}): Promise<Device> 
   else if (gpu) dev = await createWebGPUDevice(gpu, opts);
   else if (opts.prefer === "webgpu")
     throw new DeviceUnavailableError(
-      `WebGPU is not available here (no navigator.gpu).\n${LAVAPIPE_RECIPE}`,
+      `WebGPU is not available here (no navigator.gpu).\n${noAdapterHelp()}`,
     );
   else dev = new CpuDevice();
   if (opts.setDefault !== false) setDevice(dev);

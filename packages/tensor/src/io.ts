@@ -6,183 +6,52 @@ import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { OutputPathError, SafetensorsError } from "./errors";
 import { openRegularFile, readExactly as readBytes } from "./file-read";
-import { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16 } from "./half";
+import { f32ToBF16, f32ToF16 } from "./half";
+import {
+  type ByteSource,
+  decodeSafetensors as decode,
+  type HostTensor,
+  numel,
+  readSafetensorsHeaderFrom,
+  type SafetensorsDType,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+} from "./safetensors";
 
-export type { TorchBinDType, TorchBinEntry } from "./torch-bin";
-export { TorchBinError, TorchBinFile } from "./torch-bin";
-export { OutputPathError, SafetensorsError };
+export type {
+  ByteSource,
+  BytesLike,
+  HostTensor,
+  SafetensorsDType,
+  SafetensorsEntry,
+  SafetensorsHeader,
+} from "./safetensors";
+export { byteSource, SafetensorsReader } from "./safetensors";
 
-/** dtypes this module reads and writes (as spelled in safetensors headers). */
-export type SafetensorsDType = "F32" | "F16" | "BF16";
 /** dtype to store f32 values as (lower case, as in model configs). */
 export type StoreDType = "f32" | "f16" | "bf16";
 
-/** One tensor entry of a safetensors header. */
-export interface SafetensorsEntry {
-  name: string;
-  dtype: SafetensorsDType;
-  shape: number[];
-  /** [begin, end) relative to the start of the data section, as in the header */
-  data_offsets: [number, number];
-  /** absolute byte offset of the first data byte in the file */
-  start: number;
-  byteLength: number;
-}
-
-/** Parsed header of a file plus the byte offset where its data section starts. */
-export interface SafetensorsHeader {
-  entries: Map<string, SafetensorsEntry>;
-  metadata: Record<string, string>;
-  dataStart: number;
-}
-
-/** One tensor on the host, decoded to f32. */
-export interface HostTensor {
-  shape: number[];
-  /** row-major values, length = product of shape */
-  data: Float32Array<ArrayBuffer>;
-}
-
-const ELEM_BYTES: Record<SafetensorsDType, number> = { F32: 4, F16: 2, BF16: 2 };
 const DTYPE_TAG: Record<StoreDType, SafetensorsDType> = { f32: "F32", f16: "F16", bf16: "BF16" };
-const MAX_HEADER = 100 * 1024 * 1024;
-
-function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
 
 /** Exactly `len` bytes of safetensors file `file` from byte `pos`. */
 function readExactly(fh: FileHandle, len: number, pos: number, file: string) {
   return readBytes(fh, len, pos, (detail) => new SafetensorsError(file, detail));
 }
 
-function parseEntry(
-  name: string,
-  raw: unknown,
-  dataStart: number,
-  dataLen: number,
-  file: string,
-): SafetensorsEntry {
-  const r = (raw ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-  const fail = (detail: string) => new SafetensorsError(file, `tensor "${name}" ${detail}`, name);
-  if (r.dtype !== "F32" && r.dtype !== "F16" && r.dtype !== "BF16") {
-    throw fail(`has dtype ${JSON.stringify(r.dtype)}; expected one of F32, F16, BF16`);
-  }
-  const shape = r.shape;
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw fail(`has an invalid shape ${JSON.stringify(shape)}; expected non-negative integers`);
-  }
-  const off = r.data_offsets;
-  if (
-    !Array.isArray(off) ||
-    off.length !== 2 ||
-    !off.every((o) => Number.isInteger(o) && o >= 0) ||
-    off[0] > off[1] ||
-    off[1] > dataLen
-  ) {
-    throw fail(
-      `has invalid data_offsets ${JSON.stringify(off)}: expected [begin, end] within the ${dataLen}-byte data section (truncated file?)`,
-    );
-  }
-  const byteLength = off[1] - off[0];
-  const want = numel(shape) * ELEM_BYTES[r.dtype];
-  if (byteLength !== want) {
-    throw fail(
-      `spans ${byteLength} bytes but shape ${JSON.stringify(shape)} ${r.dtype} needs ${want}`,
-    );
-  }
-  return {
-    name,
-    dtype: r.dtype,
-    shape: shape as number[],
-    data_offsets: [off[0], off[1]],
-    start: dataStart + off[0],
-    byteLength,
-  };
-}
-
-/** Reads and checks the 8-byte length + JSON header through an open handle. */
-async function readHeader(fh: FileHandle, path: string): Promise<SafetensorsHeader> {
+/** An open file handle as a {@link ByteSource}. */
+async function fileSource(fh: FileHandle, path: string): Promise<ByteSource> {
   const size = (await fh.stat()).size;
-  if (size < 8) {
-    throw new SafetensorsError(path, `file too short (${size} bytes; a header needs at least 8)`);
-  }
-  const lenBytes = await readExactly(fh, 8, 0, path);
-  const n = Number(new DataView(lenBytes.buffer).getBigUint64(0, true));
-  if (n > MAX_HEADER || 8 + n > size) {
-    throw new SafetensorsError(
-      path,
-      `header length ${n} is impossible for a ${size}-byte file (truncated file?)`,
-    );
-  }
-  const text = new TextDecoder().decode(await readExactly(fh, n, 8, path));
-  let header: unknown;
-  try {
-    header = JSON.parse(text);
-  } catch (e) {
-    throw new SafetensorsError(path, `header is not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) {
-    throw new SafetensorsError(path, "header is not a JSON object");
-  }
-  const entries = new Map<string, SafetensorsEntry>();
-  let metadata: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(header)) {
-    if (name === "__metadata__") metadata = (raw ?? {}) as Record<string, string>;
-    else entries.set(name, parseEntry(name, raw, 8 + n, size - 8 - n, path));
-  }
-  checkLayout(entries, size - 8 - n, path);
-  return { entries, metadata, dataStart: 8 + n };
+  return { size, read: (offset, length) => readExactly(fh, length, offset, path) };
 }
 
-/**
- * The safetensors format's rule for the data section: the tensors' byte ranges, in offset order,
- * are contiguous, do not overlap and cover the whole section (no holes, no trailing bytes).
- * Overlapping or out-of-place ranges would otherwise load the wrong bytes without a word.
- */
-function checkLayout(entries: Map<string, SafetensorsEntry>, dataLen: number, file: string) {
-  const sorted = [...entries.values()].sort(
-    (a, b) => a.data_offsets[0] - b.data_offsets[0] || a.data_offsets[1] - b.data_offsets[1],
-  );
-  let end = 0;
-  let prev: SafetensorsEntry | null = null;
-  for (const e of sorted) {
-    const [begin] = e.data_offsets;
-    if (begin < end) {
-      throw new SafetensorsError(
-        file,
-        `tensor "${e.name}" (data_offsets ${JSON.stringify(e.data_offsets)}) overlaps tensor "${prev!.name}" (${JSON.stringify(prev!.data_offsets)}); the header is corrupt`,
-        e.name,
-      );
-    }
-    if (begin > end) {
-      throw new SafetensorsError(
-        file,
-        `tensor "${e.name}" starts at data byte ${begin} but the previous tensor ends at ${end}: a hole in the data section (tensors must be contiguous)`,
-        e.name,
-      );
-    }
-    end = e.data_offsets[1];
-    prev = e;
-  }
-  if (end !== dataLen) {
-    throw new SafetensorsError(
-      file,
-      `the tensors cover ${end} bytes of the ${dataLen}-byte data section; the rest is not indexed by the header (corrupt header or wrong file)`,
-    );
-  }
+/** Reads and checks the header through an open handle. */
+async function readHeader(fh: FileHandle, path: string): Promise<SafetensorsHeader> {
+  return readSafetensorsHeaderFrom(await fileSource(fh, path), path);
 }
 
-/** Decodes the raw little-endian bytes of one entry to f32 (F16/BF16 converted). */
-function decode(
-  entry: SafetensorsEntry,
-  bytes: Uint8Array<ArrayBuffer>,
-): Float32Array<ArrayBuffer> {
-  if (entry.dtype === "F32")
-    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
-  const u16 = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
-  return entry.dtype === "F16" ? f16ToF32(u16) : bf16ToF32(u16);
-}
+export type { TorchBinDType, TorchBinEntry } from "./torch-bin";
+export { TorchBinError, TorchBinFile } from "./torch-bin";
+export { OutputPathError, SafetensorsError };
 
 function openForRead(path: string): Promise<FileHandle> {
   return openRegularFile(path, (detail) => new SafetensorsError(path, detail));

@@ -20,7 +20,8 @@ import {
   zeros,
 } from "@anllm/tensor";
 import { initNodeDevice } from "@anllm/tensor/node";
-import { type BatchStream, train } from "../src/index";
+import type { BatchStream } from "../src/index";
+import { train } from "../src/node";
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== "--"),

@@ -1,22 +1,17 @@
-// Public surface of @anllm/trainer: a generic training loop (parameters + loss closure + resumable
-// batch stream), AdamW, learning-rate schedules, clipping, atomic checkpoints and the metrics stream.
-// Safetensors I/O is @anllm/tensor/io's.
+// Public, browser-safe surface of @anllm/trainer: AdamW, learning-rate schedules, clipping and the
+// types of the training loop. The loop itself (`train`), atomic checkpoints and the metrics stream
+// write to disk and live in @anllm/trainer/node. Safetensors I/O is @anllm/tensor/io's.
 export { AdamW, type AdamWOptions } from "./adamw";
-export {
-  type CheckpointContent,
-  type Json,
-  type LatestPointer,
-  latestCheckpoint,
-  loadCheckpoint,
-  readTrainerState,
-  safetensorsWeights,
-  saveCheckpoint,
-  type TrainerState,
-  type WeightsIO,
+export type {
+  CheckpointContent,
+  Json,
+  LatestPointer,
+  TrainerState,
+  WeightsIO,
 } from "./checkpoint";
 export { clipFactor, globalGradNorm } from "./clip";
 export { CheckpointError, DataExhaustedError, NonFiniteError, TrainerConfigError } from "./errors";
-export { readMetrics, type StepMetrics } from "./metrics";
+export type { StepMetrics } from "./metrics";
 export type { BatchStream, LossContext, TrainOptions } from "./options";
 export type { ProgressMode } from "./progress";
 export {
@@ -25,4 +20,4 @@ export {
   type ScheduleKind,
   type ScheduleOptions,
 } from "./schedule";
-export { type StopReason, type TrainResult, train } from "./train";
+export type { StopReason, TrainResult } from "./train";

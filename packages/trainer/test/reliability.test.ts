@@ -15,17 +15,15 @@ import {
   writeSafetensors,
 } from "@anllm/tensor/io";
 import { beforeAll, describe, expect, it } from "vitest";
+import { CheckpointError, NonFiniteError, type WeightsIO } from "../src/index";
+import { MetricsWriter, type StepMetrics } from "../src/metrics";
 import {
-  CheckpointError,
   latestCheckpoint,
-  NonFiniteError,
   readMetrics,
   readTrainerState,
   safetensorsWeights,
   train,
-  type WeightsIO,
-} from "../src/index";
-import { MetricsWriter, type StepMetrics } from "../src/metrics";
+} from "../src/node";
 import { type ToyBatch, toyLoss, toyParams, toyStream } from "./toy";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "trainer-rel-"));

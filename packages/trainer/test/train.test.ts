@@ -7,15 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initDevice, mul, type Tensor } from "@anllm/tensor";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  CheckpointError,
-  latestCheckpoint,
-  NonFiniteError,
-  readMetrics,
-  readTrainerState,
-  TrainerConfigError,
-  train,
-} from "../src/index";
+import { CheckpointError, NonFiniteError, TrainerConfigError } from "../src/index";
+import { latestCheckpoint, readMetrics, readTrainerState, train } from "../src/node";
 import { type ToyBatch, toyLoss, toyParams, toyStream } from "./toy";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "trainer-"));

@@ -2,7 +2,7 @@
 // pytorch_model.bin, sharded or not) as an HF safetensors folder, tensor by tensor, through
 // @anllm/llama2-model's convertModelFolder (PyTorch files are read without executing them).
 
-import { convertModelFolder } from "@anllm/llama2-model";
+import { convertModelFolder } from "@anllm/llama2-model/node";
 import { checkWritableDir } from "@anllm/tensor/io";
 import { choice, type OptionSpecs, required } from "../args";
 import type { Command } from "../command";

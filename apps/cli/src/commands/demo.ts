@@ -13,6 +13,7 @@ import {
 } from "@anllm/evaluator";
 import { generate, PRESETS, preset } from "@anllm/llama2-model";
 import { defaultDatasetPath } from "@anllm/redpajama-loader";
+import { encodePrompt } from "@anllm/redpajama-loader/text";
 import { choice, int, num, type OptionSpecs, str, type Values } from "../args";
 import type { Command } from "../command";
 import { UsageError } from "../errors";
@@ -22,7 +23,6 @@ import { documentTokens } from "../wiring/heldout";
 import { runTraining, type TrainingRun } from "../wiring/run-training";
 import { ANCHOR_MODES } from "../wiring/tokenizer";
 import { demoSummary, humanSummary } from "./demo-summary";
-import { encodePrompt } from "./generate";
 import type { TrainConfig } from "./train-config";
 
 const OPTIONS: OptionSpecs = {

@@ -3,7 +3,7 @@
 // or a full cache, and reports the cache's peak size against the full size.
 
 import { generate } from "@anllm/llama2-model";
-import { encodeDocument, type ResolvedAnchors, type Tokenizer } from "@anllm/redpajama-loader";
+import { encodePrompt } from "@anllm/redpajama-loader/text";
 import { choice, int, intList, num, type OptionSpecs, required, str } from "../args";
 import type { Command } from "../command";
 import { UsageError } from "../errors";
@@ -37,18 +37,6 @@ const OPTIONS: OptionSpecs = {
 
 const USAGE =
   "anllm generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3) [--max-new-tokens N] [--attention full|anchor] [--greedy | --temperature T --top-k K --top-p P] [--seed N] [--json]";
-
-/** Prompt ids and anchor flags: AC puts <AC> after complete sentences only. */
-export function encodePrompt(
-  text: string,
-  tokenizer: Tokenizer,
-  anchors: ResolvedAnchors,
-): Int32Array {
-  if (anchors.mode !== "ac") return encodeDocument(text, tokenizer, anchors).ids;
-  const complete = /[.!?]["')\]]?\s*$/.test(text);
-  return encodeDocument(text, tokenizer, { ...anchors, placement: complete ? "after" : "between" })
-    .ids;
-}
 
 export const generateCommand: Command = {
   usage: USAGE,

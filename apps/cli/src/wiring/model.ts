@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Llama2, type LlamaConfig, PRESETS, preset } from "@anllm/llama2-model";
+import { loadModel } from "@anllm/llama2-model/node";
 import {
   hfTokenizerFiles,
   type ResolvedAnchors,
@@ -12,7 +13,7 @@ import {
   type TokenizerSpec,
   tokenizerFromSpec,
 } from "@anllm/redpajama-loader";
-import { latestCheckpoint } from "@anllm/trainer";
+import { latestCheckpoint } from "@anllm/trainer/node";
 import { choice, intList, type OptionSpecs, required, str, type Values } from "../args";
 import { UsageError } from "../errors";
 import { ANCHOR_MODES, type AnchorMode, anchorSetup, loadTokenizer } from "./tokenizer";
@@ -126,7 +127,7 @@ export async function loadModelDir(
   const metaPath = join(dir, "anllm.json");
   const meta =
     existsSync(metaPath) && opts.tokenizer === undefined ? readAnllmMeta(metaPath) : null;
-  const model = await Llama2.load(dir);
+  const model = await loadModel(dir);
   try {
     return resolveTokenizer(command, dir, model, meta, metaPath, opts);
   } catch (e) {

@@ -12,11 +12,10 @@ import {
   CheckpointError,
   type Json,
   type ProgressMode,
-  readMetrics,
   type StepMetrics,
   type TrainResult,
-  train,
 } from "@anllm/trainer";
+import { readMetrics, train } from "@anllm/trainer/node";
 import type { TrainConfig } from "../commands/train-config";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
