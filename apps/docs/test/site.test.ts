@@ -3,25 +3,15 @@
 // right tokens, mask and cache for a known sentence under AnLLM-EP and AnLLM-AC, with no console errors.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkLinks } from "../lib/link-check";
 import { buildCharts, type ManifestEntry, parseDataFile } from "../lib/results";
+import { launchChromium } from "./chromium";
 import { distDir } from "./global-setup";
 import { GOLDEN_MASK, ruleMask } from "./golden";
 import { serveStatic } from "./static-server";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const GOLDEN_TEXT = "Hi there. Ok. I see. Yes";
 
 describe("built site: links and build-time figures", () => {
@@ -84,11 +74,8 @@ describe("built site in Chromium", () => {
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    expect(existsSync(CHROMIUM), `${CHROMIUM} missing: run scripts/setup-system.sh as root`).toBe(
-      true,
-    );
     server = await serveStatic(distDir);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on("console", (m) => {
       if (m.type() === "error") consoleErrors.push(`${page.url()}: ${m.text()}`);
