@@ -3,9 +3,10 @@
 // `anllm generate --greedy --json` prints in Node for the same checkpoint and prompt, and the
 // in-tab training gives the losses of @anllm/trainer's `train()` in Node for the same steps.
 // Fails, not skips, when the browser offers no WebGPU adapter.
-import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { getDevice } from "@anllm/tensor";
 import { initNodeDevice } from "@anllm/tensor/node";
 import type { BatchStream } from "@anllm/trainer";
@@ -68,11 +69,18 @@ describe("the model in the browser (browser.md)", () => {
   let browser: Browser;
   let page: Page;
   const consoleErrors: string[] = [];
+  /** paths of the JavaScript files the page loaded and ran */
+  const scripts = new Set<string>();
 
   beforeAll(async () => {
     server = await serveStatic(distDir);
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    page.on("request", (r) => {
+      const path = new URL(r.url()).pathname;
+      // scripts the page runs (VitePress's link prefetches of other pages are not "script")
+      if (path.endsWith(".js") && r.resourceType() === "script") scripts.add(path);
+    });
     page.on("console", (m) => {
       if (m.type() === "error") consoleErrors.push(m.text());
     });
@@ -201,6 +209,42 @@ describe("the model in the browser (browser.md)", () => {
     const tail = tab.slice(-5).reduce((a, b) => a + b, 0) / 5;
     expect(tail).toBeLessThan(tab[0]! - 0.5);
     expect(consoleErrors).toEqual([]);
+  });
+
+  it("loads its JavaScript, model code included, without the weights: sizes reported", () => {
+    const files = [...scripts].sort().map((path) => {
+      const bytes = readFileSync(join(distDir, path));
+      return { path, bytes: statSync(join(distDir, path)).size, gzipBytes: gzipSync(bytes).length };
+    });
+    // the model code came as its own chunks (loaded on demand), not with every page
+    expect(files.some((f) => /browser-model\.[\w-]+\.js$/.test(f.path))).toBe(true);
+    expect(files.some((f) => /tab-training\.[\w-]+\.js$/.test(f.path))).toBe(true);
+    const total = files.reduce((a, f) => a + f.bytes, 0);
+    const gzip = files.reduce((a, f) => a + f.gzipBytes, 0);
+    console.log(
+      `browser.html loaded ${files.length} JavaScript files: ${(total / 1024).toFixed(1)} KiB (${(gzip / 1024).toFixed(1)} KiB gzipped), weights not included`,
+    );
+    if (process.env.BROWSER_BUNDLE_JSON) {
+      const git = (...a: string[]) =>
+        execFileSync("git", a, { cwd: repoRoot, encoding: "utf8" }).trim();
+      const record = {
+        command:
+          "cd apps/docs && pnpm run build && BROWSER_BUNDLE_JSON=results/browser-page-bundle.json npx vitest run test/browser-model.test.ts",
+        commit: git("rev-parse", "--short", "HEAD"),
+        dirty: git("status", "--porcelain", "--untracked-files=no") !== "",
+        date: new Date().toISOString(),
+        page: "browser.html after loading the model, generating with both caches and training in the tab",
+        totalBytes: total,
+        totalGzipBytes: gzip,
+        weightsExcluded: BUNDLED_MODEL.files.map((f) => `${BUNDLED_MODEL.dir}/${f}`),
+        files,
+      };
+      mkdirSync(dirname(join(docsRoot, process.env.BROWSER_BUNDLE_JSON)), { recursive: true });
+      writeFileSync(
+        join(docsRoot, process.env.BROWSER_BUNDLE_JSON),
+        `${JSON.stringify(record, null, 2)}\n`,
+      );
+    }
   });
 
   it("says what to enable when the browser has no WebGPU adapter", async () => {
