@@ -14,19 +14,12 @@ import {
   numel,
   readSafetensorsHeaderFrom,
   type SafetensorsDType,
-  type SafetensorsEntry,
   type SafetensorsHeader,
+  SafetensorsReader,
 } from "./safetensors";
 
-export type {
-  ByteSource,
-  BytesLike,
-  HostTensor,
-  SafetensorsDType,
-  SafetensorsEntry,
-  SafetensorsHeader,
-} from "./safetensors";
-export { byteSource, SafetensorsReader } from "./safetensors";
+// The safetensors types (SafetensorsHeader, SafetensorsEntry, HostTensor, ...) and the reader over
+// any byte source are the main entry's (@anllm/tensor), browser-safe.
 
 /** dtype to store f32 values as (lower case, as in model configs). */
 export type StoreDType = "f32" | "f16" | "bf16";
@@ -57,52 +50,23 @@ function openForRead(path: string): Promise<FileHandle> {
   return openRegularFile(path, (detail) => new SafetensorsError(path, detail));
 }
 
-/** An open safetensors file: header parsed, tensors read one at a time on demand. */
-export class SafetensorsFile {
-  private constructor(
-    readonly path: string,
-    private readonly fh: FileHandle,
-    readonly entries: Map<string, SafetensorsEntry>,
-    readonly metadata: Record<string, string>,
-    /** absolute byte offset of the data section */
-    readonly dataStart: number,
-  ) {}
+/** An open safetensors file: a SafetensorsReader over a file handle (`close()` releases it). */
+export type SafetensorsFile = SafetensorsReader;
 
+/** Opens safetensors files on disk. */
+export const SafetensorsFile = {
   /** Opens `path` and parses its header; throws SafetensorsError naming the file on bad input. */
-  static async open(path: string): Promise<SafetensorsFile> {
+  async open(path: string): Promise<SafetensorsFile> {
     const fh = await openForRead(path);
     try {
-      const h = await readHeader(fh, path);
-      return new SafetensorsFile(path, fh, h.entries, h.metadata, h.dataStart);
+      const src = await fileSource(fh, path);
+      return await SafetensorsReader.open({ ...src, close: () => fh.close() }, path);
     } catch (e) {
       await fh.close();
       throw e;
     }
-  }
-
-  /** The header entry of tensor `name` (throws SafetensorsError when there is none). */
-  entry(name: string): SafetensorsEntry {
-    const e = this.entries.get(name);
-    if (!e) throw new SafetensorsError(this.path, `no tensor named "${name}"`, name);
-    return e;
-  }
-
-  /** Raw little-endian bytes of one tensor. */
-  async readBytes(name: string): Promise<Uint8Array<ArrayBuffer>> {
-    const e = this.entry(name);
-    return readExactly(this.fh, e.byteLength, e.start, this.path);
-  }
-
-  /** One tensor decoded to f32 (F16/BF16 converted). */
-  async readF32(name: string): Promise<Float32Array<ArrayBuffer>> {
-    return decode(this.entry(name), await this.readBytes(name));
-  }
-
-  /** Releases the file handle. */
-  async close(): Promise<void> {
-    await this.fh.close();
-  }
-}
+  },
+};
 
 /** Reads and checks the header of a safetensors file (the file is closed again). */
 export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {

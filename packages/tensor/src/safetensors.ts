@@ -11,6 +11,8 @@ export interface ByteSource {
   readonly size: number;
   /** exactly `length` bytes from byte `offset`; rejects when the source ends first */
   read(offset: number, length: number): Promise<Uint8Array<ArrayBuffer>>;
+  /** releases what the source holds (a file handle); absent for bytes in memory */
+  close?(): Promise<void>;
 }
 
 /** What {@link byteSource} accepts: bytes in memory, or a Blob (a File, a fetch Response's blob()). */
@@ -265,8 +267,10 @@ export class SafetensorsReader {
     return decodeSafetensors(this.entry(name), await this.readBytes(name));
   }
 
-  /** Nothing to release (the source is owned by the caller). */
-  async close(): Promise<void> {}
+  /** Releases the source (a file handle in Node); nothing to do for bytes in memory. */
+  async close(): Promise<void> {
+    await this.src.close?.();
+  }
 }
 
 function isByteSource(x: ByteSource | BytesLike): x is ByteSource {

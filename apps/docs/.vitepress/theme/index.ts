@@ -3,6 +3,7 @@
 // training; their model code is loaded on demand, so other pages do not carry it).
 import type { Theme } from "vitepress";
 import DefaultTheme from "vitepress/theme";
+import "./controls.css";
 import AnchorMaskPlayground from "./components/anchor-mask-playground.vue";
 import BrowserInference from "./components/browser-inference.vue";
 import CacheTimeline from "./components/cache-timeline.vue";
