@@ -18,8 +18,9 @@ import {
   SafetensorsReader,
 } from "./safetensors";
 
-// The safetensors types (SafetensorsHeader, SafetensorsEntry, HostTensor, ...) and the reader over
-// any byte source are the main entry's (@anllm/tensor), browser-safe.
+// What this entry's readers return; the other safetensors types and the reader over any byte
+// source are the main entry's (@anllm/tensor), browser-safe.
+export type { HostTensor, SafetensorsHeader } from "./safetensors";
 
 /** dtype to store f32 values as (lower case, as in model configs). */
 export type StoreDType = "f32" | "f16" | "bf16";
