@@ -287,4 +287,40 @@ describe("the model in the browser (browser.md)", () => {
       await plain.close();
     }
   });
+
+  it("shows a lost device as a readable message on the page", async () => {
+    const ctx = await browser.newContext();
+    try {
+      // keep the page's GPUDevice reachable so the test can destroy it (as a GPU reset would)
+      await ctx.addInitScript(() => {
+        const request = GPUAdapter.prototype.requestDevice;
+        GPUAdapter.prototype.requestDevice = async function (this: GPUAdapter, d) {
+          const dev = await request.call(this, d);
+          (globalThis as { lastGpuDevice?: GPUDevice }).lastGpuDevice = dev;
+          return dev;
+        };
+      });
+      const p = await ctx.newPage();
+      const errors: string[] = [];
+      p.on("pageerror", (e) => errors.push(e.message));
+      await p.goto(`${server.url}/browser.html`, { waitUntil: "load" });
+      await p.waitForSelector('[data-testid="browser-inference"][data-status="ready"]', {
+        timeout: 120_000,
+      });
+      await p.evaluate(() =>
+        (globalThis as { lastGpuDevice?: GPUDevice }).lastGpuDevice?.destroy(),
+      );
+      await p.getByTestId("max-new").fill("2");
+      await p.getByTestId("generate").click();
+      await p.waitForSelector('[data-testid="browser-inference"][data-status="error"]', {
+        timeout: 60_000,
+      });
+      expect(await p.getByTestId("error").textContent()).toMatch(
+        /^DeviceLostError: WebGPU device lost \(destroyed\)/,
+      );
+      expect(errors).toEqual([]);
+    } finally {
+      await ctx.close();
+    }
+  });
 });
