@@ -73,3 +73,26 @@ export class OutputPathError extends Error {
     this.name = "OutputPathError";
   }
 }
+
+/**
+ * Values do not fit IEEE half precision: converting them to f16 would turn them into inf. The
+ * message names what was converted, how many values overflow, the first index and the largest
+ * magnitude (f16's largest finite value is 65504).
+ */
+export class F16RangeError extends Error {
+  constructor(
+    /** what was converted (a tensor or weight name) */
+    readonly what: string,
+    /** number of finite values above f16's range */
+    readonly count: number,
+    /** flat index of the first of them */
+    readonly firstIndex: number,
+    /** largest magnitude among them */
+    readonly maxAbs: number,
+  ) {
+    super(
+      `${what}: ${count} value(s) outside the f16 range (|x| > 65504; first at index ${firstIndex}, largest ${maxAbs}); keep it in f32 (--dtype f32) or rescale it`,
+    );
+    this.name = "F16RangeError";
+  }
+}
