@@ -5,6 +5,7 @@
 // atomically (each file via a temp file, fsync and rename; the index last).
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve, sep } from "node:path";
+import { f32ToF16Checked } from "@anllm/tensor";
 import {
   atomicWrite,
   SafetensorsFile,
@@ -28,6 +29,8 @@ interface WeightFile {
   readonly entries: Map<string, { shape: number[]; dtype: "F32" | "F16" | "BF16" }>;
   entry(name: string): { shape: number[]; dtype: "F32" | "F16" | "BF16" };
   readF32(name: string): Promise<Float32Array<ArrayBuffer>>;
+  /** Raw little-endian bytes (safetensors files; torch.save files decode through readF32). */
+  readBytes?(name: string): Promise<Uint8Array<ArrayBuffer>>;
   close(): Promise<void>;
 }
 /** Buffers HF keeps in old checkpoints that are derived, not learned: ignored on load. */
@@ -200,6 +203,20 @@ export class CheckpointReader {
     const f = this.where.get(name);
     if (!f) throw new WeightsError(`checkpoint ${this.dir}: no tensor named "${name}"`);
     return f.readF32(name);
+  }
+
+  /**
+   * One tensor as IEEE half codes: an F16 tensor's bytes as they are (no f32 copy on the host),
+   * F32/BF16 converted, refusing values beyond f16's range (F16RangeError naming file and tensor).
+   */
+  async readF16(name: string): Promise<Uint16Array<ArrayBuffer>> {
+    const f = this.where.get(name);
+    if (!f) throw new WeightsError(`checkpoint ${this.dir}: no tensor named "${name}"`);
+    if (f.entry(name).dtype === "F16" && f.readBytes) {
+      const bytes = await f.readBytes(name);
+      return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+    }
+    return f32ToF16Checked(await f.readF32(name), `${f.path}: tensor "${name}"`);
   }
 
   /** Shape and stored dtype of tensor `name`. */

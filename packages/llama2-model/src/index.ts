@@ -34,4 +34,4 @@ export {
   paramSpecs,
   type WeightDType,
 } from "./spec";
-export type { WeightInitOptions } from "./weights";
+export { type ModelDType, resolveModelDType, type WeightInitOptions } from "./weights";

@@ -3,6 +3,7 @@
 // and cached inference; anchor-token addition for AnLLM-AC.
 import {
   type AttentionMask,
+  cast,
   concat,
   type Device,
   embedding,
@@ -36,12 +37,20 @@ import {
   initParams,
   LM_HEAD,
   loadParams,
+  type ModelDType,
+  resolveModelDType,
   type WeightInitOptions,
 } from "./weights";
 
 /** Options of `Llama2.load`. */
 export interface LoadOptions {
   device?: Device;
+  /**
+   * dtype of weights, activations and K/V on the device (default f32). f16 loads F16 tensors as
+   * they are and converts F32/BF16 ones (refusing values beyond f16's range); on a device without
+   * shader-f16 the model stays f32 and `dtypeNote` says so.
+   */
+  dtype?: ModelDType;
 }
 
 /** A Llama-2 model; parameters are HF-named f32 tensors (trainable leaves). */
@@ -49,7 +58,14 @@ export class Llama2 {
   private constructor(
     public config: LlamaConfig,
     private params: Map<string, Tensor>,
+    /** why the model is not in the dtype that was asked for (f16 on a device without it) */
+    readonly dtypeNote?: string,
   ) {}
+
+  /** dtype of the model's weights (and of its activations and K/V cache). */
+  get dtype(): ModelDType {
+    return this.param(EMBED).dtype === "f16" ? "f16" : "f32";
+  }
 
   /**
    * Lazy, shape-only instantiation: every parameter's name and shape and the memory the model
@@ -66,7 +82,8 @@ export class Llama2 {
   /** Seeded fresh model (HF init: N(0, 0.02) matrices, unit norms). */
   static init(config: LlamaConfig, opts: WeightInitOptions): Llama2 {
     validateConfig(config);
-    return new Llama2({ ...config }, initParams(config, opts));
+    const { dtype, note } = resolveModelDType(opts.dtype, opts.device);
+    return new Llama2({ ...config }, initParams(config, { ...opts, dtype }), note);
   }
 
   /** Load an HF directory (config.json + model.safetensors or shards; F32/F16/BF16). */
@@ -74,7 +91,8 @@ export class Llama2 {
     const config = await readConfig(dir);
     const reader = await CheckpointReader.open(dir);
     try {
-      return new Llama2(config, await loadParams(config, reader, opts.device));
+      const { dtype, note } = resolveModelDType(opts.dtype, opts.device);
+      return new Llama2(config, await loadParams(config, reader, opts.device, dtype), note);
     } finally {
       await reader.close();
     }
@@ -129,7 +147,10 @@ export class Llama2 {
         init === "mean"
           ? mean(w, 0, true)
           : slice(w, 0, opts.copyFrom as number, (opts.copyFrom as number) + 1);
-      const grown = concat([w.detach(), row.detach()], 0);
+      // the mean of an f16 matrix is computed (and returned) in f32: round it once to w's dtype
+      const rowW = row.dtype === w.dtype ? row : noGrad(() => cast(row, w.dtype));
+      const grown = concat([w.detach(), rowW.detach()], 0);
+      if (rowW !== row) rowW.dispose();
       row.dispose();
       grown.requiresGrad = true;
       grown.name = name;
@@ -195,7 +216,8 @@ export class Llama2 {
 
   /** A KV cache for `batch` sequences (policies: apps/docs/guide/method.md). */
   createCache(opts: KVCacheOptions): KVCache {
-    return new KVCache(this.config, opts);
+    // K/V rows are the model's own dtype (f16 with f16 weights) unless asked otherwise
+    return new KVCache(this.config, { dtype: this.dtype, ...opts });
   }
 
   /**

@@ -41,9 +41,9 @@ export function paramSpecs(c: LlamaConfig): ParamSpec[] {
   return out;
 }
 
-/** K+V bytes one cached token occupies (all layers, f32 K and V rows). */
-export function kvBytesPerEntry(c: LlamaConfig): number {
-  return 2 * c.nLayers * c.nKvHeads * c.headDim * 4;
+/** K+V bytes one cached token occupies (all layers, K and V rows of `dtype`, default f32). */
+export function kvBytesPerEntry(c: LlamaConfig, dtype: "f32" | "f16" = "f32"): number {
+  return 2 * c.nLayers * c.nKvHeads * c.headDim * (dtype === "f16" ? 2 : 4);
 }
 
 /** Memory needs of a config, in bytes. */

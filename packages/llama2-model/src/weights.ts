@@ -1,6 +1,19 @@
 // Parameter tensors of a Llama model keyed by HF names: seeded initialisation (HF's normal(0, 0.02)
 // for matrices, ones for norms), loading from a checkpoint reader, and per-layer name helpers.
-import { type Device, ones, randn, scale, sum, type Tensor, tensor, tidy } from "@anllm/tensor";
+import {
+  cast,
+  type Device,
+  fromF16,
+  getDevice,
+  noGrad,
+  ones,
+  randn,
+  scale,
+  sum,
+  type Tensor,
+  tensor,
+  tidy,
+} from "@anllm/tensor";
 import type { CheckpointReader } from "./checkpoint";
 import type { LlamaConfig } from "./config";
 import { WeightsError } from "./errors";
@@ -32,17 +45,43 @@ export interface WeightInitOptions {
   /** std of the normal init of matrices (HF initializer_range, default 0.02) */
   std?: number;
   device?: Device;
+  /** dtype of the parameters (default f32); f16 falls back to f32 where the device lacks it */
+  dtype?: ModelDType;
+}
+
+/** dtypes a model's tensors (weights, activations, K/V) can have on the device. */
+export type ModelDType = "f32" | "f16";
+
+/**
+ * The dtype a model gets on `device` when `asked` is requested: f16 needs the adapter's
+ * shader-f16 feature; without it the model runs in f32 and `note` says why (callers print it).
+ */
+export function resolveModelDType(
+  asked: ModelDType | undefined,
+  device: Device | undefined,
+): { dtype: ModelDType; note?: string } {
+  if (asked !== "f16") return { dtype: "f32" };
+  const d = device ?? getDevice();
+  if (d.supportsF16) return { dtype: "f16" };
+  return {
+    dtype: "f32",
+    note: `${d.name} lacks the WebGPU feature shader-f16: weights, activations and K/V stay f32 (twice the memory of --dtype f16)`,
+  };
 }
 
 /** Fresh parameters: matrices ~ N(0, std^2) (seed + index per tensor), norm weights = 1. */
 export function initParams(config: LlamaConfig, opts: WeightInitOptions): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   const std = opts.std ?? 0.02;
+  const dtype = opts.dtype ?? "f32";
   paramSpecs(config).forEach((s, i) => {
-    const t =
+    const f32 =
       s.shape.length === 1
         ? ones(s.shape, { device: opts.device })
         : randn(s.shape, { seed: opts.seed * 1000 + i, std, device: opts.device });
+    // f16 models: the same seeded values rounded once (so f16 and f32 inits match to f16 precision)
+    const t = dtype === "f32" ? f32 : noGrad(() => cast(f32, dtype));
+    if (t !== f32) f32.dispose();
     t.requiresGrad = true;
     t.name = s.name;
     out.set(s.name, t);
@@ -68,14 +107,18 @@ export async function loadParams(
   config: LlamaConfig,
   reader: CheckpointReader,
   device?: Device,
+  dtype: ModelDType = "f32",
 ): Promise<Map<string, Tensor>> {
   const out = new Map<string, Tensor>();
   const specs = paramSpecs(config);
   reader.validate(specs);
   try {
     for (const s of specs) {
-      const data = await reader.readF32(s.name);
-      const t = tensor(data, s.shape, { device });
+      // f16: F16 files upload their bytes as they are; F32/BF16 convert with the range check
+      const t =
+        dtype === "f16"
+          ? fromF16(await reader.readF16(s.name), s.shape, { device, dtype: "f16" })
+          : tensor(await reader.readF32(s.name), s.shape, { device });
       t.requiresGrad = true;
       t.name = s.name;
       out.set(s.name, t);

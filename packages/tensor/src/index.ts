@@ -10,12 +10,21 @@ export {
   DeviceLostError,
   DeviceUnavailableError,
   DisposedTensorError,
+  F16RangeError,
   KernelError,
   ShapeError,
 } from "./errors";
 export type { TensorOptions } from "./factories";
 export { arange, fromBF16, fromF16, full, ones, randn, tensor, uniform, zeros } from "./factories";
-export { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16, f32ToF16Bits } from "./half";
+export {
+  bf16ToF32,
+  F16_MAX,
+  f16ToF32,
+  f32ToBF16,
+  f32ToF16,
+  f32ToF16Bits,
+  f32ToF16Checked,
+} from "./half";
 export type { DeviceInitOptions } from "./init";
 export { createWebGPUDevice, initDevice, LAVAPIPE_RECIPE } from "./init";
 export type { MatmulTiling } from "./kernels/matmul/matmul.wgsl";
