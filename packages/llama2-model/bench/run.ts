@@ -1,6 +1,7 @@
 // Benchmarks for @anllm/llama2-model (prints JSON): training forward/backward time, generation
 // tokens/s per cache mode, and anchor cache reduction on a few-shot-like prompt.
 // Usage: pnpm bench [-- --device cpu|webgpu --preset small --reps 5]
+//        pnpm bench -- --suite big [--tinyllama DIR --llama7b DIR --tokens 16] (bench/big-models.ts)
 import { parseArgs } from "node:util";
 import { backward } from "@anllm/tensor";
 import { initNodeDevice } from "@anllm/tensor/node";
@@ -13,6 +14,11 @@ const { values } = parseArgs({
     preset: { type: "string", default: "small" },
     reps: { type: "string", default: "5" },
     seqLen: { type: "string", default: "128" },
+    // "big": the big-model suite (bench/big-models.ts) over folders from make-random-model.ts
+    suite: { type: "string", default: "default" },
+    tinyllama: { type: "string", default: "/tmp/big/tinyllama-f16" },
+    llama7b: { type: "string", default: "/tmp/big/llama2-7b-f16" },
+    tokens: { type: "string", default: "16" },
   },
 });
 
@@ -98,4 +104,15 @@ async function main() {
   model.dispose();
 }
 
-await main();
+if (values.suite === "big") {
+  const { bigModels } = await import("./big-models");
+  const r = await bigModels({
+    tinyllama: values.tinyllama as string,
+    llama7b: values.llama7b as string,
+    tokens: Number(values.tokens),
+  });
+  console.log(JSON.stringify(r, null, 2));
+  process.exit(0);
+} else {
+  await main();
+}
