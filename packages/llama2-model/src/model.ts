@@ -172,15 +172,43 @@ export class Llama2 {
    * @param mask the attention rule over the keys (with `kv`: the cached rows, then the L tokens)
    * @returns hidden states [batch, L, dModel]
    */
-  private decode(ids: Tensor, positions: Tensor, mask: AttentionMask, kv?: LayerKV): Tensor {
-    const ctx: LayerContext = { config: this.config, params: this.params, positions, mask, kv };
-    let x = embedding(this.param(EMBED), ids);
+  private decode(
+    ids: Tensor,
+    positions: Tensor,
+    mask: AttentionMask,
+    kv?: LayerKV,
+    params: Map<string, Tensor> = this.params,
+  ): Tensor {
+    const ctx: LayerContext = { config: this.config, params, positions, mask, kv };
+    let x = embedding(params.get(EMBED) as Tensor, ids);
     for (let l = 0; l < this.config.nLayers; l++) x = decoderLayer(x, l, ctx);
-    return rmsNorm(x, this.param(FINAL_NORM), this.config.rmsNormEps);
+    return rmsNorm(x, params.get(FINAL_NORM) as Tensor, this.config.rmsNormEps);
   }
 
-  /** Final-norm hidden states [batch, seqLen, dModel] and the batch's host arrays. */
-  hidden(batch: ModelBatch): { hidden: Tensor; arrays: BatchArrays } {
+  /**
+   * The parameters as a forward in `compute` dtype uses them: the model's own, or (mixed
+   * precision: f32 master weights, f16 compute) a differentiable cast of each, so gradients flow
+   * back to the f32 parameters. The copies live in the caller's tidy scope / tape.
+   */
+  private paramsIn(compute: ModelDType | undefined): Map<string, Tensor> {
+    if (compute === undefined || compute === this.dtype) return this.params;
+    const out = new Map<string, Tensor>();
+    for (const [name, t] of this.params) out.set(name, cast(t, compute));
+    return out;
+  }
+
+  /**
+   * Final-norm hidden states [batch, seqLen, dModel] and the batch's host arrays; `compute`: run
+   * the forward in that dtype (see `loss`).
+   */
+  hidden(batch: ModelBatch, compute?: ModelDType): { hidden: Tensor; arrays: BatchArrays } {
+    return this.hiddenWith(batch, this.paramsIn(compute));
+  }
+
+  private hiddenWith(
+    batch: ModelBatch,
+    params: Map<string, Tensor>,
+  ): { hidden: Tensor; arrays: BatchArrays } {
     checkBatch(batch, this.config.vocabSize);
     const arrays = batchArrays(batch);
     const device = this.param(EMBED).device;
@@ -189,7 +217,7 @@ export class Llama2 {
     const positions = i32(arrays.positions);
     const mask = makeAttentionMask({ ...arrays.mask, device });
     try {
-      return { hidden: this.decode(ids, positions, mask), arrays };
+      return { hidden: this.decode(ids, positions, mask, undefined, params), arrays };
     } finally {
       // the tape keeps its own references for backward
       mask.dispose();
@@ -207,11 +235,15 @@ export class Llama2 {
    * Scalar mean next-token cross-entropy (targets = labels shifted by one; pads, -100 and packed
    * document boundaries ignored). The head runs in row chunks (see lmHeadLoss).
    */
-  loss(batch: ModelBatch, opts: HeadLossOptions = {}): Tensor {
-    const { hidden, arrays } = this.hidden(batch);
+  loss(batch: ModelBatch, opts: HeadLossOptions & { compute?: ModelDType } = {}): Tensor {
+    // compute "f16" on an f32 model: mixed precision (f16 forward and backward, f32 loss, f32
+    // gradients on the f32 parameters through the casts)
+    const params = this.paramsIn(opts.compute);
+    const { hidden, arrays } = this.hiddenWith(batch, params);
     const n = batch.batch * batch.seqLen;
     const targets = shiftedTargets(batch, arrays.valid);
-    return lmHeadLoss(reshape(hidden, [n, this.config.dModel]), this.headWeight(), targets, opts);
+    const head = params.get(this.config.tieWordEmbeddings ? EMBED : LM_HEAD) as Tensor;
+    return lmHeadLoss(reshape(hidden, [n, this.config.dModel]), head, targets, opts);
   }
 
   /** A KV cache for `batch` sequences (policies: apps/docs/guide/method.md). */

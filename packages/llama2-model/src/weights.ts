@@ -8,11 +8,8 @@ import {
   noGrad,
   ones,
   randn,
-  scale,
-  sum,
   type Tensor,
   tensor,
-  tidy,
 } from "@anllm/tensor";
 import type { CheckpointReader } from "./checkpoint";
 import type { LlamaConfig } from "./config";

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { f32ToF16, initDevice, tensor } from "@anllm/tensor";
+import { f32ToF16, initDevice } from "@anllm/tensor";
 import { readSafetensorsHeader, readSafetensorsTensor, writeSafetensors } from "@anllm/tensor/io";
 import { beforeAll, describe, expect, it } from "vitest";
 import {

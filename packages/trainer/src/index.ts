@@ -17,7 +17,13 @@ export {
 export { clipFactor, globalGradNorm } from "./clip";
 export { CheckpointError, DataExhaustedError, NonFiniteError, TrainerConfigError } from "./errors";
 export { readMetrics, type StepMetrics } from "./metrics";
-export type { BatchStream, LossContext, TrainOptions } from "./options";
+export {
+  type BatchStream,
+  type LossContext,
+  type LossScaleOptions,
+  resolveLossScale,
+  type TrainOptions,
+} from "./options";
 export type { ProgressMode } from "./progress";
 export {
   learningRate,

@@ -32,6 +32,8 @@ export interface TrainConfig {
   onNonFinite: "stop" | "skip";
   /** allow --seq-len above the model's max_position_embeddings (the positions are extended) */
   extendPositions?: boolean;
+  /** "f16": mixed precision (absent in configs of runs made before it existed: f32) */
+  dtype?: "f32" | "f16";
 }
 
 /** Flags of `anllm train` (also the keys of --config files). */
@@ -98,6 +100,12 @@ export const TRAIN_SPECS: OptionSpecs = {
     default: "1",
   },
   seed: { type: "string", arg: "N", help: "seed (weights, data order)", default: "34" },
+  dtype: {
+    type: "string",
+    arg: "f32|f16",
+    help: "f16: mixed precision (f32 weights and AdamW state, f16 forward and backward, dynamic loss scaling); f32 with a note where the adapter lacks shader-f16",
+    default: "f32",
+  },
   out: { type: "string", arg: "DIR", help: "run folder", default: "runs/train" },
   "checkpoint-every": {
     type: "string",
@@ -213,6 +221,7 @@ export function toTrainConfig(given: Values, defaultData: () => string): TrainCo
     acInit: choice(c, v, "ac-init", ["mean", "copy-period"] as const)!,
     onNonFinite: choice(c, v, "on-nonfinite", ["stop", "skip"] as const)!,
     ...(v["extend-positions"] === true ? { extendPositions: true } : {}),
+    dtype: choice(c, v, "dtype", ["f32", "f16"] as const)!,
   };
 }
 
@@ -236,6 +245,7 @@ export function resumeConfig(stored: TrainConfig, now: TrainConfig, given: Value
     packing: "mode",
     "ac-init": "acInit",
     "extend-positions": "extendPositions",
+    dtype: "dtype",
   };
   for (const flag of Object.keys(given)) {
     if (RESUME_MUTABLE.has(flag) || given[flag] === undefined) continue;

@@ -4,7 +4,7 @@
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { configToHF } from "@anllm/llama2-model";
+import { configToHF, resolveModelDType } from "@anllm/llama2-model";
 import type { Batch } from "@anllm/redpajama-loader";
 import { getDevice } from "@anllm/tensor";
 import { atomicWrite, makeDirs } from "@anllm/tensor/io";
@@ -174,10 +174,17 @@ export async function runTraining(
     `model ${cfg.model}: ${(nParams / 1e6).toFixed(2)}M parameters, vocab ${model.config.vocabSize}, ` +
       `anchor ${loaded.anchorMode} (ids ${loaded.anchors.ids.join(",") || "-"}), attention ${attention}\n`,
   );
+  // --dtype f16: mixed precision (f32 master weights and AdamW state, f16 compute, loss scaling)
+  const { dtype: compute, note } = resolveModelDType(cfg.dtype, getDevice());
+  if (note) io.err(`note: --dtype f16: ${note}\n`);
+  if (compute === "f16")
+    io.err("mixed precision: f16 forward and backward, dynamic loss scaling\n");
   const result = await train<Batch>({
     stepData: () => ({ skippedRecords: skippedJson(data.report(), 0) }) as unknown as Json,
     params: model.parameters(),
-    loss: (b) => model.loss(toModelBatch(b, attention)),
+    loss: (b) =>
+      model.loss(toModelBatch(b, attention), compute === "f16" ? { compute: "f16" } : {}),
+    ...(compute === "f16" ? { lossScale: {} } : {}),
     data,
     steps: cfg.steps,
     gradAccum: cfg.gradAccum,
