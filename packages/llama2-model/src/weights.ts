@@ -105,6 +105,9 @@ export function firstNonFinite(values: Float32Array | Uint16Array, half: boolean
   return -1;
 }
 
+/** Bytes uploaded between two waits for the device queue while loading weights. */
+const UPLOAD_SYNC_BYTES = 256 * 2 ** 20;
+
 /** Read every parameter from a validated checkpoint, one tensor in host memory at a time. */
 export async function loadParams(
   config: LlamaConfig,
@@ -115,6 +118,7 @@ export async function loadParams(
   const out = new Map<string, Tensor>();
   const specs = paramSpecs(config);
   reader.validate(specs);
+  let pending = 0;
   try {
     for (const s of specs) {
       // f16: F16 files upload their bytes as they are; F32/BF16 convert with the range check
@@ -132,6 +136,14 @@ export async function loadParams(
       t.requiresGrad = true;
       t.name = s.name;
       out.set(s.name, t);
+      // WebGPU stages each upload until the next submit completes: let the queue drain every
+      // UPLOAD_SYNC_BYTES so staging memory stays bounded (TinyLlama in f16: peak RSS 5.6 GiB
+      // without, for 2.05 GiB of weights)
+      pending += t.size * (dtype === "f16" ? 2 : 4);
+      if (pending >= UPLOAD_SYNC_BYTES) {
+        await t.device.sync();
+        pending = 0;
+      }
     }
   } catch (e) {
     for (const t of out.values()) t.dispose();
