@@ -23,7 +23,7 @@ export { ConfigError, ModelInputError, WeightsError } from "./errors";
 export { type GenerateOptions, type GenerateResult, generate } from "./generate";
 export { type CacheStats, type ChunkPlan, KVCache, type KVCacheOptions } from "./kv-cache";
 export { type HeadLossOptions, lmHeadLoss } from "./loss";
-export { Llama2, type LoadOptions } from "./model";
+export { Llama2, type LoadOptions, type TrainLossOptions } from "./model";
 export { type SampleOptions, sampleToken } from "./sampling";
 export {
   formatBytes,

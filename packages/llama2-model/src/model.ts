@@ -28,7 +28,14 @@ import { CheckpointReader, readConfig, type SaveOptions, saveModelFolder } from 
 import { type LlamaConfig, validateConfig } from "./config";
 import { ModelInputError } from "./errors";
 import { KVCache, type KVCacheOptions } from "./kv-cache";
-import { decoderLayer, type LayerContext, type LayerKV, linear, pickRows } from "./layers";
+import {
+  checkpointedDecoderLayer,
+  decoderLayer,
+  type LayerContext,
+  type LayerKV,
+  linear,
+  pickRows,
+} from "./layers";
 import { type HeadLossOptions, lmHeadLoss } from "./loss";
 import { memoryReport, paramSpecs } from "./spec";
 import {
@@ -51,6 +58,17 @@ export interface LoadOptions {
    * shader-f16 the model stays f32 and `dtypeNote` says so.
    */
   dtype?: ModelDType;
+}
+
+/** Options of `Llama2.loss` beyond the head's. */
+export interface TrainLossOptions extends HeadLossOptions {
+  /** run the forward and backward in this dtype ("f16" on an f32 model: mixed precision) */
+  compute?: ModelDType;
+  /**
+   * keep only each decoder layer's input and recompute the layer in backward (activation memory
+   * of one layer instead of all; one extra forward per step)
+   */
+  checkpointActivations?: boolean;
 }
 
 /** A Llama-2 model; parameters are HF-named f32 tensors (trainable leaves). */
@@ -178,10 +196,12 @@ export class Llama2 {
     mask: AttentionMask,
     kv?: LayerKV,
     params: Map<string, Tensor> = this.params,
+    checkpoint = false,
   ): Tensor {
     const ctx: LayerContext = { config: this.config, params, positions, mask, kv };
+    const layer = checkpoint && !kv ? checkpointedDecoderLayer : decoderLayer;
     let x = embedding(params.get(EMBED) as Tensor, ids);
-    for (let l = 0; l < this.config.nLayers; l++) x = decoderLayer(x, l, ctx);
+    for (let l = 0; l < this.config.nLayers; l++) x = layer(x, l, ctx);
     return rmsNorm(x, params.get(FINAL_NORM) as Tensor, this.config.rmsNormEps);
   }
 
@@ -208,6 +228,7 @@ export class Llama2 {
   private hiddenWith(
     batch: ModelBatch,
     params: Map<string, Tensor>,
+    checkpoint = false,
   ): { hidden: Tensor; arrays: BatchArrays } {
     checkBatch(batch, this.config.vocabSize);
     const arrays = batchArrays(batch);
@@ -217,7 +238,7 @@ export class Llama2 {
     const positions = i32(arrays.positions);
     const mask = makeAttentionMask({ ...arrays.mask, device });
     try {
-      return { hidden: this.decode(ids, positions, mask, undefined, params), arrays };
+      return { hidden: this.decode(ids, positions, mask, undefined, params, checkpoint), arrays };
     } finally {
       // the tape keeps its own references for backward
       mask.dispose();
@@ -235,11 +256,11 @@ export class Llama2 {
    * Scalar mean next-token cross-entropy (targets = labels shifted by one; pads, -100 and packed
    * document boundaries ignored). The head runs in row chunks (see lmHeadLoss).
    */
-  loss(batch: ModelBatch, opts: HeadLossOptions & { compute?: ModelDType } = {}): Tensor {
+  loss(batch: ModelBatch, opts: TrainLossOptions = {}): Tensor {
     // compute "f16" on an f32 model: mixed precision (f16 forward and backward, f32 loss, f32
     // gradients on the f32 parameters through the casts)
     const params = this.paramsIn(opts.compute);
-    const { hidden, arrays } = this.hiddenWith(batch, params);
+    const { hidden, arrays } = this.hiddenWith(batch, params, opts.checkpointActivations);
     const n = batch.batch * batch.seqLen;
     const targets = shiftedTargets(batch, arrays.valid);
     const head = params.get(this.config.tieWordEmbeddings ? EMBED : LM_HEAD) as Tensor;

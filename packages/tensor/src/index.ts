@@ -28,9 +28,9 @@ export {
 export type { DeviceInitOptions } from "./init";
 export { createWebGPUDevice, initDevice, LAVAPIPE_RECIPE } from "./init";
 export type { MatmulTiling } from "./kernels/matmul/matmul.wgsl";
-export { assignInPlace, dispose, keep, memoryStats, tidy } from "./ops/api";
+export { assignInPlace, dispose, keep, memoryStats, resetPeakMemory, tidy } from "./ops/api";
 export type { AttentionMask, AttentionOptions, MaskInput, TokenArray } from "./ops/attention";
-export { attention, makeAttentionMask } from "./ops/attention";
+export { attention, makeAttentionMask, retainMask } from "./ops/attention";
 export {
   abs,
   add,
@@ -81,7 +81,7 @@ export { compactRowsInPlace, writeRowsInPlace } from "./ops/rows-in-place";
 export type { SeededRandom, SeededRandomState } from "./random";
 export { seededRandom } from "./random";
 export type { CustomGradResult } from "./tape";
-export { customGrad, isGradEnabled, noGrad, param } from "./tape";
+export { customGrad, enableGrad, isGradEnabled, noGrad, param } from "./tape";
 export { isTensor, Tensor } from "./tensor";
 export type { TuneWork } from "./tuning";
 export { recordTuneWork } from "./tuning";

@@ -34,6 +34,8 @@ export interface TrainConfig {
   extendPositions?: boolean;
   /** "f16": mixed precision (absent in configs of runs made before it existed: f32) */
   dtype?: "f32" | "f16";
+  /** recompute each decoder layer in backward instead of keeping its activations */
+  checkpointActivations?: boolean;
 }
 
 /** Flags of `anllm train` (also the keys of --config files). */
@@ -100,6 +102,10 @@ export const TRAIN_SPECS: OptionSpecs = {
     default: "1",
   },
   seed: { type: "string", arg: "N", help: "seed (weights, data order)", default: "34" },
+  "checkpoint-activations": {
+    type: "boolean",
+    help: "keep only each decoder layer's input and recompute the layer in backward (less activation memory, one more forward per step)",
+  },
   dtype: {
     type: "string",
     arg: "f32|f16",
@@ -145,6 +151,7 @@ export const TRAIN_SPECS: OptionSpecs = {
 const RESUME_MUTABLE = new Set([
   "steps",
   "checkpoint-every",
+  "checkpoint-activations",
   "on-nonfinite",
   "out",
   "resume",
@@ -222,6 +229,7 @@ export function toTrainConfig(given: Values, defaultData: () => string): TrainCo
     onNonFinite: choice(c, v, "on-nonfinite", ["stop", "skip"] as const)!,
     ...(v["extend-positions"] === true ? { extendPositions: true } : {}),
     dtype: choice(c, v, "dtype", ["f32", "f16"] as const)!,
+    ...(v["checkpoint-activations"] === true ? { checkpointActivations: true } : {}),
   };
 }
 
@@ -246,6 +254,7 @@ export function resumeConfig(stored: TrainConfig, now: TrainConfig, given: Value
     "ac-init": "acInit",
     "extend-positions": "extendPositions",
     dtype: "dtype",
+    "checkpoint-activations": "checkpointActivations",
   };
   for (const flag of Object.keys(given)) {
     if (RESUME_MUTABLE.has(flag) || given[flag] === undefined) continue;
@@ -265,6 +274,10 @@ export function resumeConfig(stored: TrainConfig, now: TrainConfig, given: Value
       given["checkpoint-every"] !== undefined ? now.checkpointEvery : stored.checkpointEvery,
     onNonFinite:
       given["on-nonfinite"] !== undefined ? now.onNonFinite : (stored.onNonFinite ?? "stop"),
+    // recomputing layers changes memory and time, not the numbers: it may change on resume
+    ...(given["checkpoint-activations"] !== undefined
+      ? { checkpointActivations: now.checkpointActivations === true }
+      : {}),
     out: now.out,
   };
 }

@@ -183,7 +183,10 @@ export async function runTraining(
     stepData: () => ({ skippedRecords: skippedJson(data.report(), 0) }) as unknown as Json,
     params: model.parameters(),
     loss: (b) =>
-      model.loss(toModelBatch(b, attention), compute === "f16" ? { compute: "f16" } : {}),
+      model.loss(toModelBatch(b, attention), {
+        ...(compute === "f16" ? { compute: "f16" as const } : {}),
+        ...(cfg.checkpointActivations ? { checkpointActivations: true } : {}),
+      }),
     ...(compute === "f16" ? { lossScale: {} } : {}),
     data,
     steps: cfg.steps,

@@ -104,6 +104,27 @@ class MaskHandle implements AttentionMask {
   }
 }
 
+/**
+ * A second handle on `mask`'s device copy, disposed separately (its device memory lives until
+ * both are disposed): for work that runs after the mask's owner disposed it, such as activation
+ * checkpointing's recompute in backward. The copy is a plain tensor view, so a tidy scope or the
+ * tape that owns it frees it.
+ */
+export function retainMask(mask: AttentionMask): AttentionMask {
+  const packed = devicePacked.get(mask);
+  if (!packed) throw new DisposedTensorError("retainMask: the mask was used after dispose()");
+  const m = mask as MaskHandle;
+  return new MaskHandle(
+    m.batch,
+    m.lq,
+    m.lk,
+    m.mode,
+    m.bosVisible,
+    m.hasDoc,
+    packed.view(packed.shape),
+  );
+}
+
 /** Segment ids of every row of [batch, L] anchor flags. */
 function batchSegments(anchor: Int32Array, batch: number, len: number): Int32Array {
   const seg = new Int32Array(batch * len);
