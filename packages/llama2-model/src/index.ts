@@ -32,6 +32,8 @@ export {
   memoryReport,
   type ParamSpec,
   paramSpecs,
+  type TrainingMemory,
+  trainingMemory,
   type WeightDType,
 } from "./spec";
 export { type ModelDType, resolveModelDType, type WeightInitOptions } from "./weights";
