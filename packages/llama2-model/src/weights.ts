@@ -131,8 +131,8 @@ export async function loadParams(
       }
       const t =
         values instanceof Uint16Array
-          ? fromF16(values, s.shape, { device, dtype: "f16" })
-          : tensor(values, s.shape, { device });
+          ? fromF16(values, s.shape, { device, dtype: "f16", name: s.name })
+          : tensor(values, s.shape, { device, name: s.name });
       t.requiresGrad = true;
       t.name = s.name;
       out.set(s.name, t);

@@ -96,3 +96,36 @@ export class F16RangeError extends Error {
     this.name = "F16RangeError";
   }
 }
+
+/**
+ * A device allocation does not fit: the device's memory limit (WebGPU's out-of-memory error, or
+ * the byte budget of a software adapter whose "device memory" is the host's RAM) would be
+ * exceeded. Names what was being allocated, its size, what is already allocated and the limit;
+ * callers that know the workload (the CLI) add which options would make it fit.
+ */
+export class OutOfMemoryError extends Error {
+  constructor(
+    /** what was being allocated: a tensor's name, or its dtype and shape */
+    readonly what: string,
+    /** bytes requested */
+    readonly bytes: number,
+    /** bytes the device holds already (live tensors and the buffer pool) */
+    readonly allocatedBytes: number,
+    /** the device's limit in bytes (undefined when the driver reported the failure) */
+    readonly limitBytes: number | undefined,
+    hint = "",
+  ) {
+    const size = (n: number) =>
+      n >= 2 ** 30
+        ? `${(n / 2 ** 30).toFixed(2)} GiB`
+        : n >= 2 ** 20
+          ? `${(n / 2 ** 20).toFixed(1)} MiB`
+          : `${(n / 2 ** 10).toFixed(1)} KiB`;
+    super(
+      `out of device memory: cannot allocate ${what} (${size(bytes)}) with ${size(allocatedBytes)} already allocated` +
+        (limitBytes !== undefined ? ` (limit ${size(limitBytes)})` : "") +
+        (hint ? `; ${hint}` : ""),
+    );
+    this.name = "OutOfMemoryError";
+  }
+}

@@ -12,6 +12,7 @@ export {
   DisposedTensorError,
   F16RangeError,
   KernelError,
+  OutOfMemoryError,
   ShapeError,
 } from "./errors";
 export type { TensorOptions } from "./factories";

@@ -15,7 +15,7 @@ export function empty(shape: readonly number[], dtype: DType, like?: Tensor): Te
     if (!Number.isInteger(d) || d < 0) throw new ShapeError(`invalid shape [${shape}]`);
     n *= d;
   }
-  return Tensor.fresh(b, b.alloc(n, dtype), shape, dtype);
+  return Tensor.fresh(b, b.alloc(n, dtype, `${dtype} [${shape.join(", ")}]`), shape, dtype);
 }
 
 /** Normalises a possibly negative axis. */
@@ -91,7 +91,12 @@ export function launchElementwise(
   const code = typeof op === "number" ? op : ELEM_OPS[op].code;
   const shape = outShape ?? broadcastShapes(...inputs.map((t) => t.shape));
   const b = inputs[0]?.backend ?? backend ?? getBackend();
-  const out = Tensor.fresh(b, b.alloc(shapeSize(shape), outDtype), shape, outDtype);
+  const out = Tensor.fresh(
+    b,
+    b.alloc(shapeSize(shape), outDtype, `${outDtype} [${shape.join(", ")}]`),
+    shape,
+    outDtype,
+  );
   if (out.size === 0) return out;
   // ops without inputs (fill) read a 1-element dummy that is never used
   const dummy = inputs.length === 0 ? Tensor.fresh(b, b.alloc(1, "f32"), [1], "f32") : null;

@@ -42,9 +42,12 @@ export class BufferPool {
   }
 
   /** Destroys every pooled buffer (used when an allocation fails or on device destroy). */
-  trim(): void {
+  /** Destroys every pooled buffer; returns the bytes released. */
+  trim(): number {
     for (const list of this.free.values()) for (const b of list) b.destroy();
     this.free.clear();
+    const released = this.bytes;
     this.bytes = 0;
+    return released;
   }
 }

@@ -3,7 +3,7 @@
 // recorded and thrown at the next sync point with the kernel's name.
 import type { Backend, DeviceLimits, KernelArg, Storage } from "../device";
 import { type DType, dtypeBytes, storageBytes, type TypedArray } from "../dtype";
-import { DeviceLostError, KernelError } from "../errors";
+import { DeviceLostError, KernelError, OutOfMemoryError } from "../errors";
 import { f16ToF32 } from "../half";
 import type { KernelDef } from "../kernels/kernel";
 import { bindingDecls, ENABLE_F16 } from "./bindings";
@@ -33,6 +33,12 @@ export interface WebGPUDeviceOptions {
   maxBindingBytes?: number;
   /** Force the kernel variants of a software ("software") or hardware ("hardware") adapter. */
   variants?: "software" | "hardware";
+  /**
+   * Budget of device bytes (live tensors + pooled buffers): an allocation beyond it trims the
+   * pool, then throws OutOfMemoryError. For software adapters, whose "device memory" is the host's
+   * RAM (where a failed allocation is a kill by the OS, not an error). Default: no budget.
+   */
+  memoryLimitBytes?: number;
 }
 
 /** A device that runs WGSL kernels through a GPUDevice. */
@@ -59,9 +65,10 @@ export class WebGPUDevice implements Backend {
     readonly gpu: GPUDevice,
     readonly name: string,
     software: boolean,
-    opts: WebGPUDeviceOptions = {},
+    private readonly opts: WebGPUDeviceOptions = {},
   ) {
     const l = gpu.limits;
+    this.memoryLimitBytes = opts.memoryLimitBytes;
     this.software = opts.variants ? opts.variants === "software" : software;
     this.limits = {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
@@ -91,14 +98,43 @@ export class WebGPUDevice implements Backend {
     if (!this.error) this.error = e;
   }
 
-  private createBuffer(cls: number, mapped: boolean): GPUBuffer {
+  /** Bytes of every buffer this device created and has not destroyed (live and pooled). */
+  private heldBytes = 0;
+
+  /** The byte budget (see WebGPUDeviceOptions.memoryLimitBytes); undefined: none. */
+  memoryLimitBytes: number | undefined;
+
+  /** Bytes held by buffers (live tensors and the pool). */
+  get allocatedBytes(): number {
+    return this.heldBytes;
+  }
+
+  private createBuffer(cls: number, mapped: boolean, what: string, bytes = cls): GPUBuffer {
     if (cls > this.limits.maxBufferSize) {
       throw new KernelError(
         `tensor of ${cls} bytes exceeds the adapter's maxBufferSize (${this.limits.maxBufferSize})`,
       );
     }
+    const limit = this.memoryLimitBytes;
+    if (limit !== undefined && this.heldBytes + cls > limit) {
+      // cached buffers first: they are memory nobody uses
+      this.heldBytes -= this.pool.trim();
+      if (this.heldBytes + cls > limit) {
+        throw new OutOfMemoryError(what, bytes, this.heldBytes, limit);
+      }
+    }
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    return this.gpu.createBuffer({ size: cls, usage, mappedAtCreation: mapped });
+    // a driver's own out-of-memory is reported at the next sync point, naming the tensor
+    this.gpu.pushErrorScope("out-of-memory");
+    const buf = this.gpu.createBuffer({ size: cls, usage, mappedAtCreation: mapped });
+    const held = this.heldBytes;
+    this.scopes.push(
+      this.gpu.popErrorScope().then((e) => {
+        if (e) this.record(new OutOfMemoryError(what, bytes, held, undefined));
+      }),
+    );
+    this.heldBytes += cls;
+    return buf;
   }
 
   /** True when the adapter has `shader-f16` and the device was created with it. */
@@ -114,20 +150,21 @@ export class WebGPUDevice implements Backend {
     }
   }
 
-  alloc(elems: number, dtype: DType): Storage {
+  alloc(elems: number, dtype: DType, what?: string): Storage {
     this.checkDtype(dtype);
     const bytes = storageBytes(elems, dtype);
     const cls = sizeClass(bytes);
-    const buf = this.pool.take(cls) ?? this.createBuffer(cls, false);
+    const buf =
+      this.pool.take(cls) ?? this.createBuffer(cls, false, what ?? `${dtype} x ${elems}`, bytes);
     return new GpuStorage(buf, bytes, cls);
   }
 
-  upload(data: TypedArray | Uint16Array): Storage {
+  upload(data: TypedArray | Uint16Array, what?: string): Storage {
     if (data.byteLength % 4 !== 0) {
       // an odd number of 16-bit codes: pad to whole 4-byte words (WebGPU writes in words)
       const padded = new Uint16Array(data.length + 1);
       padded.set(data as Uint16Array);
-      return this.upload(padded);
+      return this.upload(padded, what);
     }
     if (data instanceof Uint16Array) this.checkDtype("f16");
     const bytes = Math.max(4, data.byteLength);
@@ -141,7 +178,7 @@ export class WebGPUDevice implements Backend {
       return new GpuStorage(pooled, bytes, cls);
     }
     // a fresh mapped buffer: no hazard with queued work that may still read pooled buffers
-    const buf = this.createBuffer(cls, true);
+    const buf = this.createBuffer(cls, true, what ?? `${data.length} values`, bytes);
     new Uint8Array(buf.getMappedRange()).set(
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     );
