@@ -65,7 +65,7 @@ export class WebGPUDevice implements Backend {
     readonly gpu: GPUDevice,
     readonly name: string,
     software: boolean,
-    private readonly opts: WebGPUDeviceOptions = {},
+    opts: WebGPUDeviceOptions = {},
   ) {
     const l = gpu.limits;
     this.memoryLimitBytes = opts.memoryLimitBytes;
