@@ -62,6 +62,20 @@ describe("anllm generate", () => {
     expect(f.cache.reduction).toBe(0);
   });
 
+  it("--dtype f16: f16 weights and K/V, half the cache bytes, the f32 run's greedy tokens", async () => {
+    const argv = ["generate", "--model", run, "--prompt", "The cat sat. The dog", "--greedy"];
+    const h = await cliJson<AnyJson>(...argv, "--max-new-tokens", "8", "--dtype", "f16");
+    const f = await cliJson<AnyJson>(...argv, "--max-new-tokens", "8");
+    expect(h.dtype).toBe("f16");
+    expect(f.dtype).toBe("f32");
+    expect(h.tokens).toEqual(f.tokens);
+    expect(h.cache.peakEntries).toBe(f.cache.peakEntries);
+    expect(h.cache.peakBytes * 2).toBe(f.cache.peakBytes);
+    const bad = await cli(...argv, "--dtype", "f8");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--dtype expects one of f32\|f16/);
+  });
+
   it("accepts --prompt-ids and seeded sampling is reproducible", async () => {
     const argv = [
       "generate",

@@ -1,6 +1,8 @@
 // Benchmarks for @anllm/llama2-model (prints JSON): training forward/backward time, generation
 // tokens/s per cache mode, and anchor cache reduction on a few-shot-like prompt.
 // Usage: pnpm bench [-- --device cpu|webgpu --preset small --reps 5]
+//        pnpm bench -- --suite big [--tinyllama DIR --llama7b DIR --tokens 16] (bench/big-models.ts)
+//        pnpm bench -- --suite memory (memoryReport's training memory of TinyLlama and 7B)
 import { parseArgs } from "node:util";
 import { backward } from "@anllm/tensor";
 import { initNodeDevice } from "@anllm/tensor/node";
@@ -13,6 +15,11 @@ const { values } = parseArgs({
     preset: { type: "string", default: "small" },
     reps: { type: "string", default: "5" },
     seqLen: { type: "string", default: "128" },
+    // "big": the big-model suite (bench/big-models.ts) over folders from make-random-model.ts
+    suite: { type: "string", default: "default" },
+    tinyllama: { type: "string", default: "/tmp/big/tinyllama-f16" },
+    llama7b: { type: "string", default: "/tmp/big/llama2-7b-f16" },
+    tokens: { type: "string", default: "16" },
   },
 });
 
@@ -98,4 +105,55 @@ async function main() {
   model.dispose();
 }
 
-await main();
+if (values.suite === "memory") {
+  // memoryReport's training figures (shape-only, nothing allocated): TinyLlama at seq 4096,
+  // batch 1, f32 and mixed precision, with and without activation checkpointing; and a 7B
+  const GiB = 2 ** 30;
+  const rows = [];
+  for (const [name, seqLen] of [
+    ["tinyllama-1.1b", 4096],
+    ["llama2-7b", 4096],
+  ] as const) {
+    for (const compute of ["f32", "f16"] as const) {
+      const t = memoryReport(preset(name), { batch: 1, seqLen, compute }).training;
+      rows.push({
+        preset: name,
+        batch: 1,
+        seqLen,
+        compute,
+        weightsGiB: +(t.weightBytes / GiB).toFixed(2),
+        gradientsGiB: +(t.gradientBytes / GiB).toFixed(2),
+        optimizerGiB: +(t.optimizerBytes / GiB).toFixed(2),
+        f16WeightCopiesGiB: +(t.computeWeightBytes / GiB).toFixed(2),
+        activationsGiB: {
+          plain: +(t.activationBytes.plain / GiB).toFixed(2),
+          checkpointed: +(t.activationBytes.checkpointed / GiB).toFixed(2),
+        },
+        totalGiB: {
+          plain: +(t.totalBytes.plain / GiB).toFixed(2),
+          checkpointed: +(t.totalBytes.checkpointed / GiB).toFixed(2),
+        },
+      });
+    }
+  }
+  console.log(
+    JSON.stringify(
+      { suite: "memory", source: "memoryReport (model of test/memory-report.test.ts)", rows },
+      null,
+      2,
+    ),
+  );
+  process.exit(0);
+}
+if (values.suite === "big") {
+  const { bigModels } = await import("./big-models");
+  const r = await bigModels({
+    tinyllama: values.tinyllama as string,
+    llama7b: values.llama7b as string,
+    tokens: Number(values.tokens),
+  });
+  console.log(JSON.stringify(r, null, 2));
+  process.exit(0);
+} else {
+  await main();
+}

@@ -20,7 +20,7 @@ export {
 } from "./generate";
 export { type CacheStats, type ChunkPlan, KVCache, type KVCacheOptions } from "./kv-cache";
 export { type HeadLossOptions, lmHeadLoss } from "./loss";
-export { Llama2, type LoadOptions } from "./model";
+export { Llama2, type LoadOptions, type TrainLossOptions } from "./model";
 export {
   CheckpointReader,
   filesModelFolder,
@@ -38,6 +38,8 @@ export {
   memoryReport,
   type ParamSpec,
   paramSpecs,
+  type TrainingMemory,
+  trainingMemory,
   type WeightDType,
 } from "./spec";
-export type { WeightInitOptions } from "./weights";
+export { type ModelDType, resolveModelDType, type WeightInitOptions } from "./weights";

@@ -20,6 +20,7 @@ import type { LlamaConfig } from "./config";
 import { ModelInputError } from "./errors";
 import type { LayerKV } from "./layers";
 import { kvBytesPerEntry } from "./spec";
+import type { ModelDType } from "./weights";
 
 /** Options of `Llama2.createCache`. */
 export interface KVCacheOptions {
@@ -36,11 +37,13 @@ export interface KVCacheOptions {
   bosVisible?: boolean;
   /** rows to reserve per sequence up front (default: allocated on the first chunk, then doubled) */
   capacity?: number;
+  /** dtype of the K/V rows (Llama2.createCache: the model's dtype; else f32) */
+  dtype?: ModelDType;
 }
 
 /**
  * Cache statistics: entries (rows) per sequence now / at peak / for a full cache, and the matching
- * bytes (all layers, K+V, f32); `allocatedBytes` is the reserved capacity of every sequence.
+ * bytes (all layers, K+V, in the cache's dtype: 2 bytes per value in f16); `allocatedBytes` is the reserved capacity of every sequence.
  */
 export interface CacheStats {
   entries: number[];
@@ -72,8 +75,10 @@ const MIN_CAPACITY = 16;
  */
 export class KVCache implements LayerKV {
   readonly batch: number;
-  /** K+V bytes of one cached row (all layers, f32) */
+  /** K+V bytes of one cached row (all layers, in the cache's dtype) */
   readonly bytesPerEntry: number;
+  /** dtype of the cached K/V rows */
+  readonly dtype: ModelDType;
   private readonly nLayers: number;
   private readonly mode: "anchor" | "causal";
   private states: AnchorCacheState[];
@@ -104,7 +109,8 @@ export class KVCache implements LayerKV {
     this.batch = options.batch;
     this.nLayers = config.nLayers;
     this.mode = options.attention ?? (options.policy === "anchor" ? "anchor" : "causal");
-    this.bytesPerEntry = kvBytesPerEntry(config);
+    this.dtype = options.dtype ?? "f32";
+    this.bytesPerEntry = kvBytesPerEntry(config, this.dtype);
     this.rows = cap;
     this.k = new Array(this.nLayers).fill(null);
     this.v = new Array(this.nLayers).fill(null);
@@ -261,7 +267,9 @@ export class KVCache implements LayerKV {
   private reserve(buf: Tensor | null, like: Tensor): Tensor {
     if (buf && buf.shape[2] === this.rows) return buf;
     const [batch, heads, , headDim] = like.shape as [number, number, number, number];
-    const grown = keep(zeros([batch, heads, this.rows, headDim], { device: like.device }));
+    const grown = keep(
+      zeros([batch, heads, this.rows, headDim], { device: like.device, dtype: this.dtype }),
+    );
     if (buf) {
       writeRowsInPlace(grown, buf, new Array(batch).fill(0));
       buf.dispose();

@@ -4,15 +4,21 @@ import {
   type AttentionMask,
   add,
   attention,
+  backward,
+  customGrad,
+  enableGrad,
   gather,
   matmul,
   mul,
+  param,
   reshape,
+  retainMask,
   rmsNorm,
   rope,
   silu,
   type Tensor,
   tensor,
+  tidy,
   transpose,
 } from "@anllm/tensor";
 import type { LlamaConfig } from "./config";
@@ -96,4 +102,49 @@ export function decoderLayer(x: Tensor, layer: number, ctx: LayerContext): Tenso
   const eps = ctx.config.rmsNormEps;
   const h = add(x, selfAttention(rmsNorm(x, p(ctx, n.attnNorm), eps), layer, ctx));
   return add(h, mlp(rmsNorm(h, p(ctx, n.mlpNorm), eps), layer, ctx));
+}
+
+/**
+ * decoderLayer with activation checkpointing: the forward keeps only the layer's input (its
+ * intermediates are freed), and the backward recomputes the layer with the tape recording and
+ * differentiates the recomputation (one extra layer forward per layer per step, for activation
+ * memory of one layer instead of all of them). Gradients equal decoderLayer's.
+ */
+export function checkpointedDecoderLayer(x: Tensor, layer: number, ctx: LayerContext): Tensor {
+  const names = Object.values(layerNames(layer));
+  const withWeights = (ws: Tensor[]): LayerContext => ({
+    ...ctx,
+    params: new Map(names.map((nm, i) => [nm, ws[i] as Tensor])),
+  });
+  const op = customGrad((xin: Tensor, ...ws: Tensor[]) => {
+    // the recompute runs after the forward's caller has disposed the mask and positions: hold
+    // our own references (owned by this op's tape node, freed with it)
+    const again: LayerContext = {
+      ...withWeights(ws),
+      mask: retainMask(ctx.mask),
+      positions: ctx.positions.view(ctx.positions.shape),
+    };
+    return {
+      value: tidy(() => decoderLayer(xin, layer, withWeights(ws))),
+      gradient: (dy: Tensor) =>
+        enableGrad(() => {
+          // fresh leaves over the same storage: the recomputed layer's tape ends at them
+          const xl = param(xin.detach());
+          const wl = ws.map((w) => param(w.detach()));
+          const y = decoderLayer(xl, layer, {
+            ...again,
+            params: new Map(names.map((nm, i) => [nm, wl[i] as Tensor])),
+          });
+          backward(y, dy);
+          y.dispose();
+          return [xl, ...wl].map((leaf) => {
+            const g = leaf.grad;
+            leaf.grad = null;
+            leaf.dispose();
+            return g;
+          });
+        }),
+    };
+  });
+  return op(x, ...names.map((nm) => p(ctx, nm)));
 }

@@ -4,7 +4,7 @@
 // model's ParamSpecs and reads one tensor at a time, so a loader streams tensors to the device.
 // Folders on disk come from @anllm/llama2-model/node (nodeModelFolder); in a page, from Files
 // (a dropped folder), in-memory buffers, or a base URL fetched file by file.
-import { type BytesLike, SafetensorsReader } from "@anllm/tensor";
+import { type BytesLike, f32ToF16Checked, SafetensorsReader } from "@anllm/tensor";
 import { configFromHF, type LlamaConfig } from "./config";
 import { WeightsError } from "./errors";
 import type { ParamSpec } from "./spec";
@@ -20,6 +20,8 @@ export interface WeightFile {
   readonly entries: Map<string, { shape: number[]; dtype: "F32" | "F16" | "BF16" }>;
   entry(name: string): { shape: number[]; dtype: "F32" | "F16" | "BF16" };
   readF32(name: string): Promise<Float32Array<ArrayBuffer>>;
+  /** Raw little-endian bytes (safetensors files; torch.save files decode through readF32). */
+  readBytes?(name: string): Promise<Uint8Array<ArrayBuffer>>;
   close(): Promise<void>;
 }
 
@@ -214,6 +216,20 @@ export class CheckpointReader {
     const f = this.where.get(name);
     if (!f) throw new WeightsError(`checkpoint ${this.dir}: no tensor named "${name}"`);
     return f.readF32(name);
+  }
+
+  /**
+   * One tensor as IEEE half codes: an F16 tensor's bytes as they are (no f32 copy on the host),
+   * F32/BF16 converted, refusing values beyond f16's range (F16RangeError naming file and tensor).
+   */
+  async readF16(name: string): Promise<Uint16Array<ArrayBuffer>> {
+    const f = this.where.get(name);
+    if (!f) throw new WeightsError(`checkpoint ${this.dir}: no tensor named "${name}"`);
+    if (f.entry(name).dtype === "F16" && f.readBytes) {
+      const bytes = await f.readBytes(name);
+      return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+    }
+    return f32ToF16Checked(await f.readF32(name), `${f.path}: tensor "${name}"`);
   }
 
   /** Shape and stored dtype of tensor `name`. */

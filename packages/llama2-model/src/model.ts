@@ -3,6 +3,7 @@
 // and cached inference; anchor-token addition for AnLLM-AC.
 import {
   type AttentionMask,
+  cast,
   concat,
   type Device,
   embedding,
@@ -26,7 +27,14 @@ import {
 import { type LlamaConfig, validateConfig } from "./config";
 import { ModelInputError } from "./errors";
 import { KVCache, type KVCacheOptions } from "./kv-cache";
-import { decoderLayer, type LayerContext, type LayerKV, linear, pickRows } from "./layers";
+import {
+  checkpointedDecoderLayer,
+  decoderLayer,
+  type LayerContext,
+  type LayerKV,
+  linear,
+  pickRows,
+} from "./layers";
 import { type HeadLossOptions, lmHeadLoss } from "./loss";
 import { CheckpointReader, type ModelFolder, readConfigFrom } from "./model-folder";
 import { memoryReport, paramSpecs } from "./spec";
@@ -36,12 +44,31 @@ import {
   initParams,
   LM_HEAD,
   loadParams,
+  type ModelDType,
+  resolveModelDType,
   type WeightInitOptions,
 } from "./weights";
 
 /** Options of `Llama2.load`. */
 export interface LoadOptions {
   device?: Device;
+  /**
+   * dtype of weights, activations and K/V on the device (default f32). f16 loads F16 tensors as
+   * they are and converts F32/BF16 ones (refusing values beyond f16's range); on a device without
+   * shader-f16 the model stays f32 and `dtypeNote` says so.
+   */
+  dtype?: ModelDType;
+}
+
+/** Options of `Llama2.loss` beyond the head's. */
+export interface TrainLossOptions extends HeadLossOptions {
+  /** run the forward and backward in this dtype ("f16" on an f32 model: mixed precision) */
+  compute?: ModelDType;
+  /**
+   * keep only each decoder layer's input and recompute the layer in backward (activation memory
+   * of one layer instead of all; one extra forward per step)
+   */
+  checkpointActivations?: boolean;
 }
 
 /** A Llama-2 model; parameters are HF-named f32 tensors (trainable leaves). */
@@ -49,7 +76,14 @@ export class Llama2 {
   private constructor(
     public config: LlamaConfig,
     private params: Map<string, Tensor>,
+    /** why the model is not in the dtype that was asked for (f16 on a device without it) */
+    readonly dtypeNote?: string,
   ) {}
+
+  /** dtype of the model's weights (and of its activations and K/V cache). */
+  get dtype(): ModelDType {
+    return this.param(EMBED).dtype === "f16" ? "f16" : "f32";
+  }
 
   /**
    * Lazy, shape-only instantiation: every parameter's name and shape and the memory the model
@@ -66,7 +100,8 @@ export class Llama2 {
   /** Seeded fresh model (HF init: N(0, 0.02) matrices, unit norms). */
   static init(config: LlamaConfig, opts: WeightInitOptions): Llama2 {
     validateConfig(config);
-    return new Llama2({ ...config }, initParams(config, opts));
+    const { dtype, note } = resolveModelDType(opts.dtype, opts.device);
+    return new Llama2({ ...config }, initParams(config, { ...opts, dtype }), note);
   }
 
   /**
@@ -78,7 +113,8 @@ export class Llama2 {
     const config = await readConfigFrom(folder);
     const reader = await CheckpointReader.open(folder);
     try {
-      return new Llama2(config, await loadParams(config, reader, opts.device));
+      const { dtype, note } = resolveModelDType(opts.dtype, opts.device);
+      return new Llama2(config, await loadParams(config, reader, opts.device, dtype), note);
     } finally {
       await reader.close();
     }
@@ -123,7 +159,10 @@ export class Llama2 {
         init === "mean"
           ? mean(w, 0, true)
           : slice(w, 0, opts.copyFrom as number, (opts.copyFrom as number) + 1);
-      const grown = concat([w.detach(), row.detach()], 0);
+      // the mean of an f16 matrix is computed (and returned) in f32: round it once to w's dtype
+      const rowW = row.dtype === w.dtype ? row : noGrad(() => cast(row, w.dtype));
+      const grown = concat([w.detach(), rowW.detach()], 0);
+      if (rowW !== row) rowW.dispose();
       row.dispose();
       grown.requiresGrad = true;
       grown.name = name;
@@ -145,15 +184,46 @@ export class Llama2 {
    * @param mask the attention rule over the keys (with `kv`: the cached rows, then the L tokens)
    * @returns hidden states [batch, L, dModel]
    */
-  private decode(ids: Tensor, positions: Tensor, mask: AttentionMask, kv?: LayerKV): Tensor {
-    const ctx: LayerContext = { config: this.config, params: this.params, positions, mask, kv };
-    let x = embedding(this.param(EMBED), ids);
-    for (let l = 0; l < this.config.nLayers; l++) x = decoderLayer(x, l, ctx);
-    return rmsNorm(x, this.param(FINAL_NORM), this.config.rmsNormEps);
+  private decode(
+    ids: Tensor,
+    positions: Tensor,
+    mask: AttentionMask,
+    kv?: LayerKV,
+    params: Map<string, Tensor> = this.params,
+    checkpoint = false,
+  ): Tensor {
+    const ctx: LayerContext = { config: this.config, params, positions, mask, kv };
+    const layer = checkpoint && !kv ? checkpointedDecoderLayer : decoderLayer;
+    let x = embedding(params.get(EMBED) as Tensor, ids);
+    for (let l = 0; l < this.config.nLayers; l++) x = layer(x, l, ctx);
+    return rmsNorm(x, params.get(FINAL_NORM) as Tensor, this.config.rmsNormEps);
   }
 
-  /** Final-norm hidden states [batch, seqLen, dModel] and the batch's host arrays. */
-  hidden(batch: ModelBatch): { hidden: Tensor; arrays: BatchArrays } {
+  /**
+   * The parameters as a forward in `compute` dtype uses them: the model's own, or (mixed
+   * precision: f32 master weights, f16 compute) a differentiable cast of each, so gradients flow
+   * back to the f32 parameters. The copies live in the caller's tidy scope / tape.
+   */
+  private paramsIn(compute: ModelDType | undefined): Map<string, Tensor> {
+    if (compute === undefined || compute === this.dtype) return this.params;
+    const out = new Map<string, Tensor>();
+    for (const [name, t] of this.params) out.set(name, cast(t, compute));
+    return out;
+  }
+
+  /**
+   * Final-norm hidden states [batch, seqLen, dModel] and the batch's host arrays; `compute`: run
+   * the forward in that dtype (see `loss`).
+   */
+  hidden(batch: ModelBatch, compute?: ModelDType): { hidden: Tensor; arrays: BatchArrays } {
+    return this.hiddenWith(batch, this.paramsIn(compute));
+  }
+
+  private hiddenWith(
+    batch: ModelBatch,
+    params: Map<string, Tensor>,
+    checkpoint = false,
+  ): { hidden: Tensor; arrays: BatchArrays } {
     checkBatch(batch, this.config.vocabSize);
     const arrays = batchArrays(batch);
     const device = this.param(EMBED).device;
@@ -162,7 +232,7 @@ export class Llama2 {
     const positions = i32(arrays.positions);
     const mask = makeAttentionMask({ ...arrays.mask, device });
     try {
-      return { hidden: this.decode(ids, positions, mask), arrays };
+      return { hidden: this.decode(ids, positions, mask, undefined, params, checkpoint), arrays };
     } finally {
       // the tape keeps its own references for backward
       mask.dispose();
@@ -180,16 +250,21 @@ export class Llama2 {
    * Scalar mean next-token cross-entropy (targets = labels shifted by one; pads, -100 and packed
    * document boundaries ignored). The head runs in row chunks (see lmHeadLoss).
    */
-  loss(batch: ModelBatch, opts: HeadLossOptions = {}): Tensor {
-    const { hidden, arrays } = this.hidden(batch);
+  loss(batch: ModelBatch, opts: TrainLossOptions = {}): Tensor {
+    // compute "f16" on an f32 model: mixed precision (f16 forward and backward, f32 loss, f32
+    // gradients on the f32 parameters through the casts)
+    const params = this.paramsIn(opts.compute);
+    const { hidden, arrays } = this.hiddenWith(batch, params, opts.checkpointActivations);
     const n = batch.batch * batch.seqLen;
     const targets = shiftedTargets(batch, arrays.valid);
-    return lmHeadLoss(reshape(hidden, [n, this.config.dModel]), this.headWeight(), targets, opts);
+    const head = params.get(this.config.tieWordEmbeddings ? EMBED : LM_HEAD) as Tensor;
+    return lmHeadLoss(reshape(hidden, [n, this.config.dModel]), head, targets, opts);
   }
 
   /** A KV cache for `batch` sequences (policies: apps/docs/guide/method.md). */
   createCache(opts: KVCacheOptions): KVCache {
-    return new KVCache(this.config, opts);
+    // K/V rows are the model's own dtype (f16 with f16 weights) unless asked otherwise
+    return new KVCache(this.config, { dtype: this.dtype, ...opts });
   }
 
   /**

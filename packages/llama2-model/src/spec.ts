@@ -41,9 +41,9 @@ export function paramSpecs(c: LlamaConfig): ParamSpec[] {
   return out;
 }
 
-/** K+V bytes one cached token occupies (all layers, f32 K and V rows). */
-export function kvBytesPerEntry(c: LlamaConfig): number {
-  return 2 * c.nLayers * c.nKvHeads * c.headDim * 4;
+/** K+V bytes one cached token occupies (all layers, K and V rows of `dtype`, default f32). */
+export function kvBytesPerEntry(c: LlamaConfig, dtype: "f32" | "f16" = "f32"): number {
+  return 2 * c.nLayers * c.nKvHeads * c.headDim * (dtype === "f16" ? 2 : 4);
 }
 
 /** Memory needs of a config, in bytes. */
@@ -59,10 +59,84 @@ export interface MemoryReport {
   trainingStateBytes: number;
   /** largest single parameter (bytes, f32): must fit a storage-buffer binding or be chunked */
   largestParamBytes: number;
+  /** K+V bytes per cached token and of a full cache of batch x seqLen, per cache dtype */
+  kv: Record<"f32" | "f16", { perToken: number; full: number }>;
+  /** one training step at batch x seqLen in the `compute` dtype (see TrainingMemory) */
+  training: TrainingMemory;
+}
+
+/**
+ * Device memory of one training step (bytes), as this implementation allocates it: f32 weights,
+ * f32 gradients, AdamW's f32 m and v; with compute "f16" (mixed precision) the f16 copies of the
+ * weights the forward runs on; and the activations: what the forward keeps for backward plus
+ * backward's largest transient, without and with activation checkpointing.
+ */
+export interface TrainingMemory {
+  compute: "f32" | "f16";
+  weightBytes: number;
+  gradientBytes: number;
+  optimizerBytes: number;
+  computeWeightBytes: number;
+  activationBytes: { plain: number; checkpointed: number };
+  totalBytes: { plain: number; checkpointed: number };
+}
+
+/**
+ * Per-token bytes the step keeps besides the layers' activations whatever the model's width:
+ * ids, positions, the packed attention-mask arrays and the loss's targets (i32). Measured with
+ * memoryStats on the CPU device (test/memory-report.test.ts holds the model to 10%).
+ */
+const STEP_BOOKKEEPING_BYTES_PER_TOKEN = 488;
+
+/**
+ * Activation bytes per token of one decoder layer in training, from the tensors the forward
+ * creates (all kept until backward): 2 RMSNorm outputs, q/k/v projections, head transposes and
+ * rotations, the attention output and its merge, the o projection and two residual sums, the
+ * gate/silu/up/product MLP tensors and the down projection (in `s`-byte elements), plus the f32
+ * log-sum-exp per head and RMSNorm's two f32 reciprocal RMS values.
+ */
+function layerActivationBytesPerToken(c: LlamaConfig, s: number): number {
+  const q = c.nHeads * c.headDim;
+  const kv = c.nKvHeads * c.headDim;
+  return s * (6 * c.dModel + 5 * q + 5 * kv + 4 * c.hiddenDim) + 4 * (c.nHeads + 2);
+}
+
+/** TrainingMemory of a config at batch x seqLen. */
+export function trainingMemory(
+  c: LlamaConfig,
+  opts: { batch: number; seqLen: number; compute?: "f32" | "f16" },
+): TrainingMemory {
+  const params = paramSpecs(c).reduce((a, p) => a + p.numel, 0);
+  const compute = opts.compute ?? "f32";
+  const s = compute === "f16" ? 2 : 4;
+  const tokens = opts.batch * opts.seqLen;
+  const layer = layerActivationBytesPerToken(c, s);
+  // embedding output, final norm output and its f32 rstd, bookkeeping
+  const outside = s * 2 * c.dModel + 4 + STEP_BOOKKEEPING_BYTES_PER_TOKEN;
+  // backward's largest transient: the MLP's two hidden-width gradients
+  const transient = s * 2 * c.hiddenDim;
+  const plain = tokens * (c.nLayers * layer + outside + transient);
+  // checkpointed: each layer keeps its input; backward recomputes one layer at a time. With mixed
+  // precision this over-counts by up to ~16% (the recompute and all f32 gradients are not alive
+  // at once there): an upper bound, see the test.
+  const checkpointed = tokens * (c.nLayers * s * c.dModel + outside + layer + transient);
+  const fixed = params * 4 + params * 4 + params * 8 + (compute === "f16" ? params * 2 : 0);
+  return {
+    compute,
+    weightBytes: params * 4,
+    gradientBytes: params * 4,
+    optimizerBytes: params * 8,
+    computeWeightBytes: compute === "f16" ? params * 2 : 0,
+    activationBytes: { plain, checkpointed },
+    totalBytes: { plain: fixed + plain, checkpointed: fixed + checkpointed },
+  };
 }
 
 /** Report the memory a config needs, without allocating. Defaults: batch 1, seqLen maxSeqLen. */
-export function memoryReport(c: LlamaConfig, opts: { batch?: number; seqLen?: number } = {}) {
+export function memoryReport(
+  c: LlamaConfig,
+  opts: { batch?: number; seqLen?: number; compute?: "f32" | "f16" } = {},
+) {
   const specs = paramSpecs(c);
   const totalParams = specs.reduce((a, s) => a + s.numel, 0);
   const kvBytesPerToken = kvBytesPerEntry(c);
@@ -75,6 +149,14 @@ export function memoryReport(c: LlamaConfig, opts: { batch?: number; seqLen?: nu
     kvBytesFull: kvBytesPerToken * batch * seqLen,
     trainingStateBytes: totalParams * 16,
     largestParamBytes: Math.max(...specs.map((s) => s.numel * 4)),
+    kv: {
+      f32: { perToken: kvBytesPerToken, full: kvBytesPerToken * batch * seqLen },
+      f16: {
+        perToken: kvBytesPerEntry(c, "f16"),
+        full: kvBytesPerEntry(c, "f16") * batch * seqLen,
+      },
+    },
+    training: trainingMemory(c, { batch, seqLen, compute: opts.compute ?? "f32" }),
   };
   return report;
 }

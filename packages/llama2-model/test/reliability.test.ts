@@ -6,12 +6,12 @@ import { execFileSync } from "node:child_process";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initDevice, tensor } from "@anllm/tensor";
+import { f32ToF16, initDevice } from "@anllm/tensor";
 import { readSafetensorsHeader, readSafetensorsTensor, writeSafetensors } from "@anllm/tensor/io";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, configFromHF, PRESETS, validateConfig, WeightsError } from "../src/index";
 import { loadModel, openCheckpoint } from "../src/node";
-import { allFinite } from "../src/weights";
+import { firstNonFinite } from "../src/weights";
 
 const FIX = join(import.meta.dirname, "..", "fixtures", "tiny-gqa");
 
@@ -43,12 +43,14 @@ async function poison(dir: string, file: string, name: string, value: number, at
 }
 
 describe("non-finite weights", () => {
-  it("allFinite finds NaN and ±Infinity anywhere and accepts huge finite values", async () => {
-    expect(await allFinite(tensor(Float32Array.from([1, -2, 3e38, -3e38, 3e38]), [5]))).toBe(true);
+  it("firstNonFinite finds NaN and ±Infinity anywhere (f32 values and f16 codes) and accepts huge finite values", () => {
+    expect(firstNonFinite(Float32Array.from([1, -2, 3e38, -3e38, 3e38]), false)).toBe(-1);
+    expect(firstNonFinite(f32ToF16(Float32Array.from([1, -2, 65504, -65504])), true)).toBe(-1);
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       const data = new Float32Array(1000).fill(0.5);
       data[777] = bad;
-      expect(await allFinite(tensor(data, [10, 100])), String(bad)).toBe(false);
+      expect(firstNonFinite(data, false), String(bad)).toBe(777);
+      expect(firstNonFinite(f32ToF16(data), true), `f16 ${bad}`).toBe(777);
     }
   });
 
@@ -59,11 +61,13 @@ describe("non-finite weights", () => {
     for (const bad of [Number.NaN, Number.NEGATIVE_INFINITY]) {
       const dir = await copyFixture();
       await poison(dir, shard, name, bad, 5);
-      const err = await loadModel(dir).catch((e: unknown) => e as Error);
-      expect(err).toBeInstanceOf(WeightsError);
-      expect((err as Error).message).toBe(
-        `${join(dir, shard)}: tensor "${name}" holds NaN or Infinity; the weights are corrupt (or were saved after training diverged)`,
-      );
+      for (const dtype of ["f32", "f16"] as const) {
+        const err = await loadModel(dir, { dtype }).catch((e: unknown) => e as Error);
+        expect(err).toBeInstanceOf(WeightsError);
+        expect((err as Error).message).toBe(
+          `${join(dir, shard)}: tensor "${name}" holds NaN or Infinity (first at index 5); the weights are corrupt (or were saved after training diverged)`,
+        );
+      }
     }
     const ok = await loadModel(await copyFixture());
     ok.dispose();

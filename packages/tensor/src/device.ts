@@ -19,6 +19,8 @@ export interface Device {
   readonly kind: DeviceKind;
   readonly name: string;
   readonly limits: DeviceLimits;
+  /** Whether f16 tensors can live here (WebGPU: the adapter's shader-f16 feature). */
+  readonly supportsF16: boolean;
   /** Waits for all queued work and throws the first recorded kernel/device error. */
   sync(): Promise<void>;
   destroy(): void;
@@ -26,7 +28,7 @@ export interface Device {
 
 /** Device memory handle shared by tensors that view the same data (refcounted). */
 export interface Storage {
-  /** Byte size of the data (elements * 4). */
+  /** Byte size of the data (see `storageBytes`: elements x dtype bytes, rounded up to 4). */
   readonly bytes: number;
   refs: number;
 }
@@ -39,12 +41,18 @@ export interface KernelArg {
 
 /** What the op layer needs from a device. */
 export interface Backend extends Device {
-  alloc(elems: number): Storage;
-  upload(data: TypedArray): Storage;
+  /**
+   * Uninitialised storage for `elems` elements of `dtype`; `what` names it in an
+   * OutOfMemoryError (a tensor's name, or its dtype and shape).
+   */
+  alloc(elems: number, dtype: DType, what?: string): Storage;
+  /** Storage holding `data`'s bytes as they are (f16 tensors upload their 16-bit codes). */
+  upload(data: TypedArray | Uint16Array, what?: string): Storage;
+  /** Reads `elems` elements back; f16 storage comes back decoded as a Float32Array. */
   read(s: Storage, elems: number, dtype: DType): Promise<TypedArray>;
   release(s: Storage): void;
-  /** Copies `elems` elements from src to dst (both from element 0). */
-  copy(src: Storage, dst: Storage, elems: number): void;
+  /** Copies `bytes` bytes (a multiple of 4) from src to dst (both from byte 0). */
+  copy(src: Storage, dst: Storage, bytes: number): void;
   run<P>(kernel: KernelDef<P>, params: P, args: KernelArg[]): void;
   pooledBytes(): number;
   /** True on a software adapter (lavapipe) or on the CPU device. */

@@ -73,3 +73,59 @@ export class OutputPathError extends Error {
     this.name = "OutputPathError";
   }
 }
+
+/**
+ * Values do not fit IEEE half precision: converting them to f16 would turn them into inf. The
+ * message names what was converted, how many values overflow, the first index and the largest
+ * magnitude (f16's largest finite value is 65504).
+ */
+export class F16RangeError extends Error {
+  constructor(
+    /** what was converted (a tensor or weight name) */
+    readonly what: string,
+    /** number of finite values above f16's range */
+    readonly count: number,
+    /** flat index of the first of them */
+    readonly firstIndex: number,
+    /** largest magnitude among them */
+    readonly maxAbs: number,
+  ) {
+    super(
+      `${what}: ${count} value(s) outside the f16 range (|x| > 65504; first at index ${firstIndex}, largest ${maxAbs}); keep it in f32 (--dtype f32) or rescale it`,
+    );
+    this.name = "F16RangeError";
+  }
+}
+
+/**
+ * A device allocation does not fit: the device's memory limit (WebGPU's out-of-memory error, or
+ * the byte budget of a software adapter whose "device memory" is the host's RAM) would be
+ * exceeded. Names what was being allocated, its size, what is already allocated and the limit;
+ * callers that know the workload (the CLI) add which options would make it fit.
+ */
+export class OutOfMemoryError extends Error {
+  constructor(
+    /** what was being allocated: a tensor's name, or its dtype and shape */
+    readonly what: string,
+    /** bytes requested */
+    readonly bytes: number,
+    /** bytes the device holds already (live tensors and the buffer pool) */
+    readonly allocatedBytes: number,
+    /** the device's limit in bytes (undefined when the driver reported the failure) */
+    readonly limitBytes: number | undefined,
+    hint = "",
+  ) {
+    const size = (n: number) =>
+      n >= 2 ** 30
+        ? `${(n / 2 ** 30).toFixed(2)} GiB`
+        : n >= 2 ** 20
+          ? `${(n / 2 ** 20).toFixed(1)} MiB`
+          : `${(n / 2 ** 10).toFixed(1)} KiB`;
+    super(
+      `out of device memory: cannot allocate ${what} (${size(bytes)}) with ${size(allocatedBytes)} already allocated` +
+        (limitBytes !== undefined ? ` (limit ${size(limitBytes)})` : "") +
+        (hint ? `; ${hint}` : ""),
+    );
+    this.name = "OutOfMemoryError";
+  }
+}

@@ -3,7 +3,7 @@ import type { Device } from "./device";
 import { type Backend, getBackend } from "./device";
 import { allocArray, type DType, shapeSize, type TypedArray, toArray } from "./dtype";
 import { ShapeError } from "./errors";
-import { bf16ToF32, f16ToF32 } from "./half";
+import { bf16ToF32, f16ToF32, f32ToF16Checked } from "./half";
 import { empty, launchElementwise } from "./ops/core";
 import { seededRandom } from "./random";
 import { Tensor } from "./tensor";
@@ -11,6 +11,8 @@ import { Tensor } from "./tensor";
 /** Options of the factories. */
 export interface TensorOptions {
   dtype?: DType;
+  /** Name used in error messages (e.g. the weight a range error is about). */
+  name?: string;
   requiresGrad?: boolean;
   device?: Device;
 }
@@ -44,7 +46,10 @@ export function tensor(
       ? (data as TypedArray)
       : toArray(data, dtype);
   const b = backendOf(opts);
-  return finish(Tensor.fresh(b, b.upload(arr), shape, dtype), opts);
+  // f16: the device stores 16-bit codes; values beyond f16's range are refused, not made inf
+  const stored = dtype === "f16" ? f32ToF16Checked(arr, opts?.name ?? "tensor()") : arr;
+  const what = opts?.name ?? `${dtype} [${shape.join(", ")}]`;
+  return finish(Tensor.fresh(b, b.upload(stored, what), shape, dtype), opts);
 }
 
 /** A tensor filled with `value`. */
@@ -104,14 +109,32 @@ export function arange(n: number, opts?: TensorOptions): Tensor {
   return tensor(arr, [n], opts);
 }
 
-/** IEEE half-precision bits -> f32 tensor. */
+/**
+ * IEEE half-precision bits -> tensor: f16 (the codes uploaded as they are) when `opts.dtype` is
+ * "f16", else f32.
+ */
 export function fromF16(u16: Uint16Array, shape: readonly number[], opts?: TensorOptions): Tensor {
+  checkSize("fromF16", u16.length, shape);
+  if (opts?.dtype === "f16") {
+    const b = backendOf(opts);
+    const what = opts?.name ?? `f16 [${shape.join(", ")}]`;
+    return finish(Tensor.fresh(b, b.upload(u16, what), shape, "f16"), opts);
+  }
   return tensor(f16ToF32(u16), shape, { ...opts, dtype: "f32" });
 }
 
-/** bfloat16 bits -> f32 tensor. */
+/**
+ * bfloat16 bits -> f32 tensor, or f16 when `opts.dtype` is "f16" (bf16 reaches 3.4e38, f16 only
+ * 65504: values beyond that are refused with an F16RangeError naming `opts.name`).
+ */
 export function fromBF16(u16: Uint16Array, shape: readonly number[], opts?: TensorOptions): Tensor {
-  return tensor(bf16ToF32(u16), shape, { ...opts, dtype: "f32" });
+  return tensor(bf16ToF32(u16), shape, { ...opts, dtype: opts?.dtype === "f16" ? "f16" : "f32" });
+}
+
+function checkSize(what: string, n: number, shape: readonly number[]): void {
+  if (n !== shapeSize(shape)) {
+    throw new ShapeError(`${what}: ${n} values for shape [${shape}] (needs ${shapeSize(shape)})`);
+  }
 }
 
 /** Internal: uninitialised tensor (for ops). */

@@ -1,5 +1,6 @@
 // Host-side conversions between f32 and the 16-bit weight formats (IEEE F16 and BF16):
 // F16 decode through a 65,536-entry table, round-to-nearest-even encodes.
+import { F16RangeError } from "./errors";
 
 let f16Table: Float32Array | null = null;
 
@@ -69,6 +70,33 @@ export function f32ToF16Bits(x: number): number {
 export function f32ToF16(src: Float32Array): Uint16Array<ArrayBuffer> {
   const out = new Uint16Array(src.length);
   for (let i = 0; i < src.length; i++) out[i] = f32ToF16Bits(src[i] as number);
+  return out;
+}
+
+/** Largest finite f16 value; anything from 65520 up rounds to inf. */
+export const F16_MAX = 65504;
+
+/**
+ * Encode f32 values as IEEE half bits, refusing values that would overflow to inf: throws an
+ * F16RangeError naming `what`, how many values overflow and the largest. inf and NaN inputs stay
+ * what they are (they are not out of range, they already are inf/NaN).
+ */
+export function f32ToF16Checked(src: ArrayLike<number>, what: string): Uint16Array<ArrayBuffer> {
+  const out = new Uint16Array(src.length);
+  let count = 0;
+  let first = -1;
+  let maxAbs = 0;
+  for (let i = 0; i < src.length; i++) {
+    const x = src[i] as number;
+    const h = f32ToF16Bits(x);
+    if ((h & 0x7fff) === 0x7c00 && Number.isFinite(x)) {
+      count++;
+      if (first < 0) first = i;
+      maxAbs = Math.max(maxAbs, Math.abs(x));
+    }
+    out[i] = h;
+  }
+  if (count > 0) throw new F16RangeError(what, count, first, maxAbs);
   return out;
 }
 

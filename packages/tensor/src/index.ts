@@ -10,19 +10,29 @@ export {
   DeviceLostError,
   DeviceUnavailableError,
   DisposedTensorError,
+  F16RangeError,
   KernelError,
+  OutOfMemoryError,
   SafetensorsError,
   ShapeError,
 } from "./errors";
 export type { TensorOptions } from "./factories";
 export { arange, fromBF16, fromF16, full, ones, randn, tensor, uniform, zeros } from "./factories";
-export { bf16ToF32, f16ToF32, f32ToBF16, f32ToF16, f32ToF16Bits } from "./half";
+export {
+  bf16ToF32,
+  F16_MAX,
+  f16ToF32,
+  f32ToBF16,
+  f32ToF16,
+  f32ToF16Bits,
+  f32ToF16Checked,
+} from "./half";
 export type { DeviceInitOptions } from "./init";
 export { BROWSER_WEBGPU_HELP, createWebGPUDevice, initDevice, LAVAPIPE_RECIPE } from "./init";
 export type { MatmulTiling } from "./kernels/matmul/matmul.wgsl";
-export { assignInPlace, dispose, keep, memoryStats, tidy } from "./ops/api";
+export { assignInPlace, dispose, keep, memoryStats, resetPeakMemory, tidy } from "./ops/api";
 export type { AttentionMask, AttentionOptions, MaskInput, TokenArray } from "./ops/attention";
-export { attention, makeAttentionMask } from "./ops/attention";
+export { attention, makeAttentionMask, retainMask } from "./ops/attention";
 export {
   abs,
   add,
@@ -82,7 +92,7 @@ export type {
 } from "./safetensors";
 export { byteSource, readSafetensorsHeaderFrom, SafetensorsReader } from "./safetensors";
 export type { CustomGradResult } from "./tape";
-export { customGrad, isGradEnabled, noGrad, param } from "./tape";
+export { customGrad, enableGrad, isGradEnabled, noGrad, param } from "./tape";
 export { isTensor, Tensor } from "./tensor";
 export type { TuneWork } from "./tuning";
 export { recordTuneWork } from "./tuning";

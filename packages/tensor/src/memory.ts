@@ -28,6 +28,11 @@ export function countBytes(delta: number): void {
   if (stats.liveBytes > stats.peakBytes) stats.peakBytes = stats.liveBytes;
 }
 
+/** Starts a new peak measurement from the bytes live now (torch.cuda.reset_peak_memory_stats). */
+export function resetPeakBytes(): void {
+  stats.peakBytes = stats.liveBytes;
+}
+
 /** Snapshot of the counters (bytes of live storage; pooled bytes of the given device). */
 export function memoryCounters(): { liveTensors: number; liveBytes: number; peakBytes: number } {
   return { ...stats };

@@ -1,7 +1,7 @@
 // Node entry (@anllm/tensor/node): WebGPU through Dawn (the `webgpu` package). The GPU object is
 // held at module level for the life of the process and released on exit so Node can end.
 import { mkdir, readFile } from "node:fs/promises";
-import { homedir } from "node:os";
+import { homedir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { create, globals } from "webgpu";
 import type { TuneCache } from "./autotune";
@@ -34,6 +34,30 @@ function releaseNodeGpu(): void {
   dawn = null;
 }
 
+/** "512MiB", "8GiB", "1.5GB" or a byte count -> bytes (undefined when unset). */
+export function parseBytes(text: string | undefined, what: string): number | undefined {
+  if (text === undefined || text === "") return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?\s*$/i.exec(text);
+  if (!m) {
+    throw new DeviceUnavailableError(
+      `${what} must be a size like 512MiB, 8GiB or a byte count, got "${text}"`,
+    );
+  }
+  const unit = (m[2] ?? "B").toLowerCase();
+  const scale: Record<string, number> = {
+    b: 1,
+    kb: 1e3,
+    kib: 2 ** 10,
+    mb: 1e6,
+    mib: 2 ** 20,
+    gb: 1e9,
+    gib: 2 ** 30,
+    tb: 1e12,
+    tib: 2 ** 40,
+  };
+  return Math.floor(Number(m[1]) * (scale[unit] as number));
+}
+
 /** Options of initNodeDevice. */
 export interface NodeInitOptions extends WebGPUDeviceOptions {
   prefer?: "webgpu" | "cpu";
@@ -55,7 +79,13 @@ export async function initNodeDevice(opts: NodeInitOptions = {}): Promise<Device
   if (prefer === "cpu") dev = new CpuDevice();
   else {
     const gpu = nodeGpu();
-    dev = await createWebGPUDevice(gpu, opts);
+    const wd = await createWebGPUDevice(gpu, opts);
+    // a software adapter's buffers are host RAM, where running out is a kill by the OS: keep a
+    // budget so it is an OutOfMemoryError instead ($ANLLM_DEVICE_MEMORY, else 90% of the RAM)
+    const asked = parseBytes(process.env.ANLLM_DEVICE_MEMORY, "ANLLM_DEVICE_MEMORY");
+    wd.memoryLimitBytes =
+      opts.memoryLimitBytes ?? asked ?? (wd.software ? Math.floor(0.9 * totalmem()) : undefined);
+    dev = wd;
     devices.add(dev);
   }
   if (opts.setDefault !== false) setDevice(dev);

@@ -16,6 +16,20 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Runs fn with the tape recording even inside noGrad or a backward pass (torch.enable_grad): how
+ * a gradient closure recomputes a forward to differentiate it (activation checkpointing).
+ */
+export function enableGrad<T>(fn: () => T): T {
+  const saved = disabled;
+  disabled = 0;
+  try {
+    return fn();
+  } finally {
+    disabled = saved;
+  }
+}
+
 /** Whether ops currently record the tape. */
 export function isGradEnabled(): boolean {
   return disabled === 0;

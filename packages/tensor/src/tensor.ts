@@ -1,7 +1,7 @@
 // The Tensor class: shape + dtype over refcounted device storage, with its autograd node.
 // Reshape views share storage; every other op writes a new contiguous tensor.
 import type { Backend, Device, Storage } from "./device";
-import { type DType, shapeSize, type TypedArray } from "./dtype";
+import { type DType, shapeSize, storageBytes, type TypedArray } from "./dtype";
 import { DisposedTensorError } from "./errors";
 import { countBytes, trackTensor, untrackTensor } from "./memory";
 
@@ -87,8 +87,8 @@ export class Tensor {
   }
 
   set requiresGrad(v: boolean) {
-    if (v && this.dtype !== "f32")
-      throw new Error(`requiresGrad needs an f32 tensor, got ${this.dtype}`);
+    if (v && this.dtype !== "f32" && this.dtype !== "f16")
+      throw new Error(`requiresGrad needs a float (f32 or f16) tensor, got ${this.dtype}`);
     this.leafGrad = v;
   }
 
@@ -156,7 +156,7 @@ export class Tensor {
         `copyFrom: expected ${this.dtype} [${this.shape}], got ${src.dtype} [${src.shape}]`,
       );
     }
-    this.backend.copy(src.storage, this.storage, this.size);
+    this.backend.copy(src.storage, this.storage, storageBytes(this.size, this.dtype));
   }
 
   toString(): string {

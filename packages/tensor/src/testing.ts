@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, it } from "vitest";
 import { backward } from "./autograd";
 import { CpuDevice } from "./cpu-device";
 import { type Device, getDevice, hasDevice, setDevice } from "./device";
+import type { DType } from "./dtype";
 import { tensor } from "./factories";
 import { createWebGPUDevice, initDevice } from "./init";
 import { tidy } from "./ops/api";
@@ -94,13 +95,15 @@ export async function gradCheck(
     const host: {
       vals: Float64Array | Int32Array;
       shape: number[];
-      dtype: "f32" | "i32" | "u32";
+      dtype: DType;
     }[] = [];
     for (const [i, x] of inputs.entries()) {
       if (isTensor(x))
         host.push({
           vals:
-            x.dtype === "f32" ? Float64Array.from(await x.data()) : Int32Array.from(await x.data()),
+            x.dtype === "f32" || x.dtype === "f16"
+              ? Float64Array.from(await x.data())
+              : Int32Array.from(await x.data()),
           shape: [...x.shape],
           dtype: x.dtype,
         });

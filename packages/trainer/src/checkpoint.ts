@@ -40,6 +40,8 @@ export interface TrainerState {
   dataCursor: Json;
   /** caller's extra state (e.g. the CLI's resolved options) */
   extra: Json;
+  /** dynamic loss scaling state (mixed precision); absent or null when off */
+  lossScale?: { scale: number; goodSteps: number } | null;
   /** parameter names and shapes, checked on restore */
   params: Record<string, number[]>;
   createdAt: string;

@@ -12,7 +12,13 @@ export type {
 export { clipFactor, globalGradNorm } from "./clip";
 export { CheckpointError, DataExhaustedError, NonFiniteError, TrainerConfigError } from "./errors";
 export type { StepMetrics } from "./metrics";
-export type { BatchStream, LossContext, TrainOptions } from "./options";
+export {
+  type BatchStream,
+  type LossContext,
+  type LossScaleOptions,
+  resolveLossScale,
+  type TrainOptions,
+} from "./options";
 export type { ProgressMode } from "./progress";
 export {
   learningRate,

@@ -32,6 +32,8 @@ export interface StepMetrics {
   memory: { liveBytes: number; peakBytes: number; pooledBytes: number; rssBytes: number };
   /** wall-clock time (ISO 8601) */
   time: string;
+  /** loss scale after this step (mixed precision; absent when loss scaling is off) */
+  lossScale?: number;
   /** the caller's `stepData()` at this step (absent without it) */
   data?: Json;
 }

@@ -68,6 +68,14 @@ export interface TrainOptions<B> {
   weights?: WeightsIO;
   /** caller state saved in checkpoints and returned on resume */
   extraState?: Json;
+  /**
+   * Dynamic loss scaling for mixed precision (f16 forward/backward on f32 master weights), as
+   * PyTorch's GradScaler: the loss is multiplied by the scale before backward; a step whose
+   * gradients hold inf/NaN is skipped and the scale multiplied by `backoffFactor`; after
+   * `growthInterval` good steps in a row it is multiplied by `growthFactor`. Gradients are
+   * unscaled before clipping and the update. The scale is saved in checkpoints. Off by default.
+   */
+  lossScale?: LossScaleOptions | null;
   /** "auto" (default): bar on a TTY, log lines otherwise */
   progress?: ProgressMode;
   /** called after each step with its metrics */
@@ -78,6 +86,28 @@ export interface TrainOptions<B> {
   signal?: AbortSignal;
   /** when the stream ends early: "stop" (default, checkpoint and return) or "error" */
   dataEnd?: "stop" | "error";
+}
+
+/** Dynamic loss scaling (see TrainOptions.lossScale); defaults are GradScaler's. */
+export interface LossScaleOptions {
+  /** initial scale; default 65536 (2^16) */
+  init?: number;
+  /** default 2 */
+  growthFactor?: number;
+  /** default 0.5 */
+  backoffFactor?: number;
+  /** good steps in a row before the scale grows; default 2000 */
+  growthInterval?: number;
+}
+
+/** LossScaleOptions with every default filled in. */
+export function resolveLossScale(o: LossScaleOptions): Required<LossScaleOptions> {
+  return {
+    init: o.init ?? 65536,
+    growthFactor: o.growthFactor ?? 2,
+    backoffFactor: o.backoffFactor ?? 0.5,
+    growthInterval: o.growthInterval ?? 2000,
+  };
 }
 
 function intAtLeast(field: string, v: number | undefined, min: number): void {
@@ -113,6 +143,25 @@ export function validateTrainOptions<B>(o: TrainOptions<B>): void {
       "resume",
       "resume: true needs outDir (the run folder to continue)",
     );
+  }
+  if (o.lossScale) {
+    const ls = resolveLossScale(o.lossScale);
+    if (!(ls.init > 0 && Number.isFinite(ls.init)))
+      throw new TrainerConfigError(
+        "lossScale.init",
+        `expected a finite number > 0, got ${ls.init}`,
+      );
+    if (!(ls.growthFactor > 1))
+      throw new TrainerConfigError(
+        "lossScale.growthFactor",
+        `expected > 1, got ${ls.growthFactor}`,
+      );
+    if (!(ls.backoffFactor > 0 && ls.backoffFactor < 1))
+      throw new TrainerConfigError(
+        "lossScale.backoffFactor",
+        `expected a number in (0, 1), got ${ls.backoffFactor}`,
+      );
+    intAtLeast("lossScale.growthInterval", ls.growthInterval, 1);
   }
   validateSchedule(o.schedule);
 }

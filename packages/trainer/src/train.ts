@@ -25,7 +25,12 @@ import {
 import { clipFactor, globalGradNorm } from "./clip";
 import { CheckpointError, DataExhaustedError, NonFiniteError } from "./errors";
 import { MetricsWriter, type StepMetrics } from "./metrics";
-import { type TrainOptions, validateTrainOptions } from "./options";
+import {
+  type LossScaleOptions,
+  resolveLossScale,
+  type TrainOptions,
+  validateTrainOptions,
+} from "./options";
 import { createProgress, type ProgressReporter } from "./progress";
 import { learningRate } from "./schedule";
 
@@ -120,6 +125,9 @@ class TrainingRun<B> {
   consecutiveSkips = 0;
   history: StepMetrics[] = [];
   lastSavedStep = -1;
+  /** dynamic loss scaling (null: off): the current scale and the good steps since it changed */
+  lossScale: { scale: number; goodSteps: number } | null;
+  readonly scaling: Required<LossScaleOptions> | null;
 
   constructor(readonly o: TrainOptions<B>) {
     this.params = uniqueParams(o.params);
@@ -129,6 +137,8 @@ class TrainingRun<B> {
     if (o.outDir) makeDirs(o.outDir);
     this.metrics = o.outDir ? new MetricsWriter(join(o.outDir, "metrics.jsonl")) : null;
     this.ckptRoot = o.outDir ? join(o.outDir, "checkpoints") : null;
+    this.scaling = o.lossScale ? resolveLossScale(o.lossScale) : null;
+    this.lossScale = this.scaling ? { scale: this.scaling.init, goodSteps: 0 } : null;
   }
 
   async run(): Promise<TrainResult> {
@@ -192,6 +202,8 @@ class TrainingRun<B> {
     this.rng = seededRandom.fromState(st.rng);
     this.cursor = st.dataCursor;
     this.resumedExtra = st.extra;
+    // a checkpoint of a run without loss scaling continues from the initial scale
+    if (this.lossScale && st.lossScale) this.lossScale = { ...st.lossScale };
     this.lastCheckpoint = dir;
     this.lastSavedStep = st.step;
     await this.metrics?.truncateAfter(st.step);
@@ -239,33 +251,70 @@ class TrainingRun<B> {
       lossSum += await this.microStep(r.value, stepNo, micro);
     }
     const loss = lossSum / this.gradAccum;
-    const gradNorm = await globalGradNorm(this.params.values());
+    const ls = this.lossScale;
+    // the gradients hold scale * dL/dw: their norm, unscaled
+    const gradNorm = (await globalGradNorm(this.params.values())) / (ls?.scale ?? 1);
+    // with loss scaling, inf/NaN gradients of a finite loss are an f16 overflow: skip the step
+    // and shrink the scale (GradScaler), rather than a divergence
+    const overflow = ls !== null && Number.isFinite(loss) && !Number.isFinite(gradNorm);
     const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
-    if (!finite) await this.handleNonFinite(stepNo, loss, gradNorm);
+    if (!finite && !overflow) await this.handleNonFinite(stepNo, loss, gradNorm);
     const factor = clipFactor(gradNorm, this.o.maxGradNorm === undefined ? 1 : this.o.maxGradNorm);
-    if (finite) this.optimizer.step(lr, factor);
+    if (finite) this.optimizer.step(lr, factor / (ls?.scale ?? 1));
     this.optimizer.zeroGrad();
+    if (ls && this.scaling) this.updateScale(ls, overflow, stepNo);
     this.step = stepNo;
     this.totalTokens += tokens;
     this.cursor = this.o.data.cursor();
     const m = this.record(
       stepNo,
-      { loss, lr, gradNorm, tokens, clipped: factor < 1, skipped: !finite },
+      {
+        loss,
+        lr,
+        gradNorm,
+        tokens,
+        clipped: factor < 1,
+        skipped: !finite,
+        ...(ls ? { lossScale: ls.scale } : {}),
+      },
       t0,
     );
     await this.o.onStep?.(m);
     return m;
   }
 
+  /** GradScaler's update: back off on overflow, grow after growthInterval good steps. */
+  private updateScale(
+    ls: { scale: number; goodSteps: number },
+    overflow: boolean,
+    step: number,
+  ): void {
+    const s = this.scaling as Required<LossScaleOptions>;
+    if (overflow) {
+      this.skipped += 1;
+      ls.scale *= s.backoffFactor;
+      ls.goodSteps = 0;
+      process.stderr.write(
+        `note: inf/NaN gradients at step ${step} (f16 overflow): step skipped, loss scale now ${ls.scale}\n`,
+      );
+      return;
+    }
+    ls.goodSteps += 1;
+    if (ls.goodSteps >= s.growthInterval) {
+      ls.scale *= s.growthFactor;
+      ls.goodSteps = 0;
+    }
+  }
+
   /** Forward + backward of one micro-batch; returns its (unscaled) loss. */
   private async microStep(batch: B, step: number, micro: number): Promise<number> {
     const ctx = { step, micro, rng: this.rng };
-    const ga = this.gradAccum;
+    const k = (this.lossScale?.scale ?? 1) / this.gradAccum;
     const lossT = tidy(() => {
       const l = this.o.loss(batch, ctx);
       if (l.size !== 1)
         throw new Error(`the loss closure must return a scalar, got shape [${l.shape}]`);
-      backward(ga === 1 ? l : scale(l, 1 / ga));
+      backward(k === 1 ? l : scale(l, k));
       return l;
     });
     const v = await lossT.item();
@@ -294,7 +343,10 @@ class TrainingRun<B> {
 
   private record(
     step: number,
-    v: Pick<StepMetrics, "loss" | "lr" | "gradNorm" | "tokens" | "clipped" | "skipped">,
+    v: Pick<
+      StepMetrics,
+      "loss" | "lr" | "gradNorm" | "tokens" | "clipped" | "skipped" | "lossScale"
+    >,
     t0: number,
   ): StepMetrics {
     if (!v.skipped) this.consecutiveSkips = 0;
@@ -336,6 +388,7 @@ class TrainingRun<B> {
           rng: this.rng.state(),
           dataCursor: this.cursor ?? this.o.data.cursor(),
           extra: this.o.extraState ?? null,
+          lossScale: this.lossScale ? { ...this.lossScale } : null,
         },
         config: this.o.config,
         files: this.o.checkpointFiles,

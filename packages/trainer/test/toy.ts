@@ -2,7 +2,16 @@
 // linearly separable synthetic dataset, served by a resumable BatchStream whose cursor is the
 // index of the next batch.
 
-import { add, crossEntropy, matmul, param, seededRandom, type Tensor, tensor } from "@anllm/tensor";
+import {
+  add,
+  cast,
+  crossEntropy,
+  matmul,
+  param,
+  seededRandom,
+  type Tensor,
+  tensor,
+} from "@anllm/tensor";
 import type { BatchStream, Json } from "../src/index";
 
 /** One batch: features [batch, dIn] and class labels [batch]. */
@@ -61,10 +70,19 @@ export function toyParams(seed = 5): Map<string, Tensor> {
   ]);
 }
 
-/** Mean cross-entropy of the softmax regression on one batch. */
-export function toyLoss(params: Map<string, Tensor>, b: ToyBatch): Tensor {
-  const x = tensor(b.x, [b.batch, D_IN]);
+/**
+ * Mean cross-entropy of the softmax regression on one batch; `compute: "f16"` runs it in half
+ * precision on f16 casts of the (f32) parameters, as mixed-precision training does.
+ */
+export function toyLoss(
+  params: Map<string, Tensor>,
+  b: ToyBatch,
+  compute: "f32" | "f16" = "f32",
+): Tensor {
+  const x = tensor(b.x, [b.batch, D_IN], { dtype: compute });
   const y = tensor(b.y, [b.batch], { dtype: "i32" });
-  const logits = add(matmul(x, params.get("w")!), params.get("b")!);
+  const p = (name: string) =>
+    compute === "f32" ? params.get(name)! : cast(params.get(name)!, compute);
+  const logits = add(matmul(x, p("w")), p("b"));
   return crossEntropy(logits, y);
 }

@@ -189,44 +189,57 @@ describe("checkpoints and resume", () => {
     ).rejects.toThrow(CheckpointError);
   });
 
-  it("after SIGKILL mid-run, resuming reproduces the uninterrupted run's losses", async () => {
-    const fixture = join(import.meta.dirname, "fixtures", "toy-run.ts");
-    const runChild = (out: string, resume: boolean, killAt?: number) =>
-      new Promise<string>((resolve, reject) => {
-        const child = spawn(
-          process.execPath,
-          [
-            "--conditions=@anllm/source",
-            "--import",
-            "tsx",
-            fixture,
-            out,
-            "12",
-            resume ? "1" : "0",
-            "40",
-          ],
-          { stdio: ["ignore", "pipe", "inherit"] },
-        );
-        let text = "";
-        child.stdout.on("data", (d: Buffer) => {
-          text += d.toString();
-          if (killAt !== undefined && text.includes(`step ${killAt}\n`)) child.kill("SIGKILL");
+  it.each([
+    ["f32", "0"],
+    ["mixed precision with loss scaling", "1"],
+  ])(
+    "after SIGKILL mid-run, resuming reproduces the uninterrupted run's losses (%s)",
+    async (_name, mixed) => {
+      const fixture = join(import.meta.dirname, "fixtures", "toy-run.ts");
+      const runChild = (out: string, resume: boolean, killAt?: number) =>
+        new Promise<string>((resolve, reject) => {
+          const child = spawn(
+            process.execPath,
+            [
+              "--conditions=@anllm/source",
+              "--import",
+              "tsx",
+              fixture,
+              out,
+              "12",
+              resume ? "1" : "0",
+              "40",
+              mixed,
+            ],
+            { stdio: ["ignore", "pipe", "inherit"] },
+          );
+          let text = "";
+          child.stdout.on("data", (d: Buffer) => {
+            text += d.toString();
+            if (killAt !== undefined && text.includes(`step ${killAt}\n`)) child.kill("SIGKILL");
+          });
+          child.on("error", reject);
+          child.on("close", (code, signal) => resolve(`${text}exit ${code ?? signal}`));
         });
-        child.on("error", reject);
-        child.on("close", (code, signal) => resolve(`${text}exit ${code ?? signal}`));
-      });
-    const ref = tmp();
-    expect(await runChild(ref, false)).toMatch(/done\nexit 0$/);
-    const out = tmp();
-    const killed = await runChild(out, false, 7);
-    expect(killed).toMatch(/exit SIGKILL$/);
-    expect(killed).not.toMatch(/done/);
-    expect(await runChild(out, true)).toMatch(/done\nexit 0$/);
-    const lossesRef = readMetrics(join(ref, "metrics.jsonl")).map((m) => m.loss);
-    const losses = readMetrics(join(out, "metrics.jsonl")).map((m) => m.loss);
-    expect(lossesRef).toHaveLength(12);
-    expect(losses).toEqual(lossesRef);
-  });
+      const ref = tmp();
+      expect(await runChild(ref, false)).toMatch(/done\nexit 0$/);
+      const out = tmp();
+      const killed = await runChild(out, false, 7);
+      expect(killed).toMatch(/exit SIGKILL$/);
+      expect(killed).not.toMatch(/done/);
+      expect(await runChild(out, true)).toMatch(/done\nexit 0$/);
+      const ref12 = readMetrics(join(ref, "metrics.jsonl"));
+      const got = readMetrics(join(out, "metrics.jsonl"));
+      expect(ref12).toHaveLength(12);
+      expect(got.map((m) => m.loss)).toEqual(ref12.map((m) => m.loss));
+      expect(got.map((m) => m.lossScale)).toEqual(ref12.map((m) => m.lossScale));
+      if (mixed === "1") {
+        // the run overflowed, backed off and grew again, and the kill fell inside that history
+        expect(ref12.some((m) => m.skipped)).toBe(true);
+        expect(new Set(ref12.map((m) => m.lossScale)).size).toBeGreaterThan(2);
+      }
+    },
+  );
 });
 
 describe("options", () => {

@@ -135,7 +135,7 @@ const CACHE_OPTIONS: OptionSpecs = {
 async function openModel(c: string, v: Values, io: Io): Promise<LoadedModel> {
   required(c, v, "model", "the model folder");
   await ensureDevice(io);
-  return loadModelFromOptions(c, v);
+  return loadModelFromOptions(c, v, io);
 }
 
 /** --out checked (created, writable) before any scoring; undefined without --out. */

@@ -63,7 +63,7 @@ export const generateCommand: Command = {
     const seed = int(c, v, "seed", 0, 2 ** 32 - 1)!;
     const chunkSize = int(c, v, "chunk-size", 1)!;
     await ensureDevice(io);
-    const l = await loadModelFromOptions(c, v);
+    const l = await loadModelFromOptions(c, v, io);
     const vocab = l.model.config.vocabSize;
     const anchorIds = l.anchors.ids;
     const prompt = promptIds
@@ -110,6 +110,7 @@ export const generateCommand: Command = {
       prompt: { tokens: Array.from(prompt), text: l.tokenizer.decode(prompt) },
       attention,
       anchorIds,
+      dtype: l.model.dtype,
       cache: {
         peakEntries: peak,
         fullEntries: full,

@@ -32,6 +32,10 @@ export interface TrainConfig {
   onNonFinite: "stop" | "skip";
   /** allow --seq-len above the model's max_position_embeddings (the positions are extended) */
   extendPositions?: boolean;
+  /** "f16": mixed precision (absent in configs of runs made before it existed: f32) */
+  dtype?: "f32" | "f16";
+  /** recompute each decoder layer in backward instead of keeping its activations */
+  checkpointActivations?: boolean;
 }
 
 /** Flags of `anllm train` (also the keys of --config files). */
@@ -98,6 +102,16 @@ export const TRAIN_SPECS: OptionSpecs = {
     default: "1",
   },
   seed: { type: "string", arg: "N", help: "seed (weights, data order)", default: "34" },
+  "checkpoint-activations": {
+    type: "boolean",
+    help: "keep only each decoder layer's input and recompute the layer in backward (less activation memory, one more forward per step)",
+  },
+  dtype: {
+    type: "string",
+    arg: "f32|f16",
+    help: "f16: mixed precision (f32 weights and AdamW state, f16 forward and backward, dynamic loss scaling); f32 with a note where the adapter lacks shader-f16",
+    default: "f32",
+  },
   out: { type: "string", arg: "DIR", help: "run folder", default: "runs/train" },
   "checkpoint-every": {
     type: "string",
@@ -137,6 +151,7 @@ export const TRAIN_SPECS: OptionSpecs = {
 const RESUME_MUTABLE = new Set([
   "steps",
   "checkpoint-every",
+  "checkpoint-activations",
   "on-nonfinite",
   "out",
   "resume",
@@ -213,6 +228,8 @@ export function toTrainConfig(given: Values, defaultData: () => string): TrainCo
     acInit: choice(c, v, "ac-init", ["mean", "copy-period"] as const)!,
     onNonFinite: choice(c, v, "on-nonfinite", ["stop", "skip"] as const)!,
     ...(v["extend-positions"] === true ? { extendPositions: true } : {}),
+    dtype: choice(c, v, "dtype", ["f32", "f16"] as const)!,
+    ...(v["checkpoint-activations"] === true ? { checkpointActivations: true } : {}),
   };
 }
 
@@ -236,6 +253,8 @@ export function resumeConfig(stored: TrainConfig, now: TrainConfig, given: Value
     packing: "mode",
     "ac-init": "acInit",
     "extend-positions": "extendPositions",
+    dtype: "dtype",
+    "checkpoint-activations": "checkpointActivations",
   };
   for (const flag of Object.keys(given)) {
     if (RESUME_MUTABLE.has(flag) || given[flag] === undefined) continue;
@@ -255,6 +274,10 @@ export function resumeConfig(stored: TrainConfig, now: TrainConfig, given: Value
       given["checkpoint-every"] !== undefined ? now.checkpointEvery : stored.checkpointEvery,
     onNonFinite:
       given["on-nonfinite"] !== undefined ? now.onNonFinite : (stored.onNonFinite ?? "stop"),
+    // recomputing layers changes memory and time, not the numbers: it may change on resume
+    ...(given["checkpoint-activations"] !== undefined
+      ? { checkpointActivations: now.checkpointActivations === true }
+      : {}),
     out: now.out,
   };
 }

@@ -4,7 +4,7 @@
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { Llama2, type LlamaConfig, PRESETS, preset } from "@anllm/llama2-model";
+import { Llama2, type LlamaConfig, type ModelDType, PRESETS, preset } from "@anllm/llama2-model";
 import { loadModel } from "@anllm/llama2-model/node";
 import {
   hfTokenizerFiles,
@@ -16,6 +16,7 @@ import {
 import { latestCheckpoint } from "@anllm/trainer/node";
 import { choice, intList, type OptionSpecs, required, str, type Values } from "../args";
 import { UsageError } from "../errors";
+import type { Io } from "../io";
 import { ANCHOR_MODES, type AnchorMode, anchorSetup, loadTokenizer } from "./tokenizer";
 
 /** What `anllm train` writes next to the weights: how to rebuild tokenizer and anchors. */
@@ -114,7 +115,12 @@ export function hfFolderFiles(l: LoadedModel): Record<string, string> {
 export async function loadModelDir(
   command: string,
   path: string,
-  opts: { tokenizer?: string; anchor?: AnchorMode; acInit?: "mean" | "copy-period" } = {},
+  opts: {
+    tokenizer?: string;
+    anchor?: AnchorMode;
+    acInit?: "mean" | "copy-period";
+    dtype?: ModelDType;
+  } = {},
 ): Promise<LoadedModel> {
   if (!existsSync(path)) throw new UsageError(command, `--model folder not found: ${path}`);
   const dir = await resolveModelDir(path);
@@ -127,7 +133,7 @@ export async function loadModelDir(
   const metaPath = join(dir, "anllm.json");
   const meta =
     existsSync(metaPath) && opts.tokenizer === undefined ? readAnllmMeta(metaPath) : null;
-  const model = await loadModel(dir);
+  const model = await loadModel(dir, opts.dtype ? { dtype: opts.dtype } : {});
   try {
     return resolveTokenizer(command, dir, model, meta, metaPath, opts);
   } catch (e) {
@@ -292,21 +298,34 @@ export const MODEL_OPTIONS: OptionSpecs = {
     arg: "IDS",
     help: "token ids that count as anchors (inside the model's vocabulary)",
   },
+  dtype: {
+    type: "string",
+    arg: "f32|f16",
+    help: "dtype of weights, activations and K/V on the device (f16: half the memory; f32 with a note where the adapter lacks shader-f16)",
+    default: "f32",
+  },
 };
 
 /**
  * Loads `--model` with `--tokenizer` and `--anchor` applied, then `--anchor-ids` (checked against
  * the model's vocabulary; with a model that has no anchors they become EP anchors).
  */
-export async function loadModelFromOptions(command: string, v: Values): Promise<LoadedModel> {
+export async function loadModelFromOptions(
+  command: string,
+  v: Values,
+  io: Io,
+): Promise<LoadedModel> {
   const dir = required(command, v, "model", "the model folder");
   const anchor = choice(command, v, "anchor", ANCHOR_MODES);
   const ids = intList(command, v, "anchor-ids");
   const tokenizer = str(v, "tokenizer");
+  const dtype = choice(command, v, "dtype", ["f32", "f16"] as const);
   const l = await loadModelDir(command, dir, {
     ...(tokenizer !== undefined ? { tokenizer } : {}),
     ...(anchor ? { anchor } : {}),
+    ...(dtype ? { dtype } : {}),
   });
+  if (l.model.dtypeNote) io.err(`note: --dtype ${dtype}: ${l.model.dtypeNote}\n`);
   if (ids === undefined) return l;
   try {
     checkIdsInVocab("", "--anchor-ids", ids, l.model.config.vocabSize, command);

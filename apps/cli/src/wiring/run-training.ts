@@ -4,9 +4,15 @@
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { configToHF } from "@anllm/llama2-model";
+import {
+  configToHF,
+  formatBytes,
+  type LlamaConfig,
+  memoryReport,
+  resolveModelDType,
+} from "@anllm/llama2-model";
 import type { Batch } from "@anllm/redpajama-loader";
-import { getDevice } from "@anllm/tensor";
+import { getDevice, OutOfMemoryError } from "@anllm/tensor";
 import { atomicWrite, makeDirs } from "@anllm/tensor/io";
 import {
   CheckpointError,
@@ -15,7 +21,7 @@ import {
   type StepMetrics,
   type TrainResult,
 } from "@anllm/trainer";
-import { readMetrics, train } from "@anllm/trainer/node";
+import { latestCheckpoint, readMetrics, train } from "@anllm/trainer/node";
 import type { TrainConfig } from "../commands/train-config";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
@@ -173,39 +179,51 @@ export async function runTraining(
     `model ${cfg.model}: ${(nParams / 1e6).toFixed(2)}M parameters, vocab ${model.config.vocabSize}, ` +
       `anchor ${loaded.anchorMode} (ids ${loaded.anchors.ids.join(",") || "-"}), attention ${attention}\n`,
   );
-  const result = await train<Batch>({
-    stepData: () => ({ skippedRecords: skippedJson(data.report(), 0) }) as unknown as Json,
-    params: model.parameters(),
-    loss: (b) => model.loss(toModelBatch(b, attention)),
-    data,
-    steps: cfg.steps,
-    gradAccum: cfg.gradAccum,
-    batchTokens,
-    schedule: {
-      kind: cfg.schedule,
-      lr: cfg.lr,
-      warmupSteps: cfg.warmup,
-      totalSteps: cfg.steps,
-      minLrRatio: cfg.minLrRatio,
-    },
-    optimizer: { weightDecay: cfg.weightDecay },
-    maxGradNorm: cfg.maxGradNorm > 0 ? cfg.maxGradNorm : null,
-    seed: cfg.seed,
-    onNonFinite: cfg.onNonFinite ?? "stop",
-    outDir: cfg.out,
-    checkpointEvery: cfg.checkpointEvery,
-    resume: opts.resume,
-    config: configToHF(model.config) as never,
-    checkpointFiles: {
-      "anllm.json": `${JSON.stringify(anllmMeta(loaded, cfg.acInit), null, 2)}\n`,
-      ...hfFolderFiles(loaded),
-    },
-    progress: opts.progress ?? "auto",
-    ...(opts.onStep ? { onStep: opts.onStep } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  }).catch((e: unknown) => {
-    throw withResumeHint(e, cfg.out);
-  });
+  // --dtype f16: mixed precision (f32 master weights and AdamW state, f16 compute, loss scaling)
+  const { dtype: compute, note } = resolveModelDType(cfg.dtype, getDevice());
+  if (note) io.err(`note: --dtype f16: ${note}\n`);
+  if (compute === "f16")
+    io.err("mixed precision: f16 forward and backward, dynamic loss scaling\n");
+  const result = await trainOrExplainOom(cfg, model.config, compute, () =>
+    train<Batch>({
+      stepData: () => ({ skippedRecords: skippedJson(data.report(), 0) }) as unknown as Json,
+      params: model.parameters(),
+      loss: (b) =>
+        model.loss(toModelBatch(b, attention), {
+          ...(compute === "f16" ? { compute: "f16" as const } : {}),
+          ...(cfg.checkpointActivations ? { checkpointActivations: true } : {}),
+        }),
+      ...(compute === "f16" ? { lossScale: {} } : {}),
+      data,
+      steps: cfg.steps,
+      gradAccum: cfg.gradAccum,
+      batchTokens,
+      schedule: {
+        kind: cfg.schedule,
+        lr: cfg.lr,
+        warmupSteps: cfg.warmup,
+        totalSteps: cfg.steps,
+        minLrRatio: cfg.minLrRatio,
+      },
+      optimizer: { weightDecay: cfg.weightDecay },
+      maxGradNorm: cfg.maxGradNorm > 0 ? cfg.maxGradNorm : null,
+      seed: cfg.seed,
+      onNonFinite: cfg.onNonFinite ?? "stop",
+      outDir: cfg.out,
+      checkpointEvery: cfg.checkpointEvery,
+      resume: opts.resume,
+      config: configToHF(model.config) as never,
+      checkpointFiles: {
+        "anllm.json": `${JSON.stringify(anllmMeta(loaded, cfg.acInit), null, 2)}\n`,
+        ...hfFolderFiles(loaded),
+      },
+      progress: opts.progress ?? "auto",
+      ...(opts.onStep ? { onStep: opts.onStep } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    }).catch((e: unknown) => {
+      throw withResumeHint(e, cfg.out);
+    }),
+  );
   const report = data.report();
   if (report) io.err(`${skippedSummary(report)}\n`);
   const metrics = readMetrics(join(cfg.out, "metrics.jsonl"));
@@ -226,4 +244,75 @@ function withResumeHint(e: unknown, out: string): unknown {
   const err = new CheckpointError(e.path, e.detail);
   err.message += `. The previous checkpoint ${name} is complete: continue from it with --resume-from ${name} --out ${out}`;
   return err;
+}
+
+/**
+ * Runs `run`; an OutOfMemoryError comes back with what would fit: the step's memory now (from
+ * memoryReport) and with --dtype f16, --checkpoint-activations, half the batch or half the
+ * sequence, against the device's limit; the run's last checkpoint is untouched (the trainer
+ * writes none after a failed step).
+ */
+export async function trainOrExplainOom<T>(
+  cfg: TrainConfig,
+  config: LlamaConfig,
+  compute: "f32" | "f16",
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (!(e instanceof OutOfMemoryError)) throw e;
+    const last = await latestCheckpoint(join(cfg.out, "checkpoints")).catch(() => null);
+    const hint = `${fitHint(cfg, config, compute, e.limitBytes)}. ${
+      last
+        ? `The last checkpoint (${last}) is intact: change the options and --resume`
+        : "No checkpoint was written yet"
+    }`;
+    throw new OutOfMemoryError(e.what, e.bytes, e.allocatedBytes, e.limitBytes, hint);
+  }
+}
+
+/** The options that would make a training step fit `limit` bytes, by memoryReport. */
+export function fitHint(
+  cfg: TrainConfig,
+  config: LlamaConfig,
+  compute: "f32" | "f16",
+  limit: number | undefined,
+): string {
+  const gib = formatBytes;
+  const need = (batch: number, seqLen: number, c: "f32" | "f16", ckpt: boolean) => {
+    const t = memoryReport(config, { batch, seqLen, compute: c }).training.totalBytes;
+    return ckpt ? t.checkpointed : t.plain;
+  };
+  const ckpt = cfg.checkpointActivations === true;
+  const now = need(cfg.batchSize, cfg.seqLen, compute, ckpt);
+  const options: [string, number][] = [];
+  if (compute === "f32")
+    options.push(["--dtype f16", need(cfg.batchSize, cfg.seqLen, "f16", ckpt)]);
+  if (!ckpt)
+    options.push(["--checkpoint-activations", need(cfg.batchSize, cfg.seqLen, compute, true)]);
+  if (cfg.batchSize > 1) {
+    const b = Math.ceil(cfg.batchSize / 2);
+    options.push([
+      `--batch-size ${b} --grad-accum ${cfg.gradAccum * 2}`,
+      need(b, cfg.seqLen, compute, ckpt),
+    ]);
+  }
+  if (cfg.seqLen > 2) {
+    const l = Math.ceil(cfg.seqLen / 2);
+    options.push([`--seq-len ${l}`, need(cfg.batchSize, l, compute, ckpt)]);
+  }
+  const list = options.map(([o, b]) => `${o}: ${gib(b)}`).join(", ");
+  // buffers are pooled and rounded up: count an option as fitting with 10% to spare
+  const fits =
+    limit === undefined ? [] : options.filter(([, b]) => b <= 0.9 * limit).map(([o]) => o);
+  return (
+    `a training step here needs about ${gib(now)} (weights, gradients, AdamW state, activations, by memoryReport); ` +
+    `with ${list}` +
+    (limit === undefined
+      ? ""
+      : fits.length > 0
+        ? `; within the limit: ${fits.join(" or ")}`
+        : "; none of these fits the limit: raise ANLLM_DEVICE_MEMORY or use a larger device")
+  );
 }

@@ -1,6 +1,6 @@
 // Lifetime API (tidy, keep, dispose, memoryStats) and in-place parameter assignment.
 import { getBackend, hasDevice } from "../device";
-import { memoryCounters, runScoped } from "../memory";
+import { memoryCounters, resetPeakBytes, runScoped } from "../memory";
 import { isTensor, type Tensor } from "../tensor";
 
 /** Runs fn; disposes every tensor created inside except those returned (or kept). */
@@ -29,6 +29,11 @@ export function memoryStats(): {
   pooledBytes: number;
 } {
   return { ...memoryCounters(), pooledBytes: hasDevice() ? getBackend().pooledBytes() : 0 };
+}
+
+/** Starts a new peak measurement for memoryStats().peakBytes from the bytes live now. */
+export function resetPeakMemory(): void {
+  resetPeakBytes();
 }
 
 /** dst <- src in place (same size and dtype), e.g. for parameter updates. */

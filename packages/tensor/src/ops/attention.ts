@@ -21,7 +21,7 @@ import {
   tunedChoice,
   tuningActive,
 } from "../tuning";
-import { checkSame, empty, launchElementwise } from "./core";
+import { checkSame, empty, floatOut, launchElementwise } from "./core";
 import { sum } from "./reduce";
 
 /**
@@ -102,6 +102,27 @@ class MaskHandle implements AttentionMask {
     devicePacked.get(this)?.dispose();
     devicePacked.delete(this);
   }
+}
+
+/**
+ * A second handle on `mask`'s device copy, disposed separately (its device memory lives until
+ * both are disposed): for work that runs after the mask's owner disposed it, such as activation
+ * checkpointing's recompute in backward. The copy is a plain tensor view, so a tidy scope or the
+ * tape that owns it frees it.
+ */
+export function retainMask(mask: AttentionMask): AttentionMask {
+  const packed = devicePacked.get(mask);
+  if (!packed) throw new DisposedTensorError("retainMask: the mask was used after dispose()");
+  const m = mask as MaskHandle;
+  return new MaskHandle(
+    m.batch,
+    m.lq,
+    m.lk,
+    m.mode,
+    m.bosVisible,
+    m.hasDoc,
+    packed.view(packed.shape),
+  );
 }
 
 /** Segment ids of every row of [batch, L] anchor flags. */
@@ -271,16 +292,17 @@ export function attention(
       `attention: mask is for batch ${mask.batch}, lq ${mask.lq}, lk ${mask.lk}; q [${q.shape}], k [${k.shape}]`,
     );
   const arg = (t: Tensor) => ({ storage: t.storage, dtype: t.dtype });
-  const out = empty(q.shape, "f32", q);
+  // f16 q/k/v give an f16 output; the log-sum-exp the backward pass needs stays f32
+  const out = empty(q.shape, floatOut(q, k, v), q);
   const lse = empty([batch, nHeads, lq], "f32", q);
   if (out.size > 0)
     out.backend.run(attentionKernel, p, [arg(q), arg(k), arg(v), arg(packed), arg(out), arg(lse)]);
   const res = attach("attention", out, [q, k, v], [q, k, v, packed, out, lse], (g, s) => {
     const [sq, sk, sv, sm, so, sl] = s as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
     const dsum = sum(launchElementwise("mul", [g, so], "f32"), -1);
-    const dq = empty(q.shape, "f32", g);
-    const dk = empty(k.shape, "f32", g);
-    const dv = empty(v.shape, "f32", g);
+    const dq = empty(q.shape, floatOut(q), g);
+    const dk = empty(k.shape, floatOut(k), g);
+    const dv = empty(v.shape, floatOut(v), g);
     if (dq.size > 0) {
       const common = [arg(sq), arg(sk), arg(sv), arg(sm), arg(g), arg(sl), arg(dsum)];
       g.backend.run(attentionDqKernel, p, [...common, arg(dq)]);

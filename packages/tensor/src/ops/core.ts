@@ -15,7 +15,7 @@ export function empty(shape: readonly number[], dtype: DType, like?: Tensor): Te
     if (!Number.isInteger(d) || d < 0) throw new ShapeError(`invalid shape [${shape}]`);
     n *= d;
   }
-  return Tensor.fresh(b, b.alloc(n), shape, dtype);
+  return Tensor.fresh(b, b.alloc(n, dtype, `${dtype} [${shape.join(", ")}]`), shape, dtype);
 }
 
 /** Normalises a possibly negative axis. */
@@ -91,10 +91,15 @@ export function launchElementwise(
   const code = typeof op === "number" ? op : ELEM_OPS[op].code;
   const shape = outShape ?? broadcastShapes(...inputs.map((t) => t.shape));
   const b = inputs[0]?.backend ?? backend ?? getBackend();
-  const out = Tensor.fresh(b, b.alloc(shapeSize(shape)), shape, outDtype);
+  const out = Tensor.fresh(
+    b,
+    b.alloc(shapeSize(shape), outDtype, `${outDtype} [${shape.join(", ")}]`),
+    shape,
+    outDtype,
+  );
   if (out.size === 0) return out;
   // ops without inputs (fill) read a 1-element dummy that is never used
-  const dummy = inputs.length === 0 ? Tensor.fresh(b, b.alloc(1), [1], "f32") : null;
+  const dummy = inputs.length === 0 ? Tensor.fresh(b, b.alloc(1, "f32"), [1], "f32") : null;
   const args = [0, 1, 2].map((k) => (inputs[k] ?? inputs[0] ?? dummy) as Tensor);
   // inputs of the output's size read at index i (broadcasting cannot reorder them)
   const modes = args.map((t) => (t.size === 1 ? 1 : t.size === out.size ? 0 : 2));
@@ -118,10 +123,18 @@ export function launchElementwise(
 
 /** Internal: gradient of a unary op: g * op'(x) (o = forward output). */
 export function unaryGrad(op: ElemOpName, x: Tensor, g: Tensor, o: Tensor, s = 0): Tensor {
-  return launchElementwise(ELEM_OPS[op].code + GRAD_CODE_OFFSET, [x, g, o], "f32", s);
+  return launchElementwise(ELEM_OPS[op].code + GRAD_CODE_OFFSET, [x, g, o], floatOut(x, g), s);
 }
 
 /** Result dtype of arithmetic between a and b. */
 export function promote(a: DType, b: DType): DType {
   return a === b ? a : "f32";
+}
+
+/**
+ * Dtype of a floating-point result computed from `ts`: f16 when every input is f16 (the kernels
+ * accumulate in f32 and round once on store), otherwise f32 (ints and mixed inputs widen to f32).
+ */
+export function floatOut(...ts: Tensor[]): DType {
+  return ts.length > 0 && ts.every((t) => t.dtype === "f16") ? "f16" : "f32";
 }

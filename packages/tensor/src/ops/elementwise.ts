@@ -1,10 +1,10 @@
 // Elementwise ops (unary, scalar, binary with broadcasting, where, cast) and their vjps.
 
-import type { DType } from "../dtype";
+import { type DType, isFloat } from "../dtype";
 import { full } from "../factories";
 import { attach } from "../tape";
 import type { Tensor } from "../tensor";
-import { launchElementwise, promote, unaryGrad } from "./core";
+import { floatOut, launchElementwise, promote, unaryGrad } from "./core";
 
 type UnaryName =
   | "neg"
@@ -25,7 +25,7 @@ function unary(
   x: Tensor,
   s = 0,
 ): Tensor {
-  const out = launchElementwise(op, [x], "f32", s);
+  const out = launchElementwise(op, [x], floatOut(x), s);
   const needOut =
     op === "exp" || op === "sqrt" || op === "rsqrt" || op === "sigmoid" || op === "tanh";
   return attach(op, out, [x], needOut ? [x, out] : [x], (g, [sx, so]) => [
@@ -101,7 +101,7 @@ export function mul(a: Tensor | number, b: Tensor | number): Tensor {
 export function div(a: Tensor | number, b: Tensor | number): Tensor {
   if (typeof b === "number") return scale(a as Tensor, 1 / b);
   if (typeof a === "number") return unary("rdivScalar", b, a);
-  const out = launchElementwise("div", [a, b], "f32");
+  const out = launchElementwise("div", [a, b], floatOut(a, b));
   const [na, nb] = [a.requiresGrad, b.requiresGrad];
   return attach("div", out, [a, b], [a, b], (g, [sa, sb]) => [
     na ? div(g, sb as Tensor) : null,
@@ -114,7 +114,7 @@ export function div(a: Tensor | number, b: Tensor | number): Tensor {
 export function pow(a: Tensor | number, b: Tensor | number): Tensor {
   if (typeof b === "number") return unary("powScalar", a as Tensor, b);
   const at = typeof a === "number" ? scalarLike(a, b) : a;
-  const out = launchElementwise("pow", [at, b], "f32");
+  const out = launchElementwise("pow", [at, b], floatOut(at, b));
   const [na, nb] = [at.requiresGrad, b.requiresGrad];
   return attach("pow", out, [at, b], [at, b, out], (g, [sa, sb, so]) => [
     na
@@ -122,7 +122,7 @@ export function pow(a: Tensor | number, b: Tensor | number): Tensor {
           g,
           mul(
             sb as Tensor,
-            launchElementwise("pow", [sa as Tensor, addScalar(sb as Tensor, -1)], "f32"),
+            launchElementwise("pow", [sa as Tensor, addScalar(sb as Tensor, -1)], floatOut(g)),
           ),
         )
       : null,
@@ -134,7 +134,7 @@ export function pow(a: Tensor | number, b: Tensor | number): Tensor {
 export function maximum(a: Tensor, b: Tensor): Tensor {
   const out = launchElementwise("maximum", [a, b], promote(a.dtype, b.dtype));
   return attach("maximum", out, [a, b], [a, b], (g, [sa, sb]) => {
-    const ge = launchElementwise("lt", [sa as Tensor, sb as Tensor], "f32");
+    const ge = launchElementwise("lt", [sa as Tensor, sb as Tensor], floatOut(g));
     return [mul(g, unary("rsubScalar", ge, 1)), mul(g, ge)];
   });
 }
@@ -148,16 +148,21 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   const [na, nb] = [at.requiresGrad, bt.requiresGrad];
   return attach("where", out, [cond, at, bt], [cond], (g, [sc]) => [
     null,
-    na ? launchElementwise("where", [sc as Tensor, g, zero()], "f32") : null,
-    nb ? launchElementwise("where", [sc as Tensor, zero(), g], "f32") : null,
+    na ? launchElementwise("where", [sc as Tensor, g, zero()], g.dtype) : null,
+    nb ? launchElementwise("where", [sc as Tensor, zero(), g], g.dtype) : null,
   ]);
 }
 
-/** Converts dtype (f32 -> int truncates toward zero). Not differentiable to ints. */
+/**
+ * Converts dtype (f32 -> int truncates toward zero; f32 -> f16 rounds to nearest even, and like
+ * torch's `.half()` turns values beyond 65504 into inf: host uploads check the range, this does
+ * not). Differentiable between float dtypes (the gradient is cast back); not to ints.
+ */
 export function cast(x: Tensor, dtype: DType): Tensor {
   const out = launchElementwise("copy", [x], dtype);
-  if (dtype !== "f32" || x.dtype !== "f32") return out;
-  return attach("cast", out, [x], [], (g) => [g]);
+  if (!isFloat(dtype) || !isFloat(x.dtype)) return out;
+  const from = x.dtype;
+  return attach("cast", out, [x], [], (g) => [g.dtype === from ? g : cast(g, from)]);
 }
 
 /** Comparison masks (f32 0/1, not differentiable). */

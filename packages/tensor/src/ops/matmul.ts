@@ -12,7 +12,7 @@ import {
   tunedChoice,
   tuningActive,
 } from "../tuning";
-import { broadcastShapes, checkSame, empty, stridesOf } from "./core";
+import { broadcastShapes, checkSame, empty, floatOut, stridesOf } from "./core";
 import { reshape, transpose } from "./movement";
 
 /** Options of matmul. */
@@ -87,7 +87,7 @@ function mm(
       return j < 0 || shape[j] === 1 ? 0 : (st[j] as number);
     });
   };
-  const out = empty([...batchShape, M, N], "f32", a);
+  const out = empty([...batchShape, M, N], floatOut(a, b), a);
   if (out.size === 0) return out;
   if (K === 0) throw new ShapeError("matmul: K = 0 not supported");
   const params = {
@@ -103,9 +103,9 @@ function mm(
   };
   const vec = opts.scalar ? null : vecMode(params);
   out.backend.run(vec ? matmulVec4Kernel : matmulKernel, { ...params, vec: vec ?? undefined }, [
-    { storage: a.storage, dtype: "f32" },
-    { storage: b.storage, dtype: "f32" },
-    { storage: out.storage, dtype: "f32" },
+    { storage: a.storage, dtype: a.dtype },
+    { storage: b.storage, dtype: b.dtype },
+    { storage: out.storage, dtype: out.dtype },
   ]);
   return out;
 }

@@ -207,8 +207,8 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
       g.backend.run(scatterAddKernel, p, [
         { storage: idsT.storage, dtype: "i32" },
         { storage: links.storage, dtype: "i32" },
-        { storage: g.storage, dtype: "f32" },
-        { storage: dx.storage, dtype: "f32" },
+        { storage: g.storage, dtype: g.dtype },
+        { storage: dx.storage, dtype: dx.dtype },
       ]);
       links.dispose();
     }

@@ -17,7 +17,7 @@ import { ropeKernel } from "../kernels/rope/rope.kernel";
 import { softmaxBackwardKernel, softmaxKernel } from "../kernels/softmax/softmax.kernel";
 import { attach } from "../tape";
 import type { Tensor } from "../tensor";
-import { checkSame, empty, launchElementwise, normAxis } from "./core";
+import { checkSame, empty, floatOut, launchElementwise, normAxis } from "./core";
 import { reshape, transpose } from "./movement";
 import { sum } from "./reduce";
 
@@ -27,10 +27,10 @@ function softmaxLast(x: Tensor, log: boolean): Tensor {
   checkSame("softmax", [x]);
   const n = x.shape[x.rank - 1] as number;
   const p = { rows: x.size / n, n, log };
-  const y = empty(x.shape, "f32", x);
+  const y = empty(x.shape, floatOut(x), x);
   if (y.size > 0) y.backend.run(softmaxKernel, p, [arg(x), arg(y)]);
   return attach(log ? "logSoftmax" : "softmax", y, [x], [y], (g, [sy]) => {
-    const dx = empty(x.shape, "f32", g);
+    const dx = empty(x.shape, floatOut(x), g);
     if (dx.size > 0) dx.backend.run(softmaxBackwardKernel, p, [arg(sy as Tensor), arg(g), arg(dx)]);
     return [dx];
   });
@@ -66,7 +66,7 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
     throw new ShapeError(`rmsNorm: weight must be [${n}], got [${weight.shape}]`);
   }
   const p = { rows: x.size / n, n, eps };
-  const y = empty(x.shape, "f32", x);
+  const y = empty(x.shape, floatOut(x), x);
   const rstd = empty([...x.shape.slice(0, -1), 1], "f32", x);
   if (y.size > 0) y.backend.run(rmsNormKernel, p, [arg(x), arg(weight), arg(y), arg(rstd)]);
   const [nx, nw] = [x.requiresGrad, weight.requiresGrad];
@@ -75,7 +75,7 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
     const R = sr as Tensor;
     let dx: Tensor | null = null;
     if (nx) {
-      dx = empty(x.shape, "f32", g);
+      dx = empty(x.shape, floatOut(x), g);
       dx.backend.run(rmsNormBackwardKernel, p, [
         arg(X),
         arg(sw as Tensor),
@@ -92,6 +92,11 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
         g.backend.run(rmsNormDwKernel, p, [arg(X), arg(g), arg(R), arg(partial)]);
       dw = partial.shape[0] === 1 ? reshape(partial, [n]) : sum(partial, 0);
       if (dw !== partial) partial.dispose();
+      if (weight.dtype === "f16") {
+        const half = launchElementwise("copy", [dw], "f16");
+        dw.dispose();
+        dw = half;
+      }
     }
     return [dx, dw];
   });
@@ -120,10 +125,10 @@ export function rope(x: Tensor, positions: Tensor, opts: RopeOptions = {}): Tens
     );
   }
   const base = { batch, nHeads, seqLen, headDim, theta: opts.theta ?? 10000 };
-  const y = empty(x.shape, "f32", x);
+  const y = empty(x.shape, floatOut(x), x);
   if (y.size > 0) y.backend.run(ropeKernel, { ...base, sign: 1 }, [arg(x), arg(positions), arg(y)]);
   return attach("rope", y, [x, positions], [positions], (g, [sp]) => {
-    const dx = empty(x.shape, "f32", g);
+    const dx = empty(x.shape, floatOut(x), g);
     if (dx.size > 0)
       dx.backend.run(ropeKernel, { ...base, sign: -1 }, [arg(g), arg(sp as Tensor), arg(dx)]);
     return [dx, null];
@@ -149,7 +154,7 @@ function crossEntropyRows(logits: Tensor, targets: Tensor, ignoreIndex: number):
     [logits, targets],
     [logits, targets, lse],
     (g, [sl, st, se]) => {
-      const dx = empty(logits.shape, "f32", g);
+      const dx = empty(logits.shape, floatOut(logits), g);
       if (rows > 0) {
         dx.backend.run(crossEntropyBackwardKernel, p, [
           arg(sl as Tensor),

@@ -1,11 +1,13 @@
 // Reductions over one or several axes (sum, mean, max, argmax) and sumTo, the broadcast-undo used
-// by autograd. Multi-axis reductions run one axis at a time.
+// by autograd. Multi-axis reductions run one axis at a time. They accumulate in f32 and return f32
+// also for f16 inputs (a sum of many halves would lose the precision it was computed in); the
+// gradient reaching an f16 input is f16.
 
-import { shapeSize } from "../dtype";
+import { isFloat, shapeSize } from "../dtype";
 import { reduceKernel } from "../kernels/reduce/reduce.kernel";
 import { attach } from "../tape";
 import type { Tensor } from "../tensor";
-import { checkSame, empty, launchElementwise, normAxis } from "./core";
+import { checkSame, empty, floatOut, launchElementwise, normAxis } from "./core";
 import { reshape } from "./movement";
 
 function reduceAxis(x: Tensor, axis: number, op: 0 | 1 | 2): Tensor {
@@ -20,7 +22,7 @@ function reduceAxis(x: Tensor, axis: number, op: 0 | 1 | 2): Tensor {
     const nChunks = Math.ceil(r / chunk);
     const part = empty([outer, nChunks, inner], "f32", x);
     part.backend.run(reduceKernel, { outer, r, inner, op, chunk }, [
-      { storage: x.storage, dtype: "f32" },
+      { storage: x.storage, dtype: x.dtype },
       { storage: part.storage, dtype: "f32" },
     ]);
     const out = empty(shape, "f32", x);
@@ -34,7 +36,7 @@ function reduceAxis(x: Tensor, axis: number, op: 0 | 1 | 2): Tensor {
   const out = empty(shape, op === 2 ? "i32" : "f32", x);
   if (out.size > 0 && r > 0) {
     out.backend.run(reduceKernel, { outer, r, inner, op, chunk: r }, [
-      { storage: x.storage, dtype: "f32" },
+      { storage: x.storage, dtype: x.dtype },
       { storage: out.storage, dtype: out.dtype },
     ]);
   }
@@ -51,8 +53,9 @@ function dropDims(shape: readonly number[], axes: number[]): number[] {
   return shape.filter((_, i) => !axes.includes(i));
 }
 
-function f32In(x: Tensor): Tensor {
-  return x.dtype === "f32" ? x : launchElementwise("copy", [x], "f32");
+/** The reduce kernel reads floats (f16 widens on load); ints are converted first. */
+function floatIn(x: Tensor): Tensor {
+  return isFloat(x.dtype) ? x : launchElementwise("copy", [x], "f32");
 }
 
 /**
@@ -67,7 +70,7 @@ function reduceAxes(x: Tensor, axes: number[], op: 0 | 1): Tensor {
     if (last && last[1] === a - 1) last[1] = a;
     else runs.push([a, a]);
   }
-  let cur = f32In(x);
+  let cur = floatIn(x);
   let shape = [...x.shape];
   for (const [start, end] of runs) {
     const merged = [
@@ -96,7 +99,7 @@ export function sum(x: Tensor, axis?: number | number[], keepDim = false): Tenso
   const out = keepDim ? cur : reshape(cur, dropDims(x.shape, axes));
   if (out !== cur) cur.dispose();
   return attach("sum", out, [x], [], (g) => [
-    launchElementwise("copy", [reshape(g, keptShape)], "f32", 0, 0, x.shape),
+    launchElementwise("copy", [reshape(g, keptShape)], floatOut(x), 0, 0, x.shape),
   ]);
 }
 
@@ -124,7 +127,7 @@ export function max(x: Tensor, axis?: number | number[], keepDim = false): Tenso
   return attach("max", out, [x], [x, out], (g, [sx, so]) => {
     const m = reshape(so as Tensor, keptShape);
     const mask = launchElementwise("eq", [sx as Tensor, m], "f32");
-    return [launchElementwise("mul", [mask, reshape(g, keptShape)], "f32")];
+    return [launchElementwise("mul", [mask, reshape(g, keptShape)], floatOut(x))];
   });
 }
 
@@ -132,7 +135,7 @@ export function max(x: Tensor, axis?: number | number[], keepDim = false): Tenso
 export function argmax(x: Tensor, axis = -1, keepDim = false): Tensor {
   checkSame("argmax", [x]);
   const a = normAxis(axis, x.rank);
-  const xf = f32In(x);
+  const xf = floatIn(x);
   const out = reduceAxis(xf, a, 2);
   if (xf !== x) xf.dispose();
   if (keepDim) return out;
@@ -151,5 +154,9 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   const s = sum(g, axes, true);
   const out = reshape(s, shape);
   s.dispose();
-  return out;
+  if (g.dtype !== "f16") return out;
+  // the gradient of an f16 input stays f16 (the sum itself ran in f32)
+  const half = launchElementwise("copy", [out], "f16");
+  out.dispose();
+  return half;
 }

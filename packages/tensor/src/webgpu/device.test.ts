@@ -52,7 +52,7 @@ describe("webgpu device", () => {
       grid: (): [number, number, number] => [1, 1, 1],
       ref: () => {},
     };
-    d2.run(broken, {}, [{ storage: d2.alloc(4), dtype: "f32" }]);
+    d2.run(broken, {}, [{ storage: d2.alloc(4, "f32"), dtype: "f32" }]);
     await expect(d2.sync()).rejects.toThrow(/broken-kernel/);
     d2.destroy();
   });

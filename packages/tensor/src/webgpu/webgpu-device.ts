@@ -2,10 +2,11 @@
 // encoder (no CPU sync per op), storage from a buffer pool, validation errors and device loss
 // recorded and thrown at the next sync point with the kernel's name.
 import type { Backend, DeviceLimits, KernelArg, Storage } from "../device";
-import type { DType, TypedArray } from "../dtype";
-import { DeviceLostError, KernelError } from "../errors";
+import { type DType, dtypeBytes, storageBytes, type TypedArray } from "../dtype";
+import { DeviceLostError, KernelError, OutOfMemoryError } from "../errors";
+import { f16ToF32 } from "../half";
 import type { KernelDef } from "../kernels/kernel";
-import { bindingDecls } from "./bindings";
+import { bindingDecls, ENABLE_F16 } from "./bindings";
 import { BufferPool, sizeClass } from "./buffer-pool";
 import { Profiler } from "./profiler";
 
@@ -32,6 +33,12 @@ export interface WebGPUDeviceOptions {
   maxBindingBytes?: number;
   /** Force the kernel variants of a software ("software") or hardware ("hardware") adapter. */
   variants?: "software" | "hardware";
+  /**
+   * Budget of device bytes (live tensors + pooled buffers): an allocation beyond it trims the
+   * pool, then throws OutOfMemoryError. For software adapters, whose "device memory" is the host's
+   * RAM (where a failed allocation is a kill by the OS, not an error). Default: no budget.
+   */
+  memoryLimitBytes?: number;
 }
 
 /** A device that runs WGSL kernels through a GPUDevice. */
@@ -61,6 +68,7 @@ export class WebGPUDevice implements Backend {
     opts: WebGPUDeviceOptions = {},
   ) {
     const l = gpu.limits;
+    this.memoryLimitBytes = opts.memoryLimitBytes;
     this.software = opts.variants ? opts.variants === "software" : software;
     this.limits = {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
@@ -90,38 +98,89 @@ export class WebGPUDevice implements Backend {
     if (!this.error) this.error = e;
   }
 
-  private createBuffer(cls: number, mapped: boolean): GPUBuffer {
+  /** Bytes of every buffer this device created and has not destroyed (live and pooled). */
+  private heldBytes = 0;
+
+  /** The byte budget (see WebGPUDeviceOptions.memoryLimitBytes); undefined: none. */
+  memoryLimitBytes: number | undefined;
+
+  /** Bytes held by buffers (live tensors and the pool). */
+  get allocatedBytes(): number {
+    return this.heldBytes;
+  }
+
+  private createBuffer(cls: number, mapped: boolean, what: string, bytes = cls): GPUBuffer {
     if (cls > this.limits.maxBufferSize) {
       throw new KernelError(
         `tensor of ${cls} bytes exceeds the adapter's maxBufferSize (${this.limits.maxBufferSize})`,
       );
     }
+    const limit = this.memoryLimitBytes;
+    if (limit !== undefined && this.heldBytes + cls > limit) {
+      // cached buffers first: they are memory nobody uses
+      this.heldBytes -= this.pool.trim();
+      if (this.heldBytes + cls > limit) {
+        throw new OutOfMemoryError(what, bytes, this.heldBytes, limit);
+      }
+    }
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    return this.gpu.createBuffer({ size: cls, usage, mappedAtCreation: mapped });
+    // a driver's own out-of-memory is reported at the next sync point, naming the tensor
+    this.gpu.pushErrorScope("out-of-memory");
+    const buf = this.gpu.createBuffer({ size: cls, usage, mappedAtCreation: mapped });
+    const held = this.heldBytes;
+    this.scopes.push(
+      this.gpu.popErrorScope().then((e) => {
+        if (e) this.record(new OutOfMemoryError(what, bytes, held, undefined));
+      }),
+    );
+    this.heldBytes += cls;
+    return buf;
   }
 
-  alloc(elems: number): Storage {
-    const bytes = Math.max(4, elems * 4);
+  /** True when the adapter has `shader-f16` and the device was created with it. */
+  get supportsF16(): boolean {
+    return this.gpu.features.has("shader-f16");
+  }
+
+  private checkDtype(dtype: DType): void {
+    if (dtype === "f16" && !this.supportsF16) {
+      throw new KernelError(
+        `f16 tensors need the adapter feature shader-f16, which ${this.name} lacks; use f32 (the model loaders fall back to f32 with a note)`,
+      );
+    }
+  }
+
+  alloc(elems: number, dtype: DType, what?: string): Storage {
+    this.checkDtype(dtype);
+    const bytes = storageBytes(elems, dtype);
     const cls = sizeClass(bytes);
-    const buf = this.pool.take(cls) ?? this.createBuffer(cls, false);
+    const buf =
+      this.pool.take(cls) ?? this.createBuffer(cls, false, what ?? `${dtype} x ${elems}`, bytes);
     return new GpuStorage(buf, bytes, cls);
   }
 
-  upload(data: TypedArray): Storage {
-    const bytes = Math.max(4, data.length * 4);
+  upload(data: TypedArray | Uint16Array, what?: string): Storage {
+    if (data.byteLength % 4 !== 0) {
+      // an odd number of 16-bit codes: pad to whole 4-byte words (WebGPU writes in words)
+      const padded = new Uint16Array(data.length + 1);
+      padded.set(data as Uint16Array);
+      return this.upload(padded, what);
+    }
+    if (data instanceof Uint16Array) this.checkDtype("f16");
+    const bytes = Math.max(4, data.byteLength);
     const cls = sizeClass(bytes);
     const pooled = this.pool.take(cls);
     if (pooled) {
       // reuse a pooled buffer: submit what is batched first, so the write is queued after every
       // command that may still read the buffer's previous contents
       this.flush();
-      this.gpu.queue.writeBuffer(pooled, 0, data.buffer, data.byteOffset, data.length * 4);
+      this.gpu.queue.writeBuffer(pooled, 0, data.buffer, data.byteOffset, data.byteLength);
       return new GpuStorage(pooled, bytes, cls);
     }
     // a fresh mapped buffer: no hazard with queued work that may still read pooled buffers
-    const buf = this.createBuffer(cls, true);
+    const buf = this.createBuffer(cls, true, what ?? `${data.length} values`, bytes);
     new Uint8Array(buf.getMappedRange()).set(
-      new Uint8Array(data.buffer, data.byteOffset, data.length * 4),
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     );
     buf.unmap();
     return new GpuStorage(buf, bytes, cls);
@@ -138,11 +197,11 @@ export class WebGPUDevice implements Backend {
     return this.encoder;
   }
 
-  copy(src: Storage, dst: Storage, elems: number): void {
-    if (elems === 0) return;
+  copy(src: Storage, dst: Storage, bytes: number): void {
+    if (bytes === 0) return;
     const a = src as GpuStorage;
     const b = dst as GpuStorage;
-    this.enc().copyBufferToBuffer(a.buffer, 0, b.buffer, 0, elems * 4);
+    this.enc().copyBufferToBuffer(a.buffer, 0, b.buffer, 0, bytes);
   }
 
   /** Submits the batched commands. */
@@ -168,7 +227,8 @@ export class WebGPUDevice implements Backend {
   }
 
   private compile<P>(kernel: KernelDef<P>, p: P, args: KernelArg[], pages: number[]): Compiled {
-    const key = `${kernel.name}|${kernel.variant(p, this.software)}|${pages.join(",")}`;
+    const half = args.map((a) => a.dtype === "f16");
+    const key = `${kernel.name}|${kernel.variant(p, this.software)}|${pages.join(",")}|${half.map((h) => (h ? "h" : "-")).join("")}`;
     const hit = this.pipelines.get(key);
     if (hit) return hit;
     const specs = kernel.bindings(p);
@@ -177,8 +237,9 @@ export class WebGPUDevice implements Backend {
         `kernel ${kernel.name}: ${args.length} args for ${specs.length} bindings`,
       );
     }
-    const decls = bindingDecls(specs, pages, this.pageBytes / 4);
-    const code = kernel.wgsl(p, { decls, pageElems: this.pageBytes / 4, software: this.software });
+    const decls = bindingDecls(specs, pages, this.pageBytes / 4, half);
+    const body = kernel.wgsl(p, { decls, pageElems: this.pageBytes / 4, software: this.software });
+    const code = half.includes(true) ? ENABLE_F16 + body : body;
     const entries: GPUBindGroupLayoutEntry[] = [
       { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: "uniform" } },
     ];
@@ -247,7 +308,7 @@ export class WebGPUDevice implements Backend {
 
   async read(s: Storage, elems: number, dtype: DType): Promise<TypedArray> {
     const g = s as GpuStorage;
-    const bytes = Math.max(4, elems * 4);
+    const bytes = storageBytes(elems, dtype);
     const staging = this.gpu.createBuffer({
       size: Math.ceil(bytes / 4) * 4,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -256,10 +317,11 @@ export class WebGPUDevice implements Backend {
     this.flush();
     await this.settle();
     await staging.mapAsync(GPUMapMode.READ);
-    const copy = staging.getMappedRange().slice(0, elems * 4);
+    const copy = staging.getMappedRange().slice(0, elems * dtypeBytes(dtype));
     staging.unmap();
     staging.destroy();
     this.check();
+    if (dtype === "f16") return f16ToF32(new Uint16Array(copy));
     return dtype === "f32"
       ? new Float32Array(copy)
       : dtype === "i32"

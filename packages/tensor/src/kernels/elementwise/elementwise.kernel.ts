@@ -7,12 +7,14 @@ import { ELEM_WG, elementwiseWgsl, MAX_RANK, META } from "./elementwise.wgsl";
 /** The single elementwise kernel. */
 export const elementwiseKernel: KernelDef<ElemParams> = {
   name: "elementwise",
-  bindings: () => [
-    { name: "a", type: "u32", write: false },
-    { name: "b", type: "u32", write: false },
-    { name: "c", type: "u32", write: false },
-    { name: "out", type: "u32", write: true },
-  ],
+  // 32-bit tensors are bound as raw words (bitcast per dtype code); f16 ones as f32 accessors
+  // over f16 storage (dtype code 3)
+  bindings: (p) =>
+    ["a", "b", "c", "out"].map((name, k) => ({
+      name,
+      type: p.dtypes[k] === 3 ? ("f32" as const) : ("u32" as const),
+      write: k === 3,
+    })),
   variant: (p) => `${p.op}/${p.dtypes.join("")}/${p.modes.join("")}`,
   wgsl: (p, env) => elementwiseWgsl(env.decls, p),
   meta(p) {

@@ -20,8 +20,9 @@ function expression(op: number): { expr: string; arity: number } {
   return { expr: `let r = ${def.wgsl};`, arity: def.arity };
 }
 
-const TO_F = ["bitcast<f32>(BITS)", "f32(bitcast<i32>(BITS))", "f32(BITS)"];
-const FROM_F = ["bitcast<u32>(V)", "bitcast<u32>(i32(V))", "u32(V)"];
+// by dtype code (0 f32, 1 i32, 2 u32 as raw words; 3 f16, already widened by its accessor)
+const TO_F = ["bitcast<f32>(BITS)", "f32(bitcast<i32>(BITS))", "f32(BITS)", "BITS"];
+const FROM_F = ["bitcast<u32>(V)", "bitcast<u32>(i32(V))", "u32(V)", "V"];
 
 /** What a specialised elementwise shader bakes in: op code, dtype codes (a, b, c, out), modes. */
 export interface ElemSpec {

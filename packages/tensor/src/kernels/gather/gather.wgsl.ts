@@ -19,7 +19,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let c = (i / inner) % count;
     let o = i / (inner * count);
     let id = ld_ids(c);
-    if (id < 0 || u32(id) >= V) { st_out(i, 0u); continue; }
+    if (id < 0 || u32(id) >= V) { st_out(i, W_out(0)); continue; }
     st_out(i, ld_x((o * V + u32(id)) * inner + e));
   }
 }`;
