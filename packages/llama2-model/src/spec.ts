@@ -68,8 +68,9 @@ export interface MemoryReport {
 /**
  * Device memory of one training step (bytes), as this implementation allocates it: f32 weights,
  * f32 gradients, AdamW's f32 m and v; with compute "f16" (mixed precision) the f16 copies of the
- * weights the forward runs on; and the activations: what the forward keeps for backward plus
- * backward's largest transient, without and with activation checkpointing.
+ * weights the forward runs on; and the activations: the step's peak above the gradients and the f16
+ * copies (what the forward keeps for backward plus backward's largest transient), without and with
+ * activation checkpointing.
  */
 export interface TrainingMemory {
   compute: "f32" | "f16";
@@ -116,10 +117,20 @@ export function trainingMemory(
   // backward's largest transient: the MLP's two hidden-width gradients
   const transient = s * 2 * c.hiddenDim;
   const plain = tokens * (c.nLayers * layer + outside + transient);
-  // checkpointed: each layer keeps its input; backward recomputes one layer at a time. With mixed
-  // precision this over-counts by up to ~16% (the recompute and all f32 gradients are not alive
-  // at once there): an upper bound, see the test.
-  const checkpointed = tokens * (c.nLayers * s * c.dModel + outside + layer + transient);
+  // checkpointed: each layer keeps its input and backward recomputes one layer at a time. The peak
+  // is at the recompute of layer 0, the last one: the other layers' gradients exist by then, the
+  // embedding's does not yet, and with mixed precision layer 0 holds f16 weight gradients in place
+  // of its f32 ones (they are cast right after)
+  const q = c.nHeads * c.headDim;
+  const kv = c.nKvHeads * c.headDim;
+  const layerParams = c.dModel * (2 * q + 2 * kv + 3 * c.hiddenDim + 2);
+  const embedParams = c.vocabSize * c.dModel;
+  const saved = tokens * (c.nLayers * s * c.dModel + outside);
+  const atLayer0 =
+    tokens * (layer + transient) +
+    (compute === "f16" ? layerParams * 2 - layerParams * 4 : 0) -
+    embedParams * 4;
+  const checkpointed = saved + Math.max(0, atLayer0);
   const fixed = params * 4 + params * 4 + params * 8 + (compute === "f16" ? params * 2 : 0);
   return {
     compute,
