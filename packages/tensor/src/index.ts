@@ -21,7 +21,7 @@ export { createWebGPUDevice, initDevice, LAVAPIPE_RECIPE } from "./init";
 export type { MatmulTiling } from "./kernels/matmul/matmul.wgsl";
 export { assignInPlace, dispose, keep, memoryStats, tidy } from "./ops/api";
 export type { AttentionMask, AttentionOptions, MaskInput, TokenArray } from "./ops/attention";
-export { attention, makeAttentionMask } from "./ops/attention";
+export { attention, attentionWithColumnSums, makeAttentionMask } from "./ops/attention";
 export {
   abs,
   add,
