@@ -83,7 +83,7 @@ describeDevices("attention column sums and kUntil", (device) => {
     expect(columnSums.shape).toEqual([s.B, s.KV, s.lk]);
     const want = denseColumnSums(qh, kh, l, s);
     const got = (await columnSums.data()) as Float32Array;
-    expectAllClose(got, want.sums, { rtol: 1e-4, atol: 1e-5 });
+    await expectAllClose(got, want.sums, { rtol: 1e-4, atol: 1e-5 });
     // every query row's probabilities sum to one
     const total = got.reduce((a, x) => a + x, 0);
     expect(total).toBeCloseTo(want.rowsWithKeys, 3);
