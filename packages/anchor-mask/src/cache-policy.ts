@@ -364,6 +364,13 @@ abstract class CausalPolicyState implements CachePolicyState {
   protected abstract until(keys: PolicyRows, chunkStart: number): Int32Array<ArrayBuffer>;
   /** Rotary position of chunk token t (cache rows keep theirs). */
   protected abstract rope(cacheLength: number, t: number, pos: number): number;
+  /**
+   * 1 = drop after a step the rows the next token will no longer see (evict before insert, so a
+   * new token's cache index is its StreamingLLM position); 0 = keep what the last token saw.
+   */
+  protected evictAhead(): number {
+    return 0;
+  }
   /** Rotary positions of the kept rows after a commit (default: unchanged). */
   protected reRope(kept: PolicyRows): void {
     void kept;
@@ -392,9 +399,10 @@ abstract class CausalPolicyState implements CachePolicyState {
       keys.rope[c + t] = this.rope(c, t, pos);
     }
     const kUntil = this.until(keys, c);
-    const last = this.nextPos + n - 1;
+    // rows kept: those the next query may still see
+    const next = this.nextPos + n + this.evictAhead();
     const keep: number[] = [];
-    for (let k = 0; k < c + n; k++) if ((kUntil[k] as number) > last) keep.push(k);
+    for (let k = 0; k < c + n; k++) if ((kUntil[k] as number) > next - 1) keep.push(k);
     const step: CacheStep = {
       cacheLength: c,
       chunkLength: n,
@@ -468,6 +476,10 @@ export class WindowCacheState extends CausalPolicyState {
   protected rope(cacheLength: number, t: number, pos: number): number {
     const cachePositions = this.policy.kind === "sink" && this.policy.positions === "cache";
     return cachePositions ? cacheLength + t : pos;
+  }
+
+  protected override evictAhead(): number {
+    return this.policy.kind === "sink" && this.policy.positions === "cache" ? 1 : 0;
   }
 
   protected override reRope(kept: PolicyRows): void {

@@ -127,12 +127,13 @@ describe("deterministic cache policies", () => {
     expect(() => state.commit(step)).toThrow(AnchorCacheError);
   });
 
-  it("sink with cache positions numbers the kept rows 0..n-1 and new tokens after them", () => {
+  it("sink with cache positions evicts before the next token and numbers rows 0..n-1 (StreamingLLM)", () => {
     const state = createCacheState({ kind: "sink", sink: 2, window: 3, positions: "cache" });
     for (let t = 0; t < 9; t++) state.commit(state.plan(new Uint8Array(1)));
-    expect(Array.from(state.cachedRows().pos)).toEqual([0, 1, 6, 7, 8]);
-    expect(Array.from(state.cachedRows().ropePos)).toEqual([0, 1, 2, 3, 4]);
-    expect(Array.from(state.plan(new Uint8Array(1)).qRopePos)).toEqual([5]);
+    // the next token (9) sees sinks + 7, 8, 9: the cache holds sinks + 7, 8
+    expect(Array.from(state.cachedRows().pos)).toEqual([0, 1, 7, 8]);
+    expect(Array.from(state.cachedRows().ropePos)).toEqual([0, 1, 2, 3]);
+    expect(Array.from(state.plan(new Uint8Array(1)).qRopePos)).toEqual([4]);
   });
 });
 

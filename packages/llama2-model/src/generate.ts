@@ -1,6 +1,7 @@
 // Text generation (the paper's Algorithm 1, apps/docs/guide/method.md): prefill the prompts in
 // chunks, then decode one token per step, reducing the anchor cache after each chunk; or recompute
 // without a cache.
+import type { CachePolicy } from "@anllm/anchor-mask";
 import { noGrad, seededRandom, type Tensor, tidy } from "@anllm/tensor";
 import { ModelInputError } from "./errors";
 import type { CacheStats } from "./kv-cache";
@@ -17,8 +18,13 @@ export interface GenerateOptions extends SampleOptions {
   eosId?: number;
   /** token ids that count as anchors (EP ids or the AC token) */
   anchorIds?: number[];
-  /** "anchor": reduced cache; "full": full cache, causal attention; "none": recompute each step */
-  cache: "anchor" | "full" | "none";
+  /**
+   * "anchor": reduced cache; "full": full cache, causal attention; "none": recompute each step;
+   * or an anchor-mask cache policy (sink, sepllm, h2o, ...)
+   */
+  cache: "anchor" | "full" | "none" | CachePolicy;
+  /** token ids that are separators (sepllm's flags) */
+  separatorIds?: number[];
   /** prefill chunk size (default: whole prompt) */
   chunkSize?: number;
   /** cache option: rotary positions after a drop (default "original") */
@@ -100,15 +106,19 @@ async function runCached(
   prompts: Int32Array[],
   out: number[][],
   done: boolean[],
-  anchors: Set<number>,
+  anchorSet: Set<number>,
   pick: Pick,
   opts: GenerateOptions,
 ): Promise<CacheStats> {
   const batch = prompts.length;
   const vocab = model.config.vocabSize;
+  let anchors = anchorSet;
+  const policy = opts.cache as Exclude<GenerateOptions["cache"], "none">;
+  // a policy's per-token flags: separators for sepllm, anchors otherwise
+  if (typeof policy === "object" && policy.kind === "sepllm") anchors = new Set(opts.separatorIds);
   const cache = model.createCache({
     batch,
-    policy: opts.cache === "anchor" ? "anchor" : "full",
+    policy,
     positions: opts.positions,
     keepFull: opts.keepFull,
     attention: opts.attention,
@@ -128,6 +138,7 @@ async function runCached(
         }),
       );
       const rows = await readRows(logits, batch, vocab);
+      await cache.settle();
       // a sequence whose prompt ended in this chunk takes its next-token logits from here
       last = rows.map((r, b) =>
         (chunks[b] as Int32Array).length > 0 ? r.slice() : (last[b] as Float32Array),
@@ -145,6 +156,7 @@ async function runCached(
         }),
       );
       pick(await readRows(logits, batch, vocab));
+      await cache.settle();
     }
     return cache.stats();
   } finally {
@@ -199,6 +211,7 @@ async function runRecompute(
   return {
     entries: fed.map(() => 0),
     bytes: 0,
+    meanEntries: fed.map(() => 0),
     peakEntries: fed,
     peakBytes: peak * bytesPerEntry,
     fullEntries: fed,
