@@ -43,6 +43,8 @@ export interface GenerateResult {
   tokens: Int32Array[];
   stats: CacheStats;
   timeMs: number;
+  /** time until the first new token was picked (the prefill, or the first recompute) */
+  prefillMs: number;
 }
 
 function flagsOf(ids: ArrayLike<number>, anchors: Set<number>): Uint8Array {
@@ -84,7 +86,9 @@ export async function generate(
   const eos = opts.eosId ?? model.config.eosTokenId;
   const out: number[][] = prompts.map(() => []);
   const done = prompts.map(() => opts.maxNewTokens <= 0);
-  const pick = (rows: Float32Array[]) =>
+  let prefillMs = -1;
+  const pick = (rows: Float32Array[]) => {
+    if (prefillMs < 0) prefillMs = performance.now() - t0;
     rows.forEach((row, b) => {
       if (done[b]) return;
       const t = sampleToken(row, opts, rng);
@@ -92,11 +96,18 @@ export async function generate(
       o.push(t);
       if (t === eos || o.length >= opts.maxNewTokens) done[b] = true;
     });
+  };
   const stats =
     opts.cache === "none"
       ? await runRecompute(model, prompts, out, done, anchors, pick, opts.attention)
       : await runCached(model, prompts, out, done, anchors, pick, opts);
-  return { tokens: out.map((o) => Int32Array.from(o)), stats, timeMs: performance.now() - t0 };
+  const timeMs = performance.now() - t0;
+  return {
+    tokens: out.map((o) => Int32Array.from(o)),
+    stats,
+    timeMs,
+    prefillMs: prefillMs < 0 ? timeMs : prefillMs,
+  };
 }
 
 type Pick = (rows: Float32Array[]) => void;
