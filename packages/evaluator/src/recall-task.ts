@@ -64,9 +64,10 @@ export function recallTrainingDocuments(o: RecallTrainingOptions): string[] {
   const r = mulberry32(o.seed ^ 0x5bd1e995);
   const per = o.sentences ?? 64;
   const rate = o.repeatRate ?? 0.4;
-  const pool = recallFacts(o.seed, Math.min(26 ** 3, per * 4));
   const out: string[] = [];
   for (let d = 0; d < o.documents; d++) {
+    // fresh keys and values per document: a value can only come from the document itself
+    const pool = recallFacts((o.seed * 1000003 + d) >>> 0, Math.min(26 ** 3, per * 2));
     const facts: RecallFact[] = [];
     const used = new Set<number>();
     let text = "";

@@ -14,15 +14,20 @@ import {
   LlamaScorer,
   loadEvalTokens,
   type PplSeries,
+  policyMarkdownTables,
   pplMarkdownTable,
   qaMarkdownTable,
+  recallFacts,
   runCacheEval,
+  runPolicyBench,
   runQaEval,
   sentenceAnchorTransform,
   TASK_NAMES,
   type TaskName,
   type TaskSource,
   textTokenizerOf,
+  tokenizeFact,
+  tokenizeSentences,
   writeReport,
 } from "@anllm/evaluator";
 import { defaultDatasetPath, readDocuments, splitSentences } from "@anllm/redpajama-loader";
@@ -44,6 +49,7 @@ import { ensureDevice } from "../wiring/device";
 import { documentTokens } from "../wiring/heldout";
 import { type LoadedModel, loadModelFromOptions, MODEL_OPTIONS } from "../wiring/model";
 import { checkInputPath, checkOutputDir } from "../wiring/paths";
+import { POLICY_OPTION, parsePolicies, separatorIds } from "../wiring/policy";
 
 const COMMON_OPTIONS: OptionSpecs = {
   ...MODEL_OPTIONS,
@@ -126,6 +132,24 @@ const CACHE_OPTIONS: OptionSpecs = {
   },
   prompts: { type: "string", arg: "N", help: "prompts per length", default: "1" },
   "no-cache-baseline": { type: "boolean", help: "skip the (slow) recompute baseline" },
+  policy: {
+    ...POLICY_OPTION,
+    arg: "NAME[:k=v,...],...",
+    help: `compare KV-cache policies side by side (${POLICY_OPTION.help}): C, T, perplexity through the cache and recall by distance`,
+  },
+  "recall-seed": {
+    type: "string",
+    arg: "N",
+    help: "seed of the associative-recall prompts (with --policy)",
+    default: "7",
+  },
+  distances: {
+    type: "string",
+    arg: "D,D",
+    help: "recall distances in tokens (with --policy)",
+    default: "16,64,256,1024,2048",
+  },
+  "chunk-size": { type: "string", arg: "N", help: "prefill / scoring chunk", default: "64" },
   "extend-positions": {
     type: "boolean",
     help: "allow prompts + new tokens above the model's max_position_embeddings (warns)",
@@ -418,6 +442,8 @@ async function cache({ values: v }: Parsed, io: Io): Promise<number> {
   const prompts = int(c, v, "prompts", 1, 64)!;
   const texts = await textsOf(str(v, "data") ?? defaultDatasetPath("heldout"));
   outDirOpt(c, v);
+  const policyText = str(v, "policy");
+  if (policyText !== undefined) return comparePolicies(c, v, io, policyText, texts);
   const l = await openModel(c, v, io);
   if (l.anchors.ids.length === 0) {
     l.model.dispose();
@@ -444,6 +470,69 @@ async function cache({ values: v }: Parsed, io: Io): Promise<number> {
     { model: str(v, "model"), rows },
     (dir) => writeReport(dir, { cache: rows }),
     () => cacheMarkdownTable(rows),
+  );
+}
+
+/** `eval cache --policy a,b,...`: the policies side by side (evaluator's runPolicyBench). */
+async function comparePolicies(
+  c: string,
+  v: Values,
+  io: Io,
+  policyText: string,
+  texts: string[],
+): Promise<number> {
+  const policies = parsePolicies(c, policyText);
+  const promptLengths = lengthsOpt(c, v, "prompt-lengths");
+  const maxNewTokens = int(c, v, "max-new-tokens", 1)!;
+  const chunkSize = int(c, v, "chunk-size", 1)!;
+  const recallSeed = int(c, v, "recall-seed", 0)!;
+  const distances = lengthsOpt(c, v, "distances");
+  const l = await openModel(c, v, io);
+  if (policies.some((p) => p.policy.kind === "anchor") && l.anchors.ids.length === 0) {
+    l.model.dispose();
+    throw new UsageError(c, "--policy anchor needs a model with anchors (--anchor ep|ac)");
+  }
+  const longest = Math.max(...promptLengths) + maxNewTokens;
+  checkPositions(c, v, io, l, longest, "--prompt-lengths + --max-new-tokens");
+  const encode = (t: string) => l.tokenizer.encodeContinuation(t);
+  const ac = l.anchors.mode === "ac";
+  const factCount = Math.ceil(longest / 6) * 4;
+  const report = await runPolicyBench({
+    scorer: new LlamaScorer(l.model, { maxLength: longest }),
+    policies,
+    sentences: tokenizeSentences(texts, l.tokenizer),
+    facts: recallFacts(recallSeed, Math.min(17576, factCount)).map((f) => tokenizeFact(f, encode)),
+    anchorIds: l.anchors.ids,
+    separatorIds: separatorIds(l.tokenizer, policies),
+    ...(ac ? { appendAnchorId: l.anchors.ids[0]! } : {}),
+    bosId: l.tokenizer.bosId,
+    promptLengths,
+    distances,
+    maxNewTokens,
+    chunkSize,
+    skipNoCache: v["no-cache-baseline"] === true,
+  });
+  l.model.dispose();
+  const out = {
+    model: str(v, "model"),
+    anchor: { mode: l.anchors.mode, ids: l.anchors.ids },
+    policies: policies.map((p) => p.spec),
+    recallSeed,
+    ...report,
+  };
+  return finish(
+    c,
+    io,
+    v,
+    out,
+    async (dir) => {
+      const json = join(dir, "policies.json");
+      const md = join(dir, "policies.md");
+      await atomicWrite(json, `${JSON.stringify(out, null, 2)}\n`);
+      await atomicWrite(md, `${policyMarkdownTables(report)}\n`);
+      return [json, md];
+    },
+    () => policyMarkdownTables(report),
   );
 }
 
@@ -476,7 +565,8 @@ export const evalCommand: CommandGroup = {
       name: "cache",
       summary: "K/V cache reduction and speed-up on long prompts",
       command: {
-        usage: "anllm eval cache --model DIR [--prompt-lengths 256,512] [--max-new-tokens N]",
+        usage:
+          "anllm eval cache --model DIR [--prompt-lengths 256,512] [--max-new-tokens N] [--policy anchor,sink,sepllm,h2o,full]",
         about:
           "K/V cache reduction C and speed-up T on long many-sentence prompts (docs: guide/method.md §Evaluation).",
         options: CACHE_OPTIONS,

@@ -4,8 +4,9 @@
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
+import { parsePolicy } from "@anllm/anchor-mask";
 import { configToHF } from "@anllm/llama2-model";
-import type { Batch } from "@anllm/redpajama-loader";
+import type { Batch, Tokenizer } from "@anllm/redpajama-loader";
 import { getDevice } from "@anllm/tensor";
 import { atomicWrite, makeDirs } from "@anllm/tensor/io";
 import {
@@ -23,6 +24,7 @@ import type { Io } from "../io";
 import { lossCurveSvg } from "../plot";
 import { batchTokens, loaderStream, skippedJson, skippedSummary, toModelBatch } from "./data";
 import { anllmMeta, freshModel, hfFolderFiles, type LoadedModel, loadModelDir } from "./model";
+import { separatorIds } from "./policy";
 import { loadTokenizer } from "./tokenizer";
 import { tuneForTraining } from "./tune";
 
@@ -162,6 +164,7 @@ export async function runTraining(
     dropLast: true,
   });
   const attention = loaded.anchorMode === "none" ? "causal" : "anchor";
+  const window = windowMask(cfg, tokenizer);
   await tuneForTraining(
     io,
     getDevice(),
@@ -172,12 +175,13 @@ export async function runTraining(
   const nParams = [...model.parameters().values()].reduce((a, t) => a + t.size, 0);
   io.err(
     `model ${cfg.model}: ${(nParams / 1e6).toFixed(2)}M parameters, vocab ${model.config.vocabSize}, ` +
-      `anchor ${loaded.anchorMode} (ids ${loaded.anchors.ids.join(",") || "-"}), attention ${attention}\n`,
+      `anchor ${loaded.anchorMode} (ids ${loaded.anchors.ids.join(",") || "-"}), attention ${attention}` +
+      `${window ? `, mask ${cfg.mask} (separator ids ${window.separatorIds.join(",")})` : ""}\n`,
   );
   const result = await train<Batch>({
     stepData: () => ({ skippedRecords: skippedJson(data.report(), 0) }) as unknown as Json,
     params: model.parameters(),
-    loss: (b) => model.loss(toModelBatch(b, attention)),
+    loss: (b) => model.loss(toModelBatch(b, attention, window)),
     data,
     steps: cfg.steps,
     gradAccum: cfg.gradAccum,
@@ -227,4 +231,13 @@ function withResumeHint(e: unknown, out: string): unknown {
   const err = new CheckpointError(e.path, e.detail);
   err.message += `. The previous checkpoint ${name} is complete: continue from it with --resume-from ${name} --out ${out}`;
   return err;
+}
+
+/** `--mask sepllm[:...]`: the window policy and its separator ids in the run's tokenizer. */
+function windowMask(cfg: TrainConfig, tokenizer: Tokenizer) {
+  if (!cfg.mask) return undefined;
+  const policy = parsePolicy(cfg.mask);
+  if (policy.kind !== "sepllm" && policy.kind !== "sink") return undefined;
+  const named = [{ name: policy.kind, spec: cfg.mask, policy }];
+  return { policy, separatorIds: separatorIds(tokenizer, named) };
 }
