@@ -6,6 +6,7 @@ import { Llama2, PRESETS } from "@anllm/llama2-model";
 import { CpuDevice } from "@anllm/tensor";
 import { describe, expect, it } from "vitest";
 import { LlamaScorer } from "../src/llama-scorer";
+import { evaluatePerplexity } from "../src/perplexity";
 import { policyMarkdownTables, runPolicyBench } from "../src/policy-bench";
 import {
   recallFacts,
@@ -91,8 +92,8 @@ describe("runPolicyBench", () => {
       anchorIds: [63],
       separatorIds: [63],
       bosId: 1,
-      promptLengths: [96, 160],
-      distances: [16, 64],
+      promptLengths: [64, 112],
+      distances: [16, 48],
       maxNewTokens: 3,
       chunkSize: 16,
     });
@@ -108,7 +109,7 @@ describe("runPolicyBench", () => {
         9,
       );
       expect(Number.isFinite(r.ppl) && r.ppl > 1).toBe(true);
-      expect(r.recall.map((b) => b.distance)).toEqual([16, 64]);
+      expect(r.recall.map((b) => b.distance)).toEqual([16, 48]);
       for (const b of r.recall) expect(b.correct).toBeLessThanOrEqual(b.total);
       if (r.policy === "full") {
         expect(r.ppl).toBeCloseTo(r.pplFull, 6);
@@ -128,7 +129,40 @@ describe("runPolicyBench", () => {
     cached.scores.logprobs.forEach((x, t) => {
       expect(x).toBeCloseTo(scratch?.logprobs[t] as number, 4);
     });
-    expect(policyMarkdownTables(report)).toContain("### Prompt 160 tokens");
+    expect(policyMarkdownTables(report)).toContain("### Prompt 112 tokens");
+    model.dispose();
+  });
+});
+
+describe("perplexity and QA scoring through a cache policy", () => {
+  it("full through the cache equals from-scratch causal perplexity; a window shorter than the text raises it", async () => {
+    const model = Llama2.init(
+      { ...PRESETS.tiny, maxSeqLen: 256 },
+      { seed: 3, device: new CpuDevice() },
+    );
+    const scorer = new LlamaScorer(model);
+    const data = Int32Array.from({ length: 200 }, (_, i) => 3 + ((i * 7919) % 59));
+    const opts = { lengths: [48], stride: 32, maxWindows: 3 };
+    const [causal] = await evaluatePerplexity(scorer, data, opts);
+    const [full] = await evaluatePerplexity(scorer, data, {
+      ...opts,
+      policy: "full",
+      chunkSize: 16,
+    });
+    const [wide] = await evaluatePerplexity(scorer, data, {
+      ...opts,
+      policy: parsePolicy("sink:sink=4,window=64"),
+      chunkSize: 16,
+    });
+    const [narrow] = await evaluatePerplexity(scorer, data, {
+      ...opts,
+      policy: parsePolicy("sink:sink=1,window=4"),
+      chunkSize: 16,
+    });
+    expect(full?.ppl).toBeCloseTo(causal?.ppl as number, 3);
+    // a window covering the whole text forgets nothing
+    expect(wide?.ppl).toBeCloseTo(causal?.ppl as number, 3);
+    expect(narrow?.ppl).not.toBeCloseTo(causal?.ppl as number, 3);
     model.dispose();
   });
 });

@@ -79,6 +79,12 @@ const PPL_OPTIONS: OptionSpecs = {
     default: "0",
   },
   "batch-size": { type: "string", arg: "N", help: "windows per forward", default: "1" },
+  policy: {
+    ...POLICY_OPTION,
+    arg: "NAME[:k=v,...],...",
+    help: `perplexity through the cache of each policy, chunk by chunk (${POLICY_OPTION.help}); replaces --attention`,
+  },
+  "chunk-size": { type: "string", arg: "N", help: "chunk of --policy scoring", default: "64" },
   "extend-positions": {
     type: "boolean",
     help: "allow --lengths above the model's max_position_embeddings (warns)",
@@ -107,6 +113,7 @@ const QA_OPTIONS: OptionSpecs = {
     default: "anchor",
   },
   limit: { type: "string", arg: "N", help: "score only the first N documents per task" },
+  policy: { ...POLICY_OPTION, help: `score through this cache policy (${POLICY_OPTION.help})` },
   "no-speed": { type: "boolean", help: "skip the timing baselines of anchor runs" },
 };
 
@@ -299,10 +306,30 @@ async function ppl({ values: v }: Parsed, io: Io): Promise<number> {
       io.err(`warning: ${warning}\n`);
     }
   }
+  const policyText = str(v, "policy");
+  if (policyText !== undefined) {
+    const policies = parsePolicies(c, policyText);
+    const separators = separatorIds(l.tokenizer, policies);
+    for (const p of policies) {
+      const results = await evaluatePerplexity(scorer, ids, {
+        lengths,
+        stride,
+        anchorIds: l.anchors.ids,
+        separatorIds: separators,
+        policy: p.policy,
+        chunkSize: int(c, v, "chunk-size", 1)!,
+        ...(maxWindows > 0 ? { maxWindows } : {}),
+      });
+      series.push({ label: `${p.spec} (through the cache)`, results });
+      out[p.spec] = results;
+    }
+  }
   const kinds =
-    which === "both"
-      ? (["causal", "anchor"] as const)
-      : [which === "full" ? ("causal" as const) : ("anchor" as const)];
+    policyText !== undefined
+      ? []
+      : which === "both"
+        ? (["causal", "anchor"] as const)
+        : [which === "full" ? ("causal" as const) : ("anchor" as const)];
   for (const attention of kinds) {
     const stream = attention === "anchor" && anchorStream ? anchorStream : null;
     const results = await evaluatePerplexity(scorer, stream ? stream.ids : ids, {
@@ -392,6 +419,10 @@ async function qa({ values: v }: Parsed, io: Io): Promise<number> {
   const shots = int(c, v, "shots", 0, 64)!;
   const attention = choice(c, v, "attention", ["full", "anchor"] as const)!;
   const limit = int(c, v, "limit", 1);
+  const policyText = str(v, "policy");
+  const policies = policyText !== undefined ? parsePolicies(c, policyText) : undefined;
+  if (policies && policies.length > 1)
+    throw new UsageError(c, `--policy takes one policy here, got ${policies.length}`);
   outDirOpt(c, v);
   const l = await openModel(c, v, io);
   const ac = l.anchorMode === "ac";
@@ -403,6 +434,9 @@ async function qa({ values: v }: Parsed, io: Io): Promise<number> {
     attention,
     anchorIds: l.anchors.ids,
     measureSpeed: v["no-speed"] !== true,
+    ...(policies?.[0]
+      ? { policy: policies[0].policy, separatorIds: separatorIds(l.tokenizer, policies) }
+      : {}),
     // AC models see <AC> after every sentence of the context and of each demonstration
     ...(ac ? { demoAnchorText: "<AC>", transformText: sentenceAnchorTransform("<AC>") } : {}),
     ...(limit ? { limit } : {}),
