@@ -26,6 +26,7 @@ export {
   tokenizeSentences,
 } from "./loader-bridge";
 export type { CacheReduction } from "./metrics";
+export { type PasskeyCell, type PasskeyPrompt, passkeyPrompt, runPasskey } from "./passkey";
 export {
   evaluatePerplexity,
   type PerplexityOptions,

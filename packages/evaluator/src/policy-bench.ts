@@ -35,6 +35,8 @@ export interface PolicyBenchInput {
   promptLengths: readonly number[];
   /** Recall distances in tokens (default 16, 64, 256, 1024, 2048 below each prompt length). */
   distances?: readonly number[];
+  /** Recall queries per distance in each prompt (default 8). */
+  queriesPerDistance?: number;
   /** New tokens per timed generation (default 8). */
   maxNewTokens?: number;
   /** Prefill / scoring chunk (default 64). */
@@ -152,26 +154,6 @@ function recallBuckets(prompt: RecallPrompt, greedy: Uint8Array): RecallBucket[]
     }));
 }
 
-/**
- * Recall prompts of `length` tokens: several prompts (each a different slice of the facts) until
- * every distance has `perDistance` queries.
- */
-function recallPrompts(
-  facts: readonly TokenizedFact[],
-  length: number,
-  distances: readonly number[],
-  opts: { bosId?: number; appendAnchorId?: number },
-  count: number,
-): RecallPrompt[] {
-  const out: RecallPrompt[] = [];
-  const stride = Math.max(1, Math.floor(facts.length / count));
-  for (let i = 0; i < count; i++) {
-    const rotated = [...facts.slice(i * stride), ...facts.slice(0, i * stride)];
-    out.push(recallPrompt(rotated, length, distances, opts));
-  }
-  return out;
-}
-
 /** Runs every policy at every prompt length (see the file comment). */
 export async function runPolicyBench(input: PolicyBenchInput): Promise<PolicyBenchReport> {
   const maxNewTokens = input.maxNewTokens ?? 8;
@@ -201,7 +183,12 @@ export async function runPolicyBench(input: PolicyBenchInput): Promise<PolicyBen
     const prompt = buildLongPrompt(input.sentences, length, 0, input.appendAnchorId, input.bosId);
     const here = distances.filter((d) => d < length);
     const recall = input.facts
-      ? recallPrompts(input.facts, length, here, input, Math.max(1, Math.ceil(4096 / length)))
+      ? [
+          recallPrompt(input.facts, length, here, {
+            ...input,
+            perDistance: input.queriesPerDistance ?? 8,
+          }),
+        ]
       : [];
     const full = await timedGenerate(input.scorer, prompt, gen("full"), repeats);
     const fullPpl = perplexity(

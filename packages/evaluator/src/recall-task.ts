@@ -115,8 +115,8 @@ export interface RecallPrompt {
 }
 
 /**
- * A prompt of `length` tokens: facts, then one query per distance (a restated fact whose first
- * token lies `distance` tokens, or the nearest possible, after the original's), each fact ending
+ * A prompt of `length` tokens: facts, then `perDistance` queries per distance (restated facts
+ * whose first token lies `distance` tokens, or the nearest possible, after the original's), each fact ending
  * with `appendAnchorId` when given (AnLLM-AC). Distances longer than the prompt are skipped.
  * @param facts tokenized facts with distinct keys, enough to fill the prompt
  */
@@ -124,14 +124,17 @@ export function recallPrompt(
   facts: readonly TokenizedFact[],
   length: number,
   distances: readonly number[],
-  opts: { bosId?: number; appendAnchorId?: number } = {},
+  opts: { bosId?: number; appendAnchorId?: number; perDistance?: number } = {},
 ): RecallPrompt {
+  const per = opts.perDistance ?? 1;
   const extra = opts.appendAnchorId !== undefined ? 1 : 0;
   const sentence = (f: TokenizedFact) =>
     extra ? Int32Array.from([...f.sentence, opts.appendAnchorId as number]) : f.sentence;
-  const wanted = [...distances].sort((a, b) => b - a);
-  // room for the queries at the end
-  const tail = wanted.reduce((a) => a + Math.max(...facts.map((f) => sentence(f).length)), 0);
+  // longest distances first, each asked `per` times
+  const wanted = [...distances].sort((a, b) => b - a).flatMap((d) => Array<number>(per).fill(d));
+  // room for the queries at the end (at most half the prompt; queries that do not fit are dropped)
+  const longest = Math.max(...facts.map((f) => sentence(f).length));
+  const tail = Math.min(wanted.length * longest, Math.floor(length / 2));
   const ids: number[] = opts.bosId !== undefined ? [opts.bosId] : [];
   const starts: number[] = [];
   let next = 0;

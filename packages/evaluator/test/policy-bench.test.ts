@@ -6,6 +6,7 @@ import { Llama2, PRESETS } from "@anllm/llama2-model";
 import { CpuDevice } from "@anllm/tensor";
 import { describe, expect, it } from "vitest";
 import { LlamaScorer } from "../src/llama-scorer";
+import { passkeyPrompt, runPasskey } from "../src/passkey";
 import { evaluatePerplexity } from "../src/perplexity";
 import { policyMarkdownTables, runPolicyBench } from "../src/policy-bench";
 import {
@@ -96,6 +97,7 @@ describe("runPolicyBench", () => {
       distances: [16, 48],
       maxNewTokens: 3,
       chunkSize: 16,
+      queriesPerDistance: 2,
     });
     expect(report.rows.length).toBe(10);
     expect(report.noCache.length).toBe(2);
@@ -163,6 +165,52 @@ describe("perplexity and QA scoring through a cache policy", () => {
     // a window covering the whole text forgets nothing
     expect(wide?.ppl).toBeCloseTo(causal?.ppl as number, 3);
     expect(narrow?.ppl).not.toBeCloseTo(causal?.ppl as number, 3);
+    model.dispose();
+  });
+});
+
+describe("passkey", () => {
+  const bytes = (t: string) => [...new TextEncoder().encode(t)].map((b) => b + 3);
+  it("hides a seeded 5-digit key at the asked depth in a prompt of about the asked length", () => {
+    const a = passkeyPrompt(bytes, 600, 0.5, 1, 1);
+    expect(a).toEqual(passkeyPrompt(bytes, 600, 0.5, 1, 1));
+    expect(a.passkey).toMatch(/^\d{5}$/);
+    expect(passkeyPrompt(bytes, 600, 0.5, 2, 1).passkey).not.toBe(a.passkey);
+    expect(a.ids.length).toBeLessThanOrEqual(600);
+    expect(a.ids.length).toBeGreaterThan(500);
+    const where = (depth: number) => {
+      const p = passkeyPrompt(bytes, 600, depth, 1, 1);
+      const text = String.fromCharCode(...Array.from(p.ids.subarray(1), (x) => x - 3));
+      return { text, at: text.indexOf(`pass key is ${p.passkey}`) / text.length };
+    };
+    const [start, mid, end] = [where(0), where(0.5), where(1)];
+    expect(start.at).toBeLessThan(mid.at);
+    expect(mid.at).toBeLessThan(end.at);
+    expect(start.at).toBeLessThan(0.35);
+    expect(end.at).toBeGreaterThan(0.75);
+    const text = mid.text;
+    expect(text.endsWith("The pass key is")).toBe(true);
+    expect(() => passkeyPrompt(bytes, 600, 1.5, 1)).toThrow(/depth/);
+  });
+
+  it("scores exact matches of greedy generations", async () => {
+    const model = Llama2.init(
+      { ...PRESETS.tiny, maxSeqLen: 512 },
+      { seed: 1, device: new CpuDevice() },
+    );
+    const tok = (t: string) => bytes(t).map((x) => 3 + (x % 60));
+    const cells = await runPasskey(new LlamaScorer(model), tok, {
+      lengths: [200],
+      depths: [0, 1],
+      trials: 1,
+      generate: { cache: parsePolicy("sink:window=64"), anchorIds: [], chunkSize: 32 },
+    });
+    expect(cells.map((c) => [c.length, c.depth, c.trials])).toEqual([
+      [200, 0, 1],
+      [200, 1, 1],
+    ]);
+    // an untrained model does not know the key
+    for (const c of cells) expect(c.accuracy).toBe(0);
     model.dispose();
   });
 });

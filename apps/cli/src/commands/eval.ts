@@ -19,6 +19,7 @@ import {
   qaMarkdownTable,
   recallFacts,
   runCacheEval,
+  runPasskey,
   runPolicyBench,
   runQaEval,
   sentenceAnchorTransform,
@@ -162,6 +163,98 @@ const CACHE_OPTIONS: OptionSpecs = {
     help: "allow prompts + new tokens above the model's max_position_embeddings (warns)",
   },
 };
+
+const PASSKEY_OPTIONS: OptionSpecs = {
+  ...COMMON_OPTIONS,
+  policy: {
+    ...POLICY_OPTION,
+    arg: "NAME[:k=v,...],...",
+    help: `cache policies to compare (${POLICY_OPTION.help})`,
+    default: "full",
+  },
+  lengths: { type: "string", arg: "L,L", help: "prompt lengths in tokens", default: "1024" },
+  depths: {
+    type: "string",
+    arg: "D,D",
+    help: "passkey depths (fractions of the filler)",
+    default: "0,0.25,0.5,0.75,1",
+  },
+  trials: { type: "string", arg: "N", help: "prompts per length and depth", default: "5" },
+  seed: { type: "string", arg: "N", help: "passkey seed", default: "0" },
+  "chunk-size": { type: "string", arg: "N", help: "prefill chunk", default: "64" },
+  "extend-positions": {
+    type: "boolean",
+    help: "allow --lengths above the model's max_position_embeddings (warns)",
+  },
+};
+
+/** `eval passkey`: the LongLoRA/Landmark passkey prompt, accuracy by length and depth per policy. */
+async function passkey({ values: v }: Parsed, io: Io): Promise<number> {
+  const c = "eval passkey";
+  const policies = parsePolicies(c, str(v, "policy") ?? "full");
+  const lengths = lengthsOpt(c, v, "lengths");
+  const depthText = str(v, "depths") ?? "";
+  const depths = depthText.split(",").map(Number);
+  if (depths.some((d) => !(d >= 0 && d <= 1)))
+    throw new UsageError(c, `--depths expects fractions in [0, 1], got ${depthText}`);
+  const trials = int(c, v, "trials", 1, 1000)!;
+  const seed = int(c, v, "seed", 0)!;
+  const chunkSize = int(c, v, "chunk-size", 1)!;
+  outDirOpt(c, v);
+  const l = await openModel(c, v, io);
+  checkPositions(c, v, io, l, Math.max(...lengths) + 8, `--lengths ${Math.max(...lengths)}`);
+  const scorer = new LlamaScorer(l.model, { maxLength: Math.max(...lengths) + 8 });
+  const encode = (t: string) => l.tokenizer.encodeContinuation(t);
+  const seps = separatorIds(l.tokenizer, policies);
+  const results: { policy: string; cells: Awaited<ReturnType<typeof runPasskey>> }[] = [];
+  for (const p of policies) {
+    const cells = await runPasskey(scorer, encode, {
+      lengths,
+      depths,
+      trials,
+      seed,
+      bosId: l.tokenizer.bosId,
+      generate: {
+        cache: p.policy,
+        anchorIds: l.anchors.ids,
+        separatorIds: seps,
+        chunkSize,
+        eosId: -1,
+      },
+    });
+    results.push({ policy: p.spec, cells });
+  }
+  l.model.dispose();
+  const table = () =>
+    [
+      `| policy | length | ${depths.map((d) => `depth ${d}`).join(" | ")} |`,
+      `|---|---:|${depths.map(() => "---:").join("|")}|`,
+      ...results.flatMap((r) =>
+        lengths.map(
+          (L) =>
+            `| ${r.policy} | ${L} | ${depths
+              .map((d) => {
+                const cell = r.cells.find((x) => x.length === L && x.depth === d);
+                return cell ? `${cell.correct}/${cell.trials}` : "-";
+              })
+              .join(" | ")} |`,
+        ),
+      ),
+    ].join("\n");
+  const out = { model: str(v, "model"), trials, seed, results };
+  return finish(
+    c,
+    io,
+    v,
+    out,
+    async (dir) => {
+      const json = join(dir, "passkey.json");
+      await atomicWrite(json, `${JSON.stringify(out, null, 2)}\n`);
+      return [json];
+    },
+    table,
+  );
+}
 
 async function openModel(c: string, v: Values, io: Io): Promise<LoadedModel> {
   required(c, v, "model", "the model folder");
@@ -571,8 +664,21 @@ async function comparePolicies(
 }
 
 export const evalCommand: CommandGroup = {
-  usage: "anllm eval <ppl|qa|cache> --model DIR [options]",
+  usage: "anllm eval <ppl|qa|cache|passkey> --model DIR [options]",
   subcommands: [
+    {
+      name: "passkey",
+      summary:
+        "passkey retrieval (a number hidden in filler text) by length and depth, per cache policy",
+      command: {
+        usage:
+          "anllm eval passkey --model DIR [--policy full,sink,...] [--lengths 1024,2048] [--depths 0,0.5,1] [--trials N]",
+        about:
+          "The LongLoRA/Landmark passkey prompt: greedy exact match of a 5-digit number hidden at each depth, for real checkpoints.",
+        options: PASSKEY_OPTIONS,
+        run: passkey,
+      },
+    },
     {
       name: "ppl",
       summary: "perplexity (full and anchor attention), LongLoRA windows",
