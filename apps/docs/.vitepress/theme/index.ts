@@ -6,6 +6,7 @@ import AnchorMaskPlayground from "./components/anchor-mask-playground.vue";
 import CacheTimeline from "./components/cache-timeline.vue";
 import MaskFigure from "./components/mask-figure.vue";
 import MaskMatrix from "./components/mask-matrix.vue";
+import PolicyResults from "./components/policy-results.vue";
 import ResultsPlots from "./components/results-plots.vue";
 
 export default {
@@ -15,6 +16,7 @@ export default {
     app.component("CacheTimeline", CacheTimeline);
     app.component("MaskFigure", MaskFigure);
     app.component("MaskMatrix", MaskMatrix);
+    app.component("PolicyResults", PolicyResults);
     app.component("ResultsPlots", ResultsPlots);
   },
 } satisfies Theme;
