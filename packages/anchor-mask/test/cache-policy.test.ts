@@ -17,18 +17,7 @@ import {
   stepAllowed,
   windowUntil,
 } from "../src/index";
-import { flagsArb } from "./arbitraries";
-
-/** Splits n tokens into chunks of the given sizes (cycled). */
-function chunk(n: number, sizes: number[]): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (let s = 0, k = 0; s < n; k++) {
-    const len = Math.min(sizes[k % sizes.length] as number, n - s);
-    out.push([s, s + len]);
-    s += len;
-  }
-  return out;
-}
+import { chunk, flagsArb } from "./arbitraries";
 
 type Deterministic = Exclude<CachePolicy, { kind: "h2o" }>;
 

@@ -1,6 +1,7 @@
 // Passkey retrieval (Landmark Attention / LongLoRA's passkey_retrivial.py prompt): a random
 // number hidden at a chosen depth of repeated filler text, then the question; the model must
 // generate the number. For real checkpoints: a tiny model trained in minutes cannot do it.
+import { seededRandom } from "@anllm/tensor";
 import { EvalConfigError } from "./errors";
 import type { Scorer, ScorerGenerateOptions } from "./scorer";
 
@@ -20,14 +21,6 @@ export interface PasskeyPrompt {
   depth: number;
 }
 
-/** Deterministic 32-bit generator (mulberry32). */
-function next(seed: number): number {
-  let t = (seed + 0x6d2b79f5) >>> 0;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
 /**
  * The prompt of about `length` tokens (filler repeated to fill it) with a 5-digit passkey (from
  * `seed`) after `depth` (0..1) of the filler.
@@ -41,7 +34,7 @@ export function passkeyPrompt(
 ): PasskeyPrompt {
   if (!(depth >= 0 && depth <= 1))
     throw new EvalConfigError(`passkey depth must be in [0, 1], got ${depth}`);
-  const passkey = String(10000 + Math.floor(next(seed) * 90000));
+  const passkey = String(10000 + Math.floor(seededRandom(seed).next() * 90000));
   const key = ` The pass key is ${passkey}. Remember it. ${passkey} is the pass key.`;
   const fixed = encode(TASK + key + QUESTION).length + (bosId !== undefined ? 1 : 0);
   const per = encode(FILLER).length;

@@ -183,13 +183,11 @@ export async function runPolicyBench(input: PolicyBenchInput): Promise<PolicyBen
     const prompt = buildLongPrompt(input.sentences, length, 0, input.appendAnchorId, input.bosId);
     const here = distances.filter((d) => d < length);
     const recall = input.facts
-      ? [
-          recallPrompt(input.facts, length, here, {
-            ...input,
-            perDistance: input.queriesPerDistance ?? 8,
-          }),
-        ]
-      : [];
+      ? recallPrompt(input.facts, length, here, {
+          ...input,
+          perDistance: input.queriesPerDistance ?? 8,
+        })
+      : null;
     const full = await timedGenerate(input.scorer, prompt, gen("full"), repeats);
     const fullPpl = perplexity(
       (await throughCache(input.scorer, prompt, { policy: "full", chunkSize, ...ids })).scores
@@ -216,10 +214,14 @@ export async function runPolicyBench(input: PolicyBenchInput): Promise<PolicyBen
         chunkSize,
         ...ids,
       });
-      const buckets: RecallBucket[][] = [];
-      for (const rp of recall) {
-        const r = await throughCache(input.scorer, rp.ids, { policy: p.policy, chunkSize, ...ids });
-        buckets.push(recallBuckets(rp, r.scores.greedy));
+      let buckets: RecallBucket[] = [];
+      if (recall) {
+        const r = await throughCache(input.scorer, recall.ids, {
+          policy: p.policy,
+          chunkSize,
+          ...ids,
+        });
+        buckets = recallBuckets(recall, r.scores.greedy);
       }
       const perEntry = u.fullEntries > 0 ? u.fullBytes / u.fullEntries : 0;
       const mean = u.meanEntries ?? u.peakEntries;
@@ -241,32 +243,11 @@ export async function runPolicyBench(input: PolicyBenchInput): Promise<PolicyBen
         ...(noneMs !== undefined ? { tNoCache: noneMs / t.msPerToken } : {}),
         ppl: perplexity(scored.scores.logprobs),
         pplFull: fullPpl,
-        recall: mergeBuckets(buckets),
+        recall: buckets,
       });
     }
   }
   return { rows, noCache, settings: { maxNewTokens, chunkSize, repeats, distances } };
-}
-
-function mergeBuckets(all: RecallBucket[][]): RecallBucket[] {
-  const by = new Map<number, { d: number; ok: number; n: number }>();
-  for (const list of all)
-    for (const b of list) {
-      const m = by.get(b.distance) ?? { d: 0, ok: 0, n: 0 };
-      m.d += b.meanDistance * b.total;
-      m.ok += b.correct;
-      m.n += b.total;
-      by.set(b.distance, m);
-    }
-  return [...by.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([distance, m]) => ({
-      distance,
-      meanDistance: m.d / m.n,
-      correct: m.ok,
-      total: m.n,
-      accuracy: m.ok / m.n,
-    }));
 }
 
 /** One Markdown table per prompt length (policies as rows). */
