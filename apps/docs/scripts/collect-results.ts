@@ -108,6 +108,7 @@ const POLICY_JOBS: Job[] = [
     ),
     json: "eval-policies-none.json",
     note: "cache policies on the full-attention recall model (training-free policies)",
+    device: "webgpu",
   },
   {
     args: ["eval", "cache", "--model", "runs/recall-ep", "--policy", "anchor,full"].concat(
@@ -115,6 +116,7 @@ const POLICY_JOBS: Job[] = [
     ),
     json: "eval-policies-ep.json",
     note: "cache policies on the AnLLM-EP recall model (anchor cache next to its full cache)",
+    device: "webgpu",
   },
 ];
 JOBS.push(...POLICY_JOBS);

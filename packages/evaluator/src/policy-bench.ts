@@ -2,8 +2,10 @@
 // prompts. Per prompt length and policy: kept entries and bytes (peak and mean over the steps, C
 // against the full cache), decode time per token and its speed-up against the full cache and no
 // cache (T), perplexity through the cache (teacher-forced, chunk by chunk, the policy applied
-// after every chunk) on the same text window as the full cache, and associative-recall accuracy
-// by distance (recall-task.ts). Times are medians of `repeats` runs in one process.
+// after every chunk) beside the full cache's on the same prompt, and associative-recall accuracy
+// by distance (recall-task.ts). With facts the prompt of a length is one recall document (its
+// restated facts are the queries), scored once per policy for both perplexity and recall;
+// without, a prompt of text sentences. Times are medians of `repeats` runs in one process.
 import type { CachePolicy as PolicySpec } from "@anllm/anchor-mask";
 import { buildLongPrompt } from "./cache-bench";
 import { EvalConfigError } from "./errors";
@@ -43,6 +45,8 @@ export interface PolicyBenchInput {
   chunkSize?: number;
   repeats?: number;
   skipNoCache?: boolean;
+  /** called before each measurement (progress on stderr) */
+  onProgress?: (what: string) => void;
 }
 
 /** Recall accuracy at one distance bucket. */
@@ -95,6 +99,8 @@ export interface PolicyBenchReport {
     chunkSize: number;
     repeats: number;
     distances: number[];
+    /** what the prompts were: the recall document (facts given) or text sentences */
+    prompt: "recall document" | "text sentences";
   };
 }
 
@@ -180,20 +186,24 @@ export async function runPolicyBench(input: PolicyBenchInput): Promise<PolicyBen
       throw new EvalConfigError(
         `prompt ${length} + ${maxNewTokens} new tokens exceeds max length ${input.scorer.maxLength}`,
       );
-    const prompt = buildLongPrompt(input.sentences, length, 0, input.appendAnchorId, input.bosId);
     const here = distances.filter((d) => d < length);
+    // with facts, one recall document is the prompt for timing, perplexity and recall alike
     const recall = input.facts
       ? recallPrompt(input.facts, length, here, {
           ...input,
           perDistance: input.queriesPerDistance ?? 8,
         })
       : null;
+    const prompt =
+      recall?.ids ?? buildLongPrompt(input.sentences, length, 0, input.appendAnchorId, input.bosId);
+    const score = (policy: CachedOptions["policy"]) =>
+      throughCache(input.scorer, prompt, { policy, chunkSize, ...ids });
+    input.onProgress?.(`prompt ${length}: full cache`);
     const full = await timedGenerate(input.scorer, prompt, gen("full"), repeats);
-    const fullPpl = perplexity(
-      (await throughCache(input.scorer, prompt, { policy: "full", chunkSize, ...ids })).scores
-        .logprobs,
-    );
+    const fullScores = await score("full");
+    const fullPpl = perplexity(fullScores.scores.logprobs);
     if (!input.skipNoCache) {
+      input.onProgress?.(`prompt ${length}: no cache`);
       const none = await timedGenerate(input.scorer, prompt, gen("none"), repeats);
       noCache.push({
         promptLength: length,
@@ -203,26 +213,15 @@ export async function runPolicyBench(input: PolicyBenchInput): Promise<PolicyBen
     }
     const noneMs = noCache.find((n) => n.promptLength === length)?.msPerToken;
     for (const p of input.policies) {
+      input.onProgress?.(`prompt ${length}: ${p.spec}`);
       const t =
         p.spec === "full"
           ? full
           : await timedGenerate(input.scorer, prompt, gen(p.policy), repeats);
       const u = t.result.usage[0];
       if (!u) throw new EvalConfigError("generate reported no cache usage");
-      const scored = await throughCache(input.scorer, prompt, {
-        policy: p.policy,
-        chunkSize,
-        ...ids,
-      });
-      let buckets: RecallBucket[] = [];
-      if (recall) {
-        const r = await throughCache(input.scorer, recall.ids, {
-          policy: p.policy,
-          chunkSize,
-          ...ids,
-        });
-        buckets = recallBuckets(recall, r.scores.greedy);
-      }
+      const scored = p.spec === "full" ? fullScores : await score(p.policy);
+      const buckets = recall ? recallBuckets(recall, scored.scores.greedy) : [];
       const perEntry = u.fullEntries > 0 ? u.fullBytes / u.fullEntries : 0;
       const mean = u.meanEntries ?? u.peakEntries;
       rows.push({
@@ -247,7 +246,17 @@ export async function runPolicyBench(input: PolicyBenchInput): Promise<PolicyBen
       });
     }
   }
-  return { rows, noCache, settings: { maxNewTokens, chunkSize, repeats, distances } };
+  return {
+    rows,
+    noCache,
+    settings: {
+      maxNewTokens,
+      chunkSize,
+      repeats,
+      distances,
+      prompt: input.facts ? "recall document" : "text sentences",
+    },
+  };
 }
 
 /** One Markdown table per prompt length (policies as rows). */

@@ -638,6 +638,7 @@ async function comparePolicies(
     maxNewTokens,
     chunkSize,
     skipNoCache: v["no-cache-baseline"] === true,
+    onProgress: (what) => io.err(`eval cache: ${what}\n`),
   });
   l.model.dispose();
   const out = {
