@@ -118,9 +118,11 @@ export interface RecallPrompt {
 }
 
 /**
- * A prompt of `length` tokens: facts, then `perDistance` queries per distance (restated facts
- * whose first token lies `distance` tokens, or the nearest possible, after the original's), each fact ending
- * with `appendAnchorId` when given (AnLLM-AC). Distances longer than the prompt are skipped.
+ * A prompt of `length` tokens: new facts, with restated facts (the queries) interleaved wherever an
+ * unasked fact lies at one of the `distances` behind (within a quarter of the distance, at least
+ * half a sentence), until each distance has `perDistance` queries or the prompt is full; each
+ * sentence ends with `appendAnchorId` when given (AnLLM-AC). Distances not below `length` are
+ * skipped; `queries` records every query's real distance.
  * @param facts tokenized facts with distinct keys, enough to fill the prompt
  */
 export function recallPrompt(
@@ -130,53 +132,49 @@ export function recallPrompt(
   opts: { bosId?: number; appendAnchorId?: number; perDistance?: number } = {},
 ): RecallPrompt {
   const per = opts.perDistance ?? 1;
-  const extra = opts.appendAnchorId !== undefined ? 1 : 0;
   const sentence = (f: TokenizedFact) =>
-    extra ? Int32Array.from([...f.sentence, opts.appendAnchorId as number]) : f.sentence;
-  // longest distances first, each asked `per` times
-  const wanted = [...distances].sort((a, b) => b - a).flatMap((d) => Array<number>(per).fill(d));
-  // room for the queries at the end (at most half the prompt; queries that do not fit are dropped)
+    opts.appendAnchorId !== undefined
+      ? Int32Array.from([...f.sentence, opts.appendAnchorId])
+      : f.sentence;
   const longest = Math.max(...facts.map((f) => sentence(f).length));
-  const tail = Math.min(wanted.length * longest, Math.floor(length / 2));
+  // queries still wanted per distance (longest first: they can only come late)
+  const wanted = new Map(
+    [...distances]
+      .filter((d) => d < length)
+      .sort((a, b) => b - a)
+      .map((d) => [d, per] as [number, number]),
+  );
   const ids: number[] = opts.bosId !== undefined ? [opts.bosId] : [];
-  const starts: number[] = [];
+  const starts: { at: number; fact: number; asked: boolean }[] = [];
+  const queries: RecallQuery[] = [];
   let next = 0;
-  while (
-    ids.length + (sentence(facts[next % facts.length] as TokenizedFact).length as number) <=
-    length - tail
-  ) {
+  while (ids.length + longest <= length) {
+    const at = ids.length;
+    let placed = false;
+    for (const [d, left] of wanted) {
+      if (left === 0) continue;
+      const slack = Math.max(Math.ceil(longest / 2), Math.floor(d / 4));
+      const hit = starts.find((s) => !s.asked && Math.abs(at - s.at - d) <= slack);
+      if (!hit) continue;
+      hit.asked = true;
+      wanted.set(d, left - 1);
+      const f = facts[hit.fact] as TokenizedFact;
+      queries.push({
+        distance: at - hit.at,
+        target: d,
+        answerAt: at + f.query.length,
+        answerLength: f.answer.length,
+      });
+      ids.push(...sentence(f));
+      placed = true;
+      break;
+    }
+    if (placed) continue;
     if (next >= facts.length)
       throw new EvalConfigError(`recallPrompt: ${facts.length} facts do not fill ${length} tokens`);
-    starts.push(ids.length);
+    starts.push({ at, fact: next, asked: false });
     ids.push(...sentence(facts[next] as TokenizedFact));
     next++;
-  }
-  const queries: RecallQuery[] = [];
-  const asked = new Set<number>();
-  for (const d of wanted) {
-    const at = ids.length;
-    // the fact starting nearest to `at - d`, not asked yet
-    let best = -1;
-    for (let i = 0; i < starts.length; i++) {
-      if (asked.has(i)) continue;
-      if (
-        best < 0 ||
-        Math.abs(at - (starts[i] as number) - d) < Math.abs(at - (starts[best] as number) - d)
-      )
-        best = i;
-    }
-    if (best < 0 || at - (starts[best] as number) > 2 * d || d >= length) continue;
-    asked.add(best);
-    const f = facts[best] as TokenizedFact;
-    const s = sentence(f);
-    if (ids.length + s.length > length) break;
-    queries.push({
-      distance: at - (starts[best] as number),
-      target: d,
-      answerAt: at + f.query.length,
-      answerLength: f.answer.length,
-    });
-    ids.push(...s);
   }
   return { ids: Int32Array.from(ids), queries };
 }

@@ -49,17 +49,19 @@ describe("recall task", () => {
 
   it("places each query near its distance, with the answer tokens where the fact's value is", () => {
     const facts = recallFacts(5, 400).map((f) => tokenizeFact(f, encode));
-    const p = recallPrompt(facts, 512, [16, 64, 256], { bosId: 1 });
+    const p = recallPrompt(facts, 512, [16, 64, 256, 1024], { bosId: 1, perDistance: 4 });
     expect(p.ids.length).toBeLessThanOrEqual(512);
-    expect(p.queries.map((q) => q.target)).toEqual([256, 64, 16]);
+    // every distance below the length gets its queries; 1024 does not fit
+    const count = (d: number) => p.queries.filter((q) => q.target === d).length;
+    expect([16, 64, 256, 1024].map(count)).toEqual([4, 4, 4, 0]);
     for (const q of p.queries) {
-      expect(Math.abs(q.distance - q.target)).toBeLessThanOrEqual(10);
+      expect(Math.abs(q.distance - q.target)).toBeLessThanOrEqual(Math.max(4, q.target / 4));
       // the answer equals the original fact's value tokens
       const answer = Array.from(p.ids.subarray(q.answerAt, q.answerAt + q.answerLength));
       const original = q.answerAt - q.distance;
       expect(Array.from(p.ids.subarray(original, original + q.answerLength))).toEqual(answer);
     }
-    expect(recallPrompt(facts, 512, [16, 64, 256], { bosId: 1 })).toEqual(p);
+    expect(recallPrompt(facts, 512, [16, 64, 256, 1024], { bosId: 1, perDistance: 4 })).toEqual(p);
   });
 });
 
@@ -111,7 +113,9 @@ describe("runPolicyBench", () => {
         9,
       );
       expect(Number.isFinite(r.ppl) && r.ppl > 1).toBe(true);
-      expect(r.recall.map((b) => b.distance)).toEqual([16, 48]);
+      // the longer prompt holds both distances' queries
+      if (r.promptLength === 112) expect(r.recall.map((b) => b.distance)).toEqual([16, 48]);
+      expect(r.recall.length).toBeGreaterThan(0);
       for (const b of r.recall) expect(b.correct).toBeLessThanOrEqual(b.total);
       if (r.policy === "full") {
         expect(r.ppl).toBeCloseTo(r.pplFull, 6);
