@@ -94,7 +94,6 @@ const POLICY_JOBS: Job[] = [
     (anchor): Job => ({
       args: ["train", ...RECALL_TRAIN, "--anchor", anchor, "--out", `runs/recall-${anchor}`],
       json: `train-recall-${anchor}.json`,
-      copy: [[`runs/recall-${anchor}/metrics.jsonl`, `train-recall-${anchor}.metrics.jsonl`]],
       note: `recall task: small model, anchor ${anchor}`,
       device: "webgpu",
     }),
