@@ -668,19 +668,6 @@ export const evalCommand: CommandGroup = {
   usage: "anllm eval <ppl|qa|cache|passkey> --model DIR [options]",
   subcommands: [
     {
-      name: "passkey",
-      summary:
-        "passkey retrieval (a number hidden in filler text) by length and depth, per cache policy",
-      command: {
-        usage:
-          "anllm eval passkey --model DIR [--policy full,sink,...] [--lengths 1024,2048] [--depths 0,0.5,1] [--trials N]",
-        about:
-          "The LongLoRA/Landmark passkey prompt: greedy exact match of a 5-digit number hidden at each depth, for real checkpoints.",
-        options: PASSKEY_OPTIONS,
-        run: passkey,
-      },
-    },
-    {
       name: "ppl",
       summary: "perplexity (full and anchor attention), LongLoRA windows",
       command: {
@@ -712,6 +699,19 @@ export const evalCommand: CommandGroup = {
           "K/V cache reduction C and speed-up T on long many-sentence prompts (docs: guide/method.md §Evaluation).",
         options: CACHE_OPTIONS,
         run: cache,
+      },
+    },
+    {
+      name: "passkey",
+      summary:
+        "passkey retrieval (a number hidden in filler text) by length and depth, per cache policy",
+      command: {
+        usage:
+          "anllm eval passkey --model DIR [--policy full,sink,...] [--lengths 1024,2048] [--depths 0,0.5,1] [--trials N]",
+        about:
+          "The LongLoRA/Landmark passkey prompt: greedy exact match of a 5-digit number hidden at each depth, for real checkpoints.",
+        options: PASSKEY_OPTIONS,
+        run: passkey,
       },
     },
   ],
