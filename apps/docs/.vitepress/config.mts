@@ -52,6 +52,7 @@ export default defineConfig({
           { text: "Training on a GPU", link: "/guide/training-on-a-gpu" },
           { text: "The method", link: "/guide/method" },
           { text: "Reproducing the paper", link: "/guide/reproducing-the-paper" },
+          { text: "Cache policies", link: "/guide/cache-policies" },
           { text: "Interactive anchor mask", link: "/playground" },
           { text: "Anchor inference in your browser", link: "/browser" },
           { text: "Results", link: "/results" },

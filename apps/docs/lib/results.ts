@@ -75,6 +75,8 @@ export function buildCharts(
     groups.set(id, g);
   };
   for (const f of files) {
+    // cache-policy comparisons have their own section (lib/policy-results.ts)
+    if (isRecord(f.content) && Array.isArray(f.content.policies)) continue;
     const name = f.file.replace(/(\.metrics)?\.(jsonl|json)$/, "");
     const curve = lossCurve(f.content);
     if (curve) add("loss", [{ name, points: movingAverage(curve, 10) }], f.file);

@@ -26,6 +26,8 @@ interface Job {
   readonly json: string;
   readonly copy?: ReadonlyArray<readonly [from: string, to: string]>;
   readonly note: string;
+  /** device of the run (default cpu) */
+  readonly device?: "cpu" | "webgpu";
 }
 
 const JOBS: Job[] = [
@@ -62,6 +64,62 @@ const JOBS: Job[] = [
   },
 ];
 
+/**
+ * KV-cache policies side by side (docs: guide/cache-policies.md): the recall task's data, a
+ * full-attention and an AnLLM-EP small model trained on it (WebGPU, minutes), then every policy
+ * at 512/1024/2048-token prompts: C, T, perplexity through the cache and recall by distance.
+ */
+const RECALL_TRAIN = [
+  ...["--model", "small", "--data", "runs/recall-train.jsonl", "--steps", "160"],
+  ...["--batch-size", "8", "--seq-len", "256", "--schedule", "cosine", "--warmup", "10"],
+  ...["--seed", "34", "--checkpoint-every", "40", "--json"],
+];
+const POLICY_EVAL = [
+  ...["--prompt-lengths", "512,1024,2048", "--distances", "16,64,256,1024,2048"],
+  ...["--max-new-tokens", "8", "--chunk-size", "64", "--extend-positions", "--json"],
+];
+const POLICY_JOBS: Job[] = [
+  {
+    args: ["data", "recall", "--out", "runs/recall-train.jsonl", "--documents", "4000"].concat([
+      "--sentences",
+      "40",
+      "--seed",
+      "1",
+      "--json",
+    ]),
+    json: "recall-data.json",
+    note: "recall task: training documents",
+  },
+  ...(["none", "ep"] as const).map(
+    (anchor): Job => ({
+      args: ["train", ...RECALL_TRAIN, "--anchor", anchor, "--out", `runs/recall-${anchor}`],
+      json: `train-recall-${anchor}.json`,
+      note: `recall task: small model, anchor ${anchor}`,
+      device: "webgpu",
+    }),
+  ),
+  {
+    args: ["eval", "cache", "--model", "runs/recall-none", "--policy"].concat(
+      [
+        "full,sink:sink=4,window=252,sepllm:initial=4,window=124,budget=256,h2o:budget=256,recent=128",
+      ],
+      POLICY_EVAL,
+    ),
+    json: "eval-policies-none.json",
+    note: "cache policies on the full-attention recall model (training-free policies)",
+    device: "webgpu",
+  },
+  {
+    args: ["eval", "cache", "--model", "runs/recall-ep", "--policy", "anchor,full"].concat(
+      POLICY_EVAL,
+    ),
+    json: "eval-policies-ep.json",
+    note: "cache policies on the AnLLM-EP recall model (anchor cache next to its full cache)",
+    device: "webgpu",
+  },
+];
+JOBS.push(...POLICY_JOBS);
+
 const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], {
   cwd: repoRoot,
   encoding: "utf8",
@@ -79,12 +137,13 @@ const manifest: ManifestEntry[] =
       )
     : [];
 for (const job of jobs) {
-  const command = `ANLLM_DEVICE=cpu pnpm anllm ${job.args.join(" ")}`;
+  const device = job.device ?? "cpu";
+  const command = `ANLLM_DEVICE=${device} pnpm anllm ${job.args.join(" ")}`;
   console.log(`results: ${command}`);
   const r = spawnSync("pnpm", ["anllm", ...job.args], {
     cwd: repoRoot,
     encoding: "utf8",
-    env: { ...process.env, ...ENV },
+    env: { ...process.env, ...ENV, ANLLM_DEVICE: device },
     stdio: ["ignore", "pipe", "inherit"],
     maxBuffer: 64 * 1024 * 1024,
   });

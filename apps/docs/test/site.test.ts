@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkLinks } from "../lib/link-check";
+import { policyResults } from "../lib/policy-results";
 import { buildCharts, type ManifestEntry, parseDataFile } from "../lib/results";
 import { launchChromium } from "./chromium";
 import { distDir } from "./global-setup";
@@ -203,7 +204,8 @@ describe("built site in Chromium", () => {
     const files = manifest.map((m) =>
       parseDataFile(m.file, readFileSync(join(dataDir, m.file), "utf8")),
     );
-    const expected = buildCharts(manifest, files);
+    // the general charts, then the cache-policy section's (lib/policy-results.ts)
+    const expected = [...buildCharts(manifest, files), ...policyResults(manifest, files).charts];
     await open("/results.html");
     const shown = await page.$$eval("[data-chart]", (figs) =>
       figs.map((f) => ({

@@ -2,6 +2,9 @@
 // padded [batch, Lq] / [batch, Lk] Int32 arrays that @anllm/tensor's attention mask takes.
 import type { CacheStep } from "./cache-state";
 
+/** `kUntil` of a key no query evicts: visible to every later query (cache-policy.ts). */
+export const NO_EVICTION = 2147483647;
+
 /** Padded per-token attention arrays for a batch of steps (row b = sequence b). */
 export interface BatchedStepArrays {
   readonly batch: number;
@@ -20,6 +23,8 @@ export interface BatchedStepArrays {
   /** `[batch, lk]` */ readonly kAnchor: Int32Array<ArrayBuffer>;
   /** `[batch, lk]` 1 = real key (cache row or chunk row), 0 = padding: never attend */
   readonly kValid: Int32Array<ArrayBuffer>;
+  /** `[batch, lk]` first query position that no longer sees the key (NO_EVICTION when unbounded) */
+  readonly kUntil: Int32Array<ArrayBuffer>;
 }
 
 /**
@@ -49,6 +54,7 @@ export function packSteps(steps: ReadonlyArray<CacheStep>): BatchedStepArrays {
     kSeg: k(),
     kAnchor: k(),
     kValid: k(),
+    kUntil: k().fill(NO_EVICTION),
   };
   steps.forEach((s, b) => {
     out.qPos.set(s.qPos, b * lq);
@@ -60,6 +66,7 @@ export function packSteps(steps: ReadonlyArray<CacheStep>): BatchedStepArrays {
     out.kSeg.set(s.kSeg, b * lk);
     out.kAnchor.set(s.kAnchor, b * lk);
     out.kValid.fill(1, b * lk, b * lk + s.kPos.length);
+    if (s.kUntil) out.kUntil.set(s.kUntil, b * lk);
   });
   return out;
 }

@@ -52,6 +52,15 @@ export interface CacheStep {
   /** `[newCacheLength]` key-axis indices (increasing) of the rows that form the cache after the step */
   readonly keep: Int32Array<ArrayBuffer>;
   readonly bosVisible: boolean;
+  /** causal policies (full-attention rule, no segments): sink, sepllm, h2o (cache-policy.ts) */
+  readonly causal?: boolean;
+  /**
+   * `[cacheLength + chunkLength]` first query position that no longer sees each key (the
+   * policy evicts it there; NO_EVICTION = never within this step); absent = no such bound
+   */
+  readonly kUntil?: Int32Array<ArrayBuffer>;
+  /** `[cacheLength + chunkLength]` the policy's per-token flag of each key (separator for sepllm) */
+  readonly kFlag?: Int32Array<ArrayBuffer>;
 }
 
 /** Rows held by the state, one entry per cached K/V row. */
@@ -247,6 +256,8 @@ const stepVersions = new WeakMap<CacheStep, { state: AnchorCacheState; version: 
  */
 export function stepAllowed(step: CacheStep, q: number, k: number): boolean {
   if (step.kPos[k]! > step.qPos[q]!) return false;
+  if (step.kUntil && step.qPos[q]! >= step.kUntil[k]!) return false;
+  if (step.causal) return true;
   if (step.qSeg[q] === step.kSeg[k]) return true;
   if (step.kAnchor[k] && !step.qAnchor[q]) return true;
   return step.bosVisible && step.kPos[k] === 0;

@@ -5,7 +5,24 @@ export {
   attentionArrays,
   attentionArraysBatch,
 } from "./attention-arrays";
-export { type BatchedStepArrays, packSteps } from "./cache-batch";
+export { type BatchedStepArrays, NO_EVICTION, packSteps } from "./cache-batch";
+export {
+  type CachePolicy,
+  type CachePolicyName,
+  type CachePolicyState,
+  createCacheState,
+  DEFAULT_SEPARATORS,
+  FullCacheState,
+  formatPolicy,
+  HeavyHitterCacheState,
+  h2oKeep,
+  POLICY_NAMES,
+  parsePolicy,
+  policyKeeps,
+  policyNeedsScores,
+  WindowCacheState,
+  windowUntil,
+} from "./cache-policy";
 export {
   AnchorCacheState,
   anchorKeepIndices,

@@ -104,3 +104,14 @@ export function caseArb(maxLen: number): fc.Arbitrary<Case> {
       }),
   );
 }
+
+/** Splits n tokens into chunks of the given sizes (cycled), the last one truncated. */
+export function chunk(n: number, sizes: number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let s = 0, k = 0; s < n; k++) {
+    const len = Math.min(sizes[k % sizes.length]!, n - s);
+    out.push([s, s + len]);
+    s += len;
+  }
+  return out;
+}

@@ -15,20 +15,9 @@ import {
   stepAllowed,
   stepMask,
 } from "../src/index";
-import { flagsArb } from "./arbitraries";
+import { chunk, flagsArb } from "./arbitraries";
 import { bruteMask } from "./brute-force";
 import { firstDiff } from "./compare";
-
-/** Splits n tokens into chunks of the given sizes (cycled), the last one truncated. */
-function chunk(n: number, sizes: number[]): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (let s = 0, k = 0; s < n; k++) {
-    const len = Math.min(sizes[k % sizes.length]!, n - s);
-    out.push([s, s + len]);
-    s += len;
-  }
-  return out;
-}
 
 const optionsArb: fc.Arbitrary<CacheStateOptions> = fc.record({
   positions: fc.constantFrom<"original" | "compacted">("original", "compacted"),

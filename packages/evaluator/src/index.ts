@@ -26,6 +26,7 @@ export {
   tokenizeSentences,
 } from "./loader-bridge";
 export type { CacheReduction } from "./metrics";
+export { type PasskeyCell, type PasskeyPrompt, passkeyPrompt, runPasskey } from "./passkey";
 export {
   evaluatePerplexity,
   type PerplexityOptions,
@@ -33,6 +34,15 @@ export {
   windowStarts,
 } from "./perplexity";
 export { type PplSeries, pplPlotSpec, pplPlotSvg } from "./plot";
+export {
+  type NamedPolicy,
+  type PolicyBenchInput,
+  type PolicyBenchReport,
+  type PolicyBenchRow,
+  policyMarkdownTables,
+  type RecallBucket,
+  runPolicyBench,
+} from "./policy-bench";
 export { type PplEvalInput, type PplEvalOutput, runPerplexityEval } from "./ppl-eval";
 export { PyRandom } from "./py-random";
 export {
@@ -54,6 +64,18 @@ export type { PromptOptions } from "./qa-prompts";
 export type { QaSpeedReport } from "./qa-speed";
 export { type QaAverage, type QaSuiteInput, type QaSuiteResult, runQaEval } from "./qa-suite";
 export { type QaDoc, TASK_NAMES, type TaskName } from "./qa-tasks";
+export {
+  factSentence,
+  type RecallFact,
+  type RecallPrompt,
+  type RecallQuery,
+  type RecallTrainingOptions,
+  recallFacts,
+  recallPrompt,
+  recallTrainingDocuments,
+  type TokenizedFact,
+  tokenizeFact,
+} from "./recall-task";
 export {
   cacheMarkdownTable,
   type EvalReport,

@@ -8,15 +8,16 @@ import {
 } from "@anllm/llama2-model";
 import { matmul, noGrad, reshape, slice, type Tensor, tidy } from "@anllm/tensor";
 import { EvalConfigError } from "./errors";
-import type {
-  CachedOptions,
-  CacheUsage,
-  ContinuationScores,
-  ForwardOptions,
-  GenerateResult,
-  Scorer,
-  ScorerGenerateOptions,
-  TokenLogprobs,
+import {
+  type CachedOptions,
+  type CacheUsage,
+  type ContinuationScores,
+  type ForwardOptions,
+  type GenerateResult,
+  policyFlagIds,
+  type Scorer,
+  type ScorerGenerateOptions,
+  type TokenLogprobs,
 } from "./scorer";
 
 /** Options of {@link LlamaScorer}. */
@@ -162,7 +163,7 @@ export class LlamaScorer implements Scorer {
         `context ${context.length} + continuation ${longest} exceeds ${this.maxLength} positions`,
       );
     }
-    const anchors = new Set(opts.policy === "anchor" ? opts.anchorIds : []);
+    const anchors = new Set(policyFlagIds(opts.policy, opts));
     const cache = this.model.createCache({ batch: 1, policy: opts.policy });
     try {
       const size = opts.chunkSize && opts.chunkSize > 0 ? opts.chunkSize : context.length;
@@ -176,6 +177,7 @@ export class LlamaScorer implements Scorer {
           }),
         );
         last = await readAndDispose(logits);
+        await cache.settle();
       }
       const results: TokenLogprobs[] = [];
       const usage: CacheUsage[] = [];
@@ -193,9 +195,12 @@ export class LlamaScorer implements Scorer {
               this.model.forwardChunk(c, [inp], { isAnchor: [this.flags(inp, anchors)] }),
             );
             scoreRows(await readAndDispose(logits), this.vocab, cont.subarray(1), r, 1);
+            await c.settle();
           }
           const st = c.stats();
-          usage.push(this.usage(st.peakEntries[0]!, st.fullEntries[0]!, c.bytesPerEntry));
+          usage.push(
+            this.usage(st.peakEntries[0]!, st.fullEntries[0]!, c.bytesPerEntry, st.meanEntries[0]),
+          );
         } finally {
           c.dispose();
         }
@@ -215,20 +220,63 @@ export class LlamaScorer implements Scorer {
     const res: ModelGenerateResult = await generate(this.model, [...prompts], {
       maxNewTokens: opts.maxNewTokens,
       cache: opts.cache,
-      anchorIds: opts.cache === "anchor" ? [...opts.anchorIds] : [],
+      anchorIds: [...policyFlagIds(opts.cache, { anchorIds: opts.anchorIds })],
+      separatorIds: [...(opts.separatorIds ?? [])],
       chunkSize: opts.chunkSize,
       eosId: opts.eosId ?? -1,
       temperature: 0,
     });
     const perEntry = kvBytesPerEntry(this.model.config);
     const usage = prompts.map((_, b) =>
-      this.usage(res.stats.peakEntries[b]!, res.stats.fullEntries[b]!, perEntry),
+      this.usage(
+        res.stats.peakEntries[b]!,
+        res.stats.fullEntries[b]!,
+        perEntry,
+        res.stats.meanEntries[b],
+      ),
     );
-    return { tokens: res.tokens, usage, timeMs: res.timeMs };
+    return { tokens: res.tokens, usage, timeMs: res.timeMs, prefillMs: res.prefillMs };
   }
 
-  private usage(peak: number, full: number, perEntry: number): CacheUsage {
+  /** Teacher-forced scoring through a cache of `opts.policy`, chunk by chunk (Scorer). */
+  async scoreThroughCache(
+    seq: Int32Array,
+    opts: CachedOptions,
+  ): Promise<{ scores: TokenLogprobs; usage: CacheUsage }> {
+    if (seq.length < 2) throw new EvalConfigError("scoreThroughCache: needs at least 2 tokens");
+    const flags = new Set(policyFlagIds(opts.policy, opts));
+    const cache = this.model.createCache({ batch: 1, policy: opts.policy });
+    const n = seq.length - 1;
+    const scores: TokenLogprobs = { logprobs: new Float64Array(n), greedy: new Uint8Array(n) };
+    try {
+      const size = opts.chunkSize && opts.chunkSize > 0 ? opts.chunkSize : n;
+      for (let s = 0; s < n; s += size) {
+        const chunk = seq.subarray(s, Math.min(n, s + size));
+        const logits = noGrad(() =>
+          this.model.forwardChunk(cache, [chunk], { isAnchor: [this.flags(chunk, flags)] }),
+        );
+        const rows = await readAndDispose(logits);
+        await cache.settle();
+        scoreRows(rows, this.vocab, seq.subarray(s + 1, s + 1 + chunk.length), scores, s);
+      }
+      const st = cache.stats();
+      return {
+        scores,
+        usage: this.usage(
+          st.peakEntries[0]!,
+          st.fullEntries[0]!,
+          cache.bytesPerEntry,
+          st.meanEntries[0],
+        ),
+      };
+    } finally {
+      cache.dispose();
+    }
+  }
+
+  private usage(peak: number, full: number, perEntry: number, mean?: number): CacheUsage {
     return {
+      ...(mean !== undefined ? { meanEntries: mean } : {}),
       peakEntries: peak,
       fullEntries: full,
       peakBytes: peak * perEntry,

@@ -1,7 +1,7 @@
 // Perplexity with the LongLoRA protocol: windows of length L starting every `stride` tokens with
 // the last start dropped, each scored from scratch, PPL = exp(mean window loss).
 import { EvalConfigError, NonFiniteScoreError, ScorerContractError } from "./errors";
-import type { AttentionKind, Scorer } from "./scorer";
+import type { AttentionKind, CachePolicy, Scorer, TokenLogprobs } from "./scorer";
 
 /** The truncated e that LongLoRA's eval.py raises to the loss (2.71828), for log-comparable PPL. */
 export const LONGLORA_E = 271_828 / 100_000;
@@ -31,6 +31,16 @@ export interface PerplexityOptions {
    * a token stream: only the original tokens are scored). Default: every token counts.
    */
   targets?: Uint8Array;
+  /**
+   * Perplexity through the cache: each window is scored teacher-forced through a cache of this
+   * policy, `chunkSize` tokens at a time (the policy applied after every chunk), instead of one
+   * masked forward (`attention` is then ignored).
+   */
+  policy?: CachePolicy;
+  /** Separator ids (sepllm's flags). */
+  separatorIds?: readonly number[];
+  /** Chunk of the cached scoring (default 64). */
+  chunkSize?: number;
 }
 
 /** One row of the perplexity report. */
@@ -97,7 +107,7 @@ async function scoreWindows(
   opts: PerplexityOptions,
 ): Promise<PerplexityResult> {
   const attention = opts.attention ?? "causal";
-  const batchSize = Math.max(1, opts.batchSize ?? 1);
+  const batchSize = opts.policy ? 1 : Math.max(1, opts.batchSize ?? 1);
   const t0 = performance.now();
   let lossSum = 0;
   let nllSum = 0;
@@ -107,7 +117,9 @@ async function scoreWindows(
   const targets = opts.targets;
   for (let b = 0; b < starts.length; b += batchSize) {
     const seqs = starts.slice(b, b + batchSize).map((s) => data.subarray(s, s + L));
-    const out = await scorer.scoreSequences(seqs, { attention, anchorIds: opts.anchorIds ?? [] });
+    const out = opts.policy
+      ? await throughPolicy(scorer, seqs, opts.policy, opts)
+      : await scorer.scoreSequences(seqs, { attention, anchorIds: opts.anchorIds ?? [] });
     if (out.length !== seqs.length) {
       throw new ScorerContractError(
         `scoreSequences returned ${out.length} results for ${seqs.length}`,
@@ -153,4 +165,26 @@ async function scoreWindows(
     tokenAccuracy: correct / scored,
     timeMs: performance.now() - t0,
   };
+}
+
+/** Each window scored through a cache of `policy`, chunk by chunk (teacher-forced). */
+async function throughPolicy(
+  scorer: Scorer,
+  seqs: Int32Array[],
+  policy: CachePolicy,
+  opts: PerplexityOptions,
+): Promise<TokenLogprobs[]> {
+  if (!scorer.scoreThroughCache)
+    throw new EvalConfigError(`scorer ${scorer.name} cannot score through a cache`);
+  const out: TokenLogprobs[] = [];
+  for (const seq of seqs) {
+    const r = await scorer.scoreThroughCache(seq, {
+      policy,
+      anchorIds: opts.anchorIds ?? [],
+      separatorIds: opts.separatorIds ?? [],
+      chunkSize: opts.chunkSize ?? 64,
+    });
+    out.push(r.scores);
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ import { encodeRequest, type PromptOptions, prepareDocs, type TokenRequest } fro
 import { type RequestScore, scoreCached, scoreRecompute } from "./qa-scoring";
 import { measureQaSpeed, type QaSpeedReport } from "./qa-speed";
 import { type QaDoc, type TaskName, taskMetrics } from "./qa-tasks";
-import type { Scorer } from "./scorer";
+import type { CachePolicy, Scorer } from "./scorer";
 import type { TextTokenizer } from "./token-file";
 
 /** Options of {@link evaluateTask}. */
@@ -30,6 +30,13 @@ export interface QaEvalOptions extends PromptOptions {
   speedDocs?: number;
   /** Anchor cache runs: also score with the anchor mask only and compare (default false). */
   verifyMask?: boolean;
+  /**
+   * Score through a cache of this policy (cached path; `attention` then only labels the run and
+   * the timing baselines are skipped unless the policy is "anchor").
+   */
+  policy?: CachePolicy;
+  /** Separator ids (sepllm's flags). */
+  separatorIds?: readonly number[];
 }
 
 /** Per-document outcome. */
@@ -56,6 +63,8 @@ export interface TaskResult {
   numFewshot: number;
   attention: "full" | "anchor";
   inference: "recompute" | "mask" | "cache";
+  /** the cache policy scored with (policy runs) */
+  policy?: string;
   acc: MeanStderr;
   accNorm?: MeanStderr;
   truncatedRequests: number;
@@ -106,7 +115,16 @@ export async function evaluateTask(
   opts: QaEvalOptions,
 ): Promise<TaskResult> {
   const anchorIds = opts.anchorIds ?? [];
-  if (opts.attention === "anchor" && anchorIds.length === 0) {
+  const policyKind =
+    opts.policy === undefined
+      ? undefined
+      : typeof opts.policy === "string"
+        ? opts.policy
+        : opts.policy.kind;
+  if (
+    (policyKind === undefined ? opts.attention === "anchor" : policyKind === "anchor") &&
+    anchorIds.length === 0
+  ) {
     throw new EvalConfigError(
       "anchor attention needs anchorIds (e.g. [29889] for EP, the <AC> id for AC)",
     );
@@ -116,7 +134,11 @@ export async function evaluateTask(
   const perDoc: TokenRequest[][] = prepared.map((p) =>
     p.requests.map((r) => encodeRequest(tokenizer, r, { bos: opts.bos, maxLength })),
   );
-  const inference = opts.attention === "full" ? "recompute" : (opts.inference ?? "cache");
+  const inference = opts.policy
+    ? "cache"
+    : opts.attention === "full"
+      ? "recompute"
+      : (opts.inference ?? "cache");
   const { scores, docMs } = await scoreAll(scorer, perDoc, inference, anchorIds, opts);
   const timeMs = docMs.reduce((a, b) => a + b, 0);
   const docResults: DocResult[] = prepared.map((p, i) => {
@@ -130,6 +152,7 @@ export async function evaluateTask(
     numFewshot: opts.numFewshot,
     attention: opts.attention,
     inference,
+    ...(policyKind !== undefined ? { policy: policyKind } : {}),
     acc: meanStderr(docResults.map((d) => d.acc)),
     ...(metrics.includes("acc_norm")
       ? { accNorm: meanStderr(docResults.map((d) => d.accNorm!)) }
@@ -140,12 +163,12 @@ export async function evaluateTask(
   };
   if (inference === "cache") {
     result.cache = summarizeUsage(scores.map((s) => s.map((r) => r.usage!)));
-    if (opts.measureSpeed ?? true) {
+    if ((opts.measureSpeed ?? true) && (policyKind ?? "anchor") === "anchor") {
       const n = Math.min(perDoc.length, opts.speedDocs ?? perDoc.length);
       const anchorMs = docMs.slice(0, n).reduce((a, b) => a + b, 0);
       result.speed = await measureQaSpeed(scorer, perDoc.slice(0, n), anchorIds, anchorMs, opts);
     }
-    if (opts.verifyMask) {
+    if (opts.verifyMask && (policyKind ?? "anchor") === "anchor") {
       const docList = prepared.map((p) => p.doc);
       result.maskCheck = await maskCheck(scorer, perDoc, scores, docList, anchorIds, opts);
     }
@@ -163,7 +186,14 @@ async function scoreAll(
 ): Promise<{ scores: RequestScore[][]; docMs: number[] }> {
   const run = async (reqs: TokenRequest[]): Promise<RequestScore[]> => {
     if (inference === "cache")
-      return scoreCached(scorer, reqs, "anchor", anchorIds, opts.chunkSize);
+      return scoreCached(
+        scorer,
+        reqs,
+        opts.policy ?? "anchor",
+        anchorIds,
+        opts.chunkSize,
+        opts.separatorIds,
+      );
     const attention = inference === "mask" ? "anchor" : "causal";
     return scoreRecompute(scorer, reqs, attention, anchorIds, opts.batchSize);
   };

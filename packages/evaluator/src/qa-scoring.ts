@@ -67,6 +67,7 @@ export async function scoreCached(
   policy: CachePolicy,
   anchorIds: readonly number[],
   chunkSize?: number,
+  separatorIds?: readonly number[],
 ): Promise<RequestScore[]> {
   const out: RequestScore[] = new Array(reqs.length);
   const done = new Uint8Array(reqs.length);
@@ -81,6 +82,7 @@ export async function scoreCached(
       policy,
       anchorIds,
       chunkSize,
+      ...(separatorIds ? { separatorIds } : {}),
     });
     if (res.continuations.length !== conts.length || res.usage.length !== conts.length) {
       throw new ScorerContractError(

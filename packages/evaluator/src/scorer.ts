@@ -1,13 +1,18 @@
 // The small scoring interface the evaluator is written against: full forwards (no cache), a
 // prefix-cached path (prefill -> reduced cache -> continuations) and generation, plus cache stats.
 
+import type { CachePolicy as PolicySpec } from "@anllm/anchor-mask";
 import { NonFiniteScoreError } from "./errors";
 
 /** Attention used for a from-scratch forward: plain causal, or the AnLLM anchor mask (Eq. 4). */
 export type AttentionKind = "causal" | "anchor";
 
-/** Cache policy of the cached path: keep everything, or drop finished segments' non-anchors. */
-export type CachePolicy = "full" | "anchor";
+/**
+ * Cache policy of the cached path: "full" keeps everything, "anchor" drops finished segments'
+ * non-anchors (AnLLM); or any of anchor-mask's policies (sink, sepllm, h2o, ... from
+ * `parsePolicy("NAME[:k=v,...]")`).
+ */
+export type CachePolicy = "full" | "anchor" | PolicySpec;
 
 /** Per-token scores of one sequence x[0..n): entry t is about predicting x[t+1] from x[0..t]. */
 export interface TokenLogprobs {
@@ -28,6 +33,8 @@ export interface ForwardOptions {
 export interface CacheUsage {
   /** Largest number of K/V entries (tokens) held at any time, transient chunk rows included. */
   peakEntries: number;
+  /** Mean entries held after each chunk step (absent where the scorer does not track it). */
+  meanEntries?: number;
   /** Entries a full cache would hold at the end (all tokens processed). */
   fullEntries: number;
   /** Bytes for peakEntries over all layers (K and V). */
@@ -48,6 +55,8 @@ export interface ContinuationScores {
 export interface CachedOptions {
   policy: CachePolicy;
   anchorIds: readonly number[];
+  /** Separator ids (sepllm's flags). */
+  separatorIds?: readonly number[];
   /** Prefill chunk size in tokens (0 or undefined = the whole context in one chunk). */
   chunkSize?: number;
 }
@@ -58,6 +67,8 @@ export interface ScorerGenerateOptions {
   /** "none" recomputes the whole sequence every step (the paper's no-cache baseline). */
   cache: CachePolicy | "none";
   anchorIds: readonly number[];
+  /** Separator ids (sepllm's flags). */
+  separatorIds?: readonly number[];
   chunkSize?: number;
   eosId?: number;
 }
@@ -67,6 +78,8 @@ export interface GenerateResult {
   tokens: Int32Array[];
   usage: CacheUsage[];
   timeMs: number;
+  /** time until the first new token (prefill); absent where the scorer does not measure it */
+  prefillMs?: number;
 }
 
 /**
@@ -91,6 +104,25 @@ export interface Scorer {
   ): Promise<ContinuationScores>;
   /** Greedy generation after each prompt. */
   generate(prompts: readonly Int32Array[], opts: ScorerGenerateOptions): Promise<GenerateResult>;
+  /**
+   * Teacher-forced scoring of `seq` through a cache of `opts.policy`, chunk by chunk (the policy
+   * applied after every chunk): entry t is log p(seq[t+1] | what the cache kept of seq[0..t]).
+   */
+  scoreThroughCache?(
+    seq: Int32Array,
+    opts: CachedOptions,
+  ): Promise<{ scores: TokenLogprobs; usage: CacheUsage }>;
+}
+
+/** The per-token flags a policy reads: separators for sepllm, anchors for anchor, else none. */
+export function policyFlagIds(
+  policy: CachePolicy | "none",
+  ids: { anchorIds: readonly number[]; separatorIds?: readonly number[] },
+): readonly number[] {
+  const kind = typeof policy === "string" ? policy : policy.kind;
+  if (kind === "anchor") return ids.anchorIds;
+  if (kind === "sepllm") return ids.separatorIds ?? [];
+  return [];
 }
 
 /** Sum of log-probs of the last `n` entries (the continuation part of a from-scratch score). */

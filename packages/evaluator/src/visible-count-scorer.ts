@@ -95,6 +95,7 @@ export class VisibleCountScorer implements Scorer {
     opts: CachedOptions,
   ): Promise<ContinuationScores> {
     if (context.length === 0) throw new EvalConfigError("scoreContinuations: empty context");
+    onlyFullOrAnchor(opts.policy);
     const anchors = opts.policy === "anchor" ? new Set(opts.anchorIds) : new Set<number>();
     const state = { cache: [] as Row[], nextPos: 0, nextSeg: 0, peak: 0 };
     const chunk = opts.chunkSize && opts.chunkSize > 0 ? opts.chunkSize : context.length;
@@ -138,6 +139,7 @@ export class VisibleCountScorer implements Scorer {
     prompts: readonly Int32Array[],
     opts: ScorerGenerateOptions,
   ): Promise<GenerateResult> {
+    onlyFullOrAnchor(opts.cache);
     const t0 = performance.now();
     const tokens: Int32Array[] = [];
     const usage: CacheUsage[] = [];
@@ -253,4 +255,12 @@ export class VisibleCountScorer implements Scorer {
       }
     }
   }
+}
+
+/** The reference model implements the two original policies only. */
+function onlyFullOrAnchor(policy: CachedOptions["policy"] | "none"): void {
+  if (typeof policy === "object")
+    throw new EvalConfigError(
+      `VisibleCountScorer implements the full and anchor cache policies only, got ${policy.kind}`,
+    );
 }

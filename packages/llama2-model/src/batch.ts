@@ -1,7 +1,7 @@
 // ModelBatch (token ids + anchor flags + padding/packing) and its per-token arrays: positions,
 // the attention-rule arrays (anchor-mask's attentionArraysBatch; the rule is specified in
 // apps/docs/guide/method.md) and the loss targets.
-import { attentionArraysBatch } from "@anllm/anchor-mask";
+import { attentionArraysBatch, type CachePolicy, windowUntil } from "@anllm/anchor-mask";
 import type { MaskInput } from "@anllm/tensor";
 import { ModelInputError } from "./errors";
 
@@ -27,6 +27,13 @@ export interface ModelBatch {
   bosVisible?: boolean;
   /** option "keep range full": token index ranges [start, end) visible like anchors (per row) */
   keepFull?: [number, number][];
+  /**
+   * causal attention restricted to what this cache policy keeps (SepLLM's trainable mode, or
+   * StreamingLLM's window): a query sees key j iff the policy's cache holds j after the query
+   * (anchor-mask's `windowUntil`, the same function as the cache). `isAnchor` then holds the
+   * separator flags; requires attention "causal".
+   */
+  windowPolicy?: Extract<CachePolicy, { kind: "sink" | "sepllm" }>;
 }
 
 /** Per-token arrays of a batch, host side. */
@@ -55,6 +62,9 @@ export function checkBatch(b: ModelBatch, vocabSize: number): void {
   check("documentIds", b.documentIds, n);
   check("labels", b.labels, n);
   check("lengths", b.lengths, b.batch);
+  if (b.windowPolicy && b.attention !== "causal") {
+    throw new ModelInputError('ModelBatch.windowPolicy needs attention "causal"');
+  }
   if (b.attention === "anchor" && !b.isAnchor) {
     throw new ModelInputError('ModelBatch.isAnchor is required when attention is "anchor"');
   }
@@ -71,7 +81,8 @@ export function batchArrays(b: ModelBatch): BatchArrays {
   const { batch, seqLen } = b;
   const rows = (a: ArrayLike<number> & { subarray(s: number, e: number): ArrayLike<number> }) =>
     Array.from({ length: batch }, (_, r) => a.subarray(r * seqLen, (r + 1) * seqLen));
-  const a = attentionArraysBatch(rows(b.isAnchor ?? new Uint8Array(batch * seqLen)), {
+  const flags = b.isAnchor ?? new Uint8Array(batch * seqLen);
+  const a = attentionArraysBatch(rows(flags), {
     lengths: b.lengths,
     documentIds: b.documentIds ? rows(b.documentIds) : undefined,
     keepFull: b.keepFull,
@@ -90,9 +101,26 @@ export function batchArrays(b: ModelBatch): BatchArrays {
     qDoc: a.qDoc ?? undefined,
     kDoc: a.kDoc ?? undefined,
     kValid: a.kValid,
+    kUntil: b.windowPolicy ? batchUntil(b.windowPolicy, flags, a.kPos, batch, seqLen) : undefined,
     bosVisible: a.bosVisible,
   };
   return { positions: a.qPos, mask, valid: a.kValid };
+}
+
+/** kUntil [batch * seqLen] of a window policy, row by row (positions restart per document). */
+function batchUntil(
+  policy: NonNullable<ModelBatch["windowPolicy"]>,
+  flags: Uint8Array,
+  positions: Int32Array,
+  batch: number,
+  seqLen: number,
+): Int32Array<ArrayBuffer> {
+  const out = new Int32Array(batch * seqLen);
+  for (let r = 0; r < batch; r++) {
+    const span = [r * seqLen, (r + 1) * seqLen] as const;
+    out.set(windowUntil(policy, flags.subarray(...span), positions.subarray(...span)), span[0]);
+  }
+  return out;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Text generation (the paper's Algorithm 1, apps/docs/guide/method.md): prefill the prompts in
 // chunks, then decode one token per step, reducing the anchor cache after each chunk; or recompute
 // without a cache.
+import type { CachePolicy } from "@anllm/anchor-mask";
 import { noGrad, seededRandom, type Tensor, tidy } from "@anllm/tensor";
 import { ModelInputError } from "./errors";
 import type { CacheStats, KVCache } from "./kv-cache";
@@ -17,8 +18,13 @@ export interface GenerateOptions extends SampleOptions {
   eosId?: number;
   /** token ids that count as anchors (EP ids or the AC token) */
   anchorIds?: number[];
-  /** "anchor": reduced cache; "full": full cache, causal attention; "none": recompute each step */
-  cache: "anchor" | "full" | "none";
+  /**
+   * "anchor": reduced cache; "full": full cache, causal attention; "none": recompute each step;
+   * or an anchor-mask cache policy (sink, sepllm, h2o, ...)
+   */
+  cache: "anchor" | "full" | "none" | CachePolicy;
+  /** token ids that are separators (sepllm's flags) */
+  separatorIds?: number[];
   /** prefill chunk size (default: whole prompt) */
   chunkSize?: number;
   /** cache option: rotary positions after a drop (default "original") */
@@ -53,6 +59,8 @@ export interface GenerateResult {
   tokens: Int32Array[];
   stats: CacheStats;
   timeMs: number;
+  /** time until the first new token was picked (the prefill, or the first recompute) */
+  prefillMs: number;
 }
 
 function flagsOf(ids: ArrayLike<number>, anchors: Set<number>): Uint8Array {
@@ -94,7 +102,9 @@ export async function generate(
   const eos = opts.eosId ?? model.config.eosTokenId;
   const out: number[][] = prompts.map(() => []);
   const done = prompts.map(() => opts.maxNewTokens <= 0);
-  const pick = (rows: Float32Array[]) =>
+  let prefillMs = -1;
+  const pick = (rows: Float32Array[]) => {
+    if (prefillMs < 0) prefillMs = performance.now() - t0;
     rows.forEach((row, b) => {
       if (done[b]) return;
       const t = sampleToken(row, opts, rng);
@@ -102,11 +112,18 @@ export async function generate(
       o.push(t);
       if (t === eos || o.length >= opts.maxNewTokens) done[b] = true;
     });
+  };
   const stats =
     opts.cache === "none"
       ? await runRecompute(model, prompts, out, done, anchors, pick, opts.attention)
       : await runCached(model, prompts, out, done, anchors, pick, opts);
-  return { tokens: out.map((o) => Int32Array.from(o)), stats, timeMs: performance.now() - t0 };
+  const timeMs = performance.now() - t0;
+  return {
+    tokens: out.map((o) => Int32Array.from(o)),
+    stats,
+    timeMs,
+    prefillMs: prefillMs < 0 ? timeMs : prefillMs,
+  };
 }
 
 type Pick = (rows: Float32Array[]) => void;
@@ -116,15 +133,19 @@ async function runCached(
   prompts: Int32Array[],
   out: number[][],
   done: boolean[],
-  anchors: Set<number>,
+  anchorSet: Set<number>,
   pick: Pick,
   opts: GenerateOptions,
 ): Promise<CacheStats> {
   const batch = prompts.length;
   const vocab = model.config.vocabSize;
+  let anchors = anchorSet;
+  const policy = opts.cache as Exclude<GenerateOptions["cache"], "none">;
+  // a policy's per-token flags: separators for sepllm, anchors otherwise
+  if (typeof policy === "object" && policy.kind === "sepllm") anchors = new Set(opts.separatorIds);
   const cache = model.createCache({
     batch,
-    policy: opts.cache === "anchor" ? "anchor" : "full",
+    policy,
     positions: opts.positions,
     keepFull: opts.keepFull,
     attention: opts.attention,
@@ -144,6 +165,7 @@ async function runCached(
         }),
       );
       const rows = await readRows(logits, batch, vocab);
+      await cache.settle();
       // a sequence whose prompt ended in this chunk takes its next-token logits from here
       last = rows.map((r, b) =>
         (chunks[b] as Int32Array).length > 0 ? r.slice() : (last[b] as Float32Array),
@@ -162,6 +184,7 @@ async function runCached(
         }),
       );
       const rows = await readRows(logits, batch, vocab);
+      await cache.settle();
       await opts.onStep?.({ phase: "decode", generated: out, cache });
       pick(rows);
     }
@@ -218,6 +241,7 @@ async function runRecompute(
   return {
     entries: fed.map(() => 0),
     bytes: 0,
+    meanEntries: fed.map(() => 0),
     peakEntries: fed,
     peakBytes: peak * bytesPerEntry,
     fullEntries: fed,

@@ -5,14 +5,26 @@
 // after them in place, and the rows dropped after an anchor are compacted in place. Capacity
 // doubles when a chunk would not fit; the attention runs over the whole capacity with unused rows
 // masked out (kValid 0), so buffers never need to be sliced.
-import { AnchorCacheState, type CacheStep, packSteps } from "@anllm/anchor-mask";
 import {
+  AnchorCacheState,
+  type CachePolicy,
+  type CachePolicyState,
+  type CacheStep,
+  createCacheState,
+  packSteps,
+  policyNeedsScores,
+} from "@anllm/anchor-mask";
+import {
+  add,
   compactRowsInPlace,
   contiguous,
   keep,
   type MaskInput,
   noGrad,
+  rope,
+  sum,
   type Tensor,
+  tensor,
   writeRowsInPlace,
   zeros,
 } from "@anllm/tensor";
@@ -25,8 +37,14 @@ import type { ModelDType } from "./weights";
 /** Options of `Llama2.createCache`. */
 export interface KVCacheOptions {
   batch: number;
-  /** "anchor": drop finished segments' non-anchor rows; "full": keep every row */
-  policy: "full" | "anchor";
+  /**
+   * "anchor": drop finished segments' non-anchor rows; "full": keep every row (with the attention
+   * option's rule); or any anchor-mask cache policy (full, anchor, sink, sepllm, h2o: the
+   * causal policies attend causally within what they keep)
+   */
+  policy: "full" | "anchor" | CachePolicy;
+  /** rotary base (needed to re-rotate kept keys under sink's `positions=cache`) */
+  ropeTheta?: number;
   /** rotary positions after a drop: "original" (default, exact) or "compacted" (released code) */
   positions?: "original" | "compacted";
   /** original-position ranges [start, end) kept in the cache and visible like anchors */
@@ -48,6 +66,8 @@ export interface KVCacheOptions {
 export interface CacheStats {
   entries: number[];
   bytes: number;
+  /** mean entries held after each chunk step, per sequence */
+  meanEntries: number[];
   peakEntries: number[];
   peakBytes: number;
   fullEntries: number[];
@@ -81,7 +101,15 @@ export class KVCache implements LayerKV {
   readonly dtype: ModelDType;
   private readonly nLayers: number;
   private readonly mode: "anchor" | "causal";
-  private states: AnchorCacheState[];
+  private states: CachePolicyState[];
+  private readonly needsScores: boolean;
+  /** per sequence: sum of entries after each step, and the steps */
+  private entrySums: number[];
+  private stepCount: number[];
+  /** [batch, nKvHeads, capacity] column sums of this chunk's attention, summed over layers (h2o) */
+  private columnSums: Tensor | null = null;
+  /** h2o: a chunk whose eviction waits for `settle` (its scores are on the device) */
+  private unsettled = false;
   /** per layer [batch, nKvHeads, rows, headDim], null until the first append */
   private k: (Tensor | null)[];
   private v: (Tensor | null)[];
@@ -108,22 +136,40 @@ export class KVCache implements LayerKV {
     }
     this.batch = options.batch;
     this.nLayers = config.nLayers;
-    this.mode = options.attention ?? (options.policy === "anchor" ? "anchor" : "causal");
+    const policy = options.policy;
+    const anchorRule =
+      policy === "anchor" || (typeof policy === "object" && policy.kind === "anchor");
+    this.mode = options.attention ?? (anchorRule ? "anchor" : "causal");
+    this.needsScores = typeof policy === "object" && policyNeedsScores(policy);
+    this.entrySums = new Array(options.batch).fill(0);
+    this.stepCount = new Array(options.batch).fill(0);
     this.dtype = options.dtype ?? "f32";
     this.bytesPerEntry = kvBytesPerEntry(config, this.dtype);
     this.rows = cap;
     this.k = new Array(this.nLayers).fill(null);
     this.v = new Array(this.nLayers).fill(null);
-    this.states = Array.from(
-      { length: this.batch },
-      () =>
-        new AnchorCacheState({
-          policy: options.policy,
-          positions: options.positions ?? "original",
-          keepFull: options.keepFull ?? [],
-          bosVisible: options.bosVisible ?? false,
-        }),
+    const anchorOptions = {
+      positions: options.positions ?? "original",
+      keepFull: options.keepFull ?? [],
+      bosVisible: options.bosVisible ?? false,
+    };
+    this.states = Array.from({ length: this.batch }, () =>
+      typeof policy === "string"
+        ? new AnchorCacheState({ ...anchorOptions, policy })
+        : createCacheState(policy, anchorOptions),
     );
+  }
+
+  /** Whether the layers must hand their attention column sums to `addColumnSums` (h2o). */
+  get wantsColumnSums(): boolean {
+    return this.needsScores;
+  }
+
+  /** Adds one layer's column sums [batch, nKvHeads, capacity] to this chunk's scores (h2o). */
+  addColumnSums(_layer: number, sums: Tensor): void {
+    const prev = this.columnSums;
+    this.columnSums = keep(prev ? add(prev, sums) : contiguous(sums));
+    prev?.dispose();
   }
 
   /** Rows reserved per sequence (every layer's K and V buffers have this many). */
@@ -137,7 +183,7 @@ export class KVCache implements LayerKV {
   }
 
   /** Original positions, segment ids, visible-as-anchor flags and rotary positions of sequence b's rows. */
-  cachedRows(b: number): ReturnType<AnchorCacheState["cachedRows"]> {
+  cachedRows(b: number): ReturnType<CachePolicyState["cachedRows"]> {
     const s = this.states[b];
     if (!s) throw new ModelInputError(`cachedRows: no sequence ${b} in a cache of ${this.batch}`);
     return s.cachedRows();
@@ -152,6 +198,9 @@ export class KVCache implements LayerKV {
     return {
       entries,
       bytes: sum(entries) * this.bytesPerEntry,
+      meanEntries: this.entrySums.map((s, b) =>
+        this.stepCount[b] ? s / (this.stepCount[b] as number) : 0,
+      ),
       peakEntries: this.states.map((s) => s.peakRows),
       peakBytes: this.peakBytes,
       fullEntries,
@@ -167,6 +216,10 @@ export class KVCache implements LayerKV {
    */
   plan(isAnchor: Uint8Array[]): ChunkPlan {
     this.checkLive();
+    if (this.unsettled)
+      throw new ModelInputError(
+        "KVCache.plan: the previous chunk's h2o eviction is pending (await cache.settle() after each forwardChunk)",
+      );
     if (isAnchor.length !== this.batch) {
       throw new ModelInputError(
         `forwardChunk: got ${isAnchor.length} chunks for a cache of batch ${this.batch}`,
@@ -198,6 +251,7 @@ export class KVCache implements LayerKV {
       kSeg: widen(p.kSeg),
       kAnchor: widen(p.kAnchor),
       kValid: widen(p.kValid),
+      kUntil: widen(p.kUntil),
       bosVisible: this.options.bosVisible ?? false,
     };
     return { lq: p.lq, positions: p.qRopePos, mask };
@@ -222,19 +276,99 @@ export class KVCache implements LayerKV {
     return { k: write(this.k, k), v: write(this.v, v) };
   }
 
-  /** Applies the planned chunk: each sequence keeps the rows its state keeps, moved in place. */
+  /**
+   * Applies the planned chunk: each sequence keeps the rows its state keeps, moved in place. Under
+   * h2o the rows to keep depend on this chunk's attention scores, which are on the device: the
+   * eviction then waits for `settle()` (async), which every caller awaits after `forwardChunk`.
+   */
   commit(): void {
     const steps = this.steps;
     if (!steps) throw new ModelInputError("KVCache.commit: no planned chunk (call plan first)");
-    const keeps = steps.map((s) => s.keep);
-    const moves = steps.some((s) => s.keep.some((r, i) => r !== i));
+    if (this.needsScores) {
+      this.unsettled = true;
+      return;
+    }
+    this.apply(
+      steps,
+      steps.map(() => undefined),
+    );
+  }
+
+  /** Completes a pending h2o eviction (reads the chunk's column sums); a no-op otherwise. */
+  async settle(): Promise<void> {
+    if (!this.unsettled) return;
+    const steps = this.steps as CacheStep[];
+    const sums = this.columnSums;
+    if (!sums)
+      throw new ModelInputError("KVCache.settle: no attention column sums were recorded (h2o)");
+    // [batch, capacity]: summed over KV heads and layers (one keep set per sequence)
+    const perRow = noGrad(() => sum(sums, 1));
+    const host = (await perRow.data()) as Float32Array;
+    perRow.dispose();
+    sums.dispose();
+    this.columnSums = null;
+    this.unsettled = false;
+    const cap = this.rows;
+    this.apply(
+      steps,
+      steps.map((s, b) => host.slice(b * cap, b * cap + s.cacheLength + s.chunkLength)),
+    );
+  }
+
+  private apply(steps: CacheStep[], scores: (Float32Array | undefined)[]): void {
+    const oldRope = steps.map((s) => s.kRopePos);
+    steps.forEach((s, b) => {
+      (this.states[b] as CachePolicyState).commit(s, scores[b]);
+    });
+    // the rows each state kept (h2o chooses at commit), by original position
+    const keeps = steps.map((s, b) => {
+      const pos = (this.states[b] as CachePolicyState).cachedRows().pos;
+      const at = new Map<number, number>();
+      s.kPos.forEach((p, k) => {
+        at.set(p, k);
+      });
+      return Int32Array.from(pos, (p) => at.get(p) as number);
+    });
+    const moves = keeps.some((kp) => kp.some((r, i) => r !== i));
     if (moves) for (const t of [...this.k, ...this.v]) if (t) compactRowsInPlace(t, keeps);
+    this.reRope(keeps, oldRope);
     const held = steps.reduce((a, s) => a + s.cacheLength + s.chunkLength, 0);
     this.peakBytes = Math.max(this.peakBytes, held * this.bytesPerEntry);
     steps.forEach((s, b) => {
-      (this.states[b] as AnchorCacheState).commit(s);
+      if (s.chunkLength === 0) return;
+      this.entrySums[b] = (this.entrySums[b] as number) + keeps[b]!.length;
+      this.stepCount[b] = (this.stepCount[b] as number) + 1;
     });
     this.steps = null;
+  }
+
+  /** Re-rotates kept keys whose rotary position the policy changed (sink, positions=cache). */
+  private reRope(keeps: Int32Array[], oldRope: Int32Array[]): void {
+    const cap = this.rows;
+    const delta = new Int32Array(this.batch * cap);
+    let any = false;
+    keeps.forEach((kp, b) => {
+      const now = (this.states[b] as CachePolicyState).cachedRows().ropePos;
+      kp.forEach((k, r) => {
+        const d = (now[r] as number) - (oldRope[b]![k] as number);
+        delta[b * cap + r] = d;
+        if (d !== 0) any = true;
+      });
+    });
+    if (!any) return;
+    noGrad(() => {
+      for (let l = 0; l < this.nLayers; l++) {
+        const buf = this.k[l];
+        if (!buf) continue;
+        const pos = tensor(delta, [this.batch, cap], { dtype: "i32", device: buf.device });
+        const turned = keep(
+          rope(buf, pos, { theta: this.options.ropeTheta ?? this.config.ropeTheta }),
+        );
+        pos.dispose();
+        buf.dispose();
+        this.k[l] = turned;
+      }
+    });
   }
 
   /** An independent copy (buffers copied, states forked): score several continuations of one prefix. */
@@ -244,6 +378,8 @@ export class KVCache implements LayerKV {
     c.states = this.states.map((s) => s.fork());
     c.rows = this.rows;
     c.peakBytes = this.peakBytes;
+    c.entrySums = [...this.entrySums];
+    c.stepCount = [...this.stepCount];
     const copy = (t: Tensor | null) => (t ? keep(noGrad(() => contiguous(t))) : null);
     c.k = this.k.map(copy);
     c.v = this.v.map(copy);
@@ -253,6 +389,8 @@ export class KVCache implements LayerKV {
   /** Frees the K/V buffers; the cache cannot be used afterwards. */
   dispose(): void {
     for (const t of [...this.k, ...this.v]) t?.dispose();
+    this.columnSums?.dispose();
+    this.columnSums = null;
     this.k.fill(null);
     this.v.fill(null);
     this.steps = null;

@@ -4,6 +4,7 @@ import {
   type AttentionMask,
   add,
   attention,
+  attentionWithColumnSums,
   backward,
   customGrad,
   enableGrad,
@@ -58,6 +59,10 @@ function mergeHeads(x: Tensor): Tensor {
  */
 export interface LayerKV {
   append(layer: number, k: Tensor, v: Tensor): { k: Tensor; v: Tensor };
+  /** true when the store's policy scores keys by the attention they receive (h2o) */
+  readonly wantsColumnSums?: boolean;
+  /** one layer's attention column sums [batch, nKvHeads, Lk] (when wantsColumnSums) */
+  addColumnSums?(layer: number, sums: Tensor): void;
 }
 
 /** What every decoder layer of one forward shares. */
@@ -86,7 +91,13 @@ function selfAttention(x: Tensor, layer: number, ctx: LayerContext): Tensor {
   let k = rope(splitHeads(linear(x, p(ctx, n.k)), c.nKvHeads, c.headDim), ctx.positions, { theta });
   let v = splitHeads(linear(x, p(ctx, n.v)), c.nKvHeads, c.headDim);
   if (ctx.kv) ({ k, v } = ctx.kv.append(layer, k, v));
-  const o = attention(q, k, v, ctx.mask, { scale: 1 / Math.sqrt(c.headDim) });
+  const scale = 1 / Math.sqrt(c.headDim);
+  let o: Tensor;
+  if (ctx.kv?.wantsColumnSums) {
+    const r = attentionWithColumnSums(q, k, v, ctx.mask, { scale });
+    ctx.kv.addColumnSums?.(layer, r.columnSums);
+    o = r.out;
+  } else o = attention(q, k, v, ctx.mask, { scale });
   return linear(mergeHeads(o), p(ctx, n.o));
 }
 

@@ -32,7 +32,12 @@ export { BROWSER_WEBGPU_HELP, createWebGPUDevice, initDevice, LAVAPIPE_RECIPE } 
 export type { MatmulTiling } from "./kernels/matmul/matmul.wgsl";
 export { assignInPlace, dispose, keep, memoryStats, resetPeakMemory, tidy } from "./ops/api";
 export type { AttentionMask, AttentionOptions, MaskInput, TokenArray } from "./ops/attention";
-export { attention, makeAttentionMask, retainMask } from "./ops/attention";
+export {
+  attention,
+  attentionWithColumnSums,
+  makeAttentionMask,
+  retainMask,
+} from "./ops/attention";
 export {
   abs,
   add,

@@ -4,6 +4,7 @@
 // `anllm data export PATH --out DIR`: one epoch of the training loader's sequences (the same
 // tokenisation, anchors, packing and shuffle as `train`) as Parquet shards for other engines.
 
+import { recallTrainingDocuments } from "@anllm/evaluator";
 import {
   BAD_INPUT_REASONS,
   BadInputReport,
@@ -15,7 +16,8 @@ import {
   readDocuments,
   resolveDataset,
 } from "@anllm/redpajama-loader";
-import { choice, int, type OptionSpecs, required, str, type Values } from "../args";
+import { atomicWrite } from "@anllm/tensor/io";
+import { choice, int, num, type OptionSpecs, required, str, type Values } from "../args";
 import type { Command, CommandGroup } from "../command";
 import { emit, type Io } from "../io";
 import { skippedJson, skippedSummary } from "../wiring/data";
@@ -200,9 +202,71 @@ function onDataset(
   };
 }
 
+const RECALL_OPTIONS: OptionSpecs = {
+  out: { type: "string", arg: "FILE", help: "JSONL file to write (required)" },
+  documents: { type: "string", arg: "N", help: "documents", default: "2000" },
+  sentences: {
+    type: "string",
+    arg: "N",
+    help: "facts and restatements per document",
+    default: "48",
+  },
+  "repeat-rate": {
+    type: "string",
+    arg: "P",
+    help: "probability that a sentence restates an earlier fact",
+    default: "0.4",
+  },
+  seed: { type: "string", arg: "N", help: "generator seed", default: "1" },
+};
+
+/** `anllm data recall`: the associative-recall training documents as RedPajama-style JSONL. */
+async function writeRecall(values: Values, io: Io): Promise<void> {
+  const c = "data recall";
+  const out = required(c, values, "out", "the JSONL file to write");
+  const documents = int(c, values, "documents", 1)!;
+  const sentences = int(c, values, "sentences", 1)!;
+  const repeatRate = num(c, values, "repeat-rate", 0, 1)!;
+  const seed = int(c, values, "seed", 0)!;
+  const docs = recallTrainingDocuments({ seed, documents, sentences, repeatRate });
+  const meta = { source: "anllm-recall", seed, sentences, repeatRate };
+  const lines = docs.map((text) => JSON.stringify({ text, meta }));
+  await atomicWrite(out, `${lines.join("\n")}\n`);
+  const r = {
+    out,
+    documents,
+    sentences,
+    repeatRate,
+    seed,
+    bytes: lines.reduce((a, l) => a + l.length + 1, 0),
+  };
+  emit(
+    io,
+    values.json === true,
+    r,
+    () => `wrote ${documents} recall documents (${r.bytes} bytes) to ${out}`,
+  );
+}
+
 export const dataCommand: CommandGroup = {
-  usage: "anllm data <inspect|export> [PATH] [options]",
+  usage: "anllm data <inspect|export|recall> [PATH] [options]",
   subcommands: [
+    {
+      name: "recall",
+      summary: "write synthetic associative-recall documents (key value facts, restated) as JSONL",
+      command: {
+        usage:
+          "anllm data recall --out FILE [--documents N] [--sentences N] [--repeat-rate P] [--seed N] [--json]",
+        about:
+          "Seeded documents of ` key value.` facts where earlier facts are restated: the training " +
+          "data of the recall task that `eval cache --policy` scores by distance.",
+        options: RECALL_OPTIONS,
+        run: async ({ values }, io) => {
+          await writeRecall(values, io);
+          return 0;
+        },
+      },
+    },
     {
       name: "export",
       summary: "write one epoch of prepared sequences as Parquet shards (ids, anchors, documents)",

@@ -14,15 +14,21 @@ import {
   LlamaScorer,
   loadEvalTokens,
   type PplSeries,
+  policyMarkdownTables,
   pplMarkdownTable,
   qaMarkdownTable,
+  recallFacts,
   runCacheEval,
+  runPasskey,
+  runPolicyBench,
   runQaEval,
   sentenceAnchorTransform,
   TASK_NAMES,
   type TaskName,
   type TaskSource,
   textTokenizerOf,
+  tokenizeFact,
+  tokenizeSentences,
   writeReport,
 } from "@anllm/evaluator";
 import { defaultDatasetPath, readDocuments, splitSentences } from "@anllm/redpajama-loader";
@@ -44,6 +50,7 @@ import { ensureDevice } from "../wiring/device";
 import { documentTokens } from "../wiring/heldout";
 import { type LoadedModel, loadModelFromOptions, MODEL_OPTIONS } from "../wiring/model";
 import { checkInputPath, checkOutputDir } from "../wiring/paths";
+import { POLICY_OPTION, parsePolicies, separatorIds } from "../wiring/policy";
 
 const COMMON_OPTIONS: OptionSpecs = {
   ...MODEL_OPTIONS,
@@ -73,6 +80,12 @@ const PPL_OPTIONS: OptionSpecs = {
     default: "0",
   },
   "batch-size": { type: "string", arg: "N", help: "windows per forward", default: "1" },
+  policy: {
+    ...POLICY_OPTION,
+    arg: "NAME[:k=v,...],...",
+    help: `perplexity through the cache of each policy, chunk by chunk (${POLICY_OPTION.help}); replaces --attention`,
+  },
+  "chunk-size": { type: "string", arg: "N", help: "chunk of --policy scoring", default: "64" },
   "extend-positions": {
     type: "boolean",
     help: "allow --lengths above the model's max_position_embeddings (warns)",
@@ -101,6 +114,7 @@ const QA_OPTIONS: OptionSpecs = {
     default: "anchor",
   },
   limit: { type: "string", arg: "N", help: "score only the first N documents per task" },
+  policy: { ...POLICY_OPTION, help: `score through this cache policy (${POLICY_OPTION.help})` },
   "no-speed": { type: "boolean", help: "skip the timing baselines of anchor runs" },
 };
 
@@ -126,11 +140,121 @@ const CACHE_OPTIONS: OptionSpecs = {
   },
   prompts: { type: "string", arg: "N", help: "prompts per length", default: "1" },
   "no-cache-baseline": { type: "boolean", help: "skip the (slow) recompute baseline" },
+  policy: {
+    ...POLICY_OPTION,
+    arg: "NAME[:k=v,...],...",
+    help: `compare KV-cache policies side by side (${POLICY_OPTION.help}): C, T, perplexity through the cache and recall by distance`,
+  },
+  "recall-seed": {
+    type: "string",
+    arg: "N",
+    help: "seed of the associative-recall prompts (with --policy)",
+    default: "7",
+  },
+  distances: {
+    type: "string",
+    arg: "D,D",
+    help: "recall distances in tokens (with --policy)",
+    default: "16,64,256,1024,2048",
+  },
+  "chunk-size": { type: "string", arg: "N", help: "prefill / scoring chunk", default: "64" },
   "extend-positions": {
     type: "boolean",
     help: "allow prompts + new tokens above the model's max_position_embeddings (warns)",
   },
 };
+
+const PASSKEY_OPTIONS: OptionSpecs = {
+  ...COMMON_OPTIONS,
+  policy: {
+    ...POLICY_OPTION,
+    arg: "NAME[:k=v,...],...",
+    help: `cache policies to compare (${POLICY_OPTION.help})`,
+    default: "full",
+  },
+  lengths: { type: "string", arg: "L,L", help: "prompt lengths in tokens", default: "1024" },
+  depths: {
+    type: "string",
+    arg: "D,D",
+    help: "passkey depths (fractions of the filler)",
+    default: "0,0.25,0.5,0.75,1",
+  },
+  trials: { type: "string", arg: "N", help: "prompts per length and depth", default: "5" },
+  seed: { type: "string", arg: "N", help: "passkey seed", default: "0" },
+  "chunk-size": { type: "string", arg: "N", help: "prefill chunk", default: "64" },
+  "extend-positions": {
+    type: "boolean",
+    help: "allow --lengths above the model's max_position_embeddings (warns)",
+  },
+};
+
+/** `eval passkey`: the LongLoRA/Landmark passkey prompt, accuracy by length and depth per policy. */
+async function passkey({ values: v }: Parsed, io: Io): Promise<number> {
+  const c = "eval passkey";
+  const policies = parsePolicies(c, str(v, "policy") ?? "full");
+  const lengths = lengthsOpt(c, v, "lengths");
+  const depthText = str(v, "depths") ?? "";
+  const depths = depthText.split(",").map(Number);
+  if (depths.some((d) => !(d >= 0 && d <= 1)))
+    throw new UsageError(c, `--depths expects fractions in [0, 1], got ${depthText}`);
+  const trials = int(c, v, "trials", 1, 1000)!;
+  const seed = int(c, v, "seed", 0)!;
+  const chunkSize = int(c, v, "chunk-size", 1)!;
+  outDirOpt(c, v);
+  const l = await openModel(c, v, io);
+  checkPositions(c, v, io, l, Math.max(...lengths) + 8, `--lengths ${Math.max(...lengths)}`);
+  const scorer = new LlamaScorer(l.model, { maxLength: Math.max(...lengths) + 8 });
+  const encode = (t: string) => l.tokenizer.encodeContinuation(t);
+  const seps = separatorIds(l.tokenizer, policies);
+  const results: { policy: string; cells: Awaited<ReturnType<typeof runPasskey>> }[] = [];
+  for (const p of policies) {
+    const cells = await runPasskey(scorer, encode, {
+      lengths,
+      depths,
+      trials,
+      seed,
+      bosId: l.tokenizer.bosId,
+      generate: {
+        cache: p.policy,
+        anchorIds: l.anchors.ids,
+        separatorIds: seps,
+        chunkSize,
+        eosId: -1,
+      },
+    });
+    results.push({ policy: p.spec, cells });
+  }
+  l.model.dispose();
+  const table = () =>
+    [
+      `| policy | length | ${depths.map((d) => `depth ${d}`).join(" | ")} |`,
+      `|---|---:|${depths.map(() => "---:").join("|")}|`,
+      ...results.flatMap((r) =>
+        lengths.map(
+          (L) =>
+            `| ${r.policy} | ${L} | ${depths
+              .map((d) => {
+                const cell = r.cells.find((x) => x.length === L && x.depth === d);
+                return cell ? `${cell.correct}/${cell.trials}` : "-";
+              })
+              .join(" | ")} |`,
+        ),
+      ),
+    ].join("\n");
+  const out = { model: str(v, "model"), trials, seed, results };
+  return finish(
+    c,
+    io,
+    v,
+    out,
+    async (dir) => {
+      const json = join(dir, "passkey.json");
+      await atomicWrite(json, `${JSON.stringify(out, null, 2)}\n`);
+      return [json];
+    },
+    table,
+  );
+}
 
 async function openModel(c: string, v: Values, io: Io): Promise<LoadedModel> {
   required(c, v, "model", "the model folder");
@@ -275,10 +399,30 @@ async function ppl({ values: v }: Parsed, io: Io): Promise<number> {
       io.err(`warning: ${warning}\n`);
     }
   }
+  const policyText = str(v, "policy");
+  if (policyText !== undefined) {
+    const policies = parsePolicies(c, policyText);
+    const separators = separatorIds(l.tokenizer, policies);
+    for (const p of policies) {
+      const results = await evaluatePerplexity(scorer, ids, {
+        lengths,
+        stride,
+        anchorIds: l.anchors.ids,
+        separatorIds: separators,
+        policy: p.policy,
+        chunkSize: int(c, v, "chunk-size", 1)!,
+        ...(maxWindows > 0 ? { maxWindows } : {}),
+      });
+      series.push({ label: `${p.spec} (through the cache)`, results });
+      out[p.spec] = results;
+    }
+  }
   const kinds =
-    which === "both"
-      ? (["causal", "anchor"] as const)
-      : [which === "full" ? ("causal" as const) : ("anchor" as const)];
+    policyText !== undefined
+      ? []
+      : which === "both"
+        ? (["causal", "anchor"] as const)
+        : [which === "full" ? ("causal" as const) : ("anchor" as const)];
   for (const attention of kinds) {
     const stream = attention === "anchor" && anchorStream ? anchorStream : null;
     const results = await evaluatePerplexity(scorer, stream ? stream.ids : ids, {
@@ -368,6 +512,10 @@ async function qa({ values: v }: Parsed, io: Io): Promise<number> {
   const shots = int(c, v, "shots", 0, 64)!;
   const attention = choice(c, v, "attention", ["full", "anchor"] as const)!;
   const limit = int(c, v, "limit", 1);
+  const policyText = str(v, "policy");
+  const policies = policyText !== undefined ? parsePolicies(c, policyText) : undefined;
+  if (policies && policies.length > 1)
+    throw new UsageError(c, `--policy takes one policy here, got ${policies.length}`);
   outDirOpt(c, v);
   const l = await openModel(c, v, io);
   const ac = l.anchorMode === "ac";
@@ -379,6 +527,9 @@ async function qa({ values: v }: Parsed, io: Io): Promise<number> {
     attention,
     anchorIds: l.anchors.ids,
     measureSpeed: v["no-speed"] !== true,
+    ...(policies?.[0]
+      ? { policy: policies[0].policy, separatorIds: separatorIds(l.tokenizer, policies) }
+      : {}),
     // AC models see <AC> after every sentence of the context and of each demonstration
     ...(ac ? { demoAnchorText: "<AC>", transformText: sentenceAnchorTransform("<AC>") } : {}),
     ...(limit ? { limit } : {}),
@@ -418,6 +569,8 @@ async function cache({ values: v }: Parsed, io: Io): Promise<number> {
   const prompts = int(c, v, "prompts", 1, 64)!;
   const texts = await textsOf(str(v, "data") ?? defaultDatasetPath("heldout"));
   outDirOpt(c, v);
+  const policyText = str(v, "policy");
+  if (policyText !== undefined) return comparePolicies(c, v, io, policyText, texts);
   const l = await openModel(c, v, io);
   if (l.anchors.ids.length === 0) {
     l.model.dispose();
@@ -447,8 +600,72 @@ async function cache({ values: v }: Parsed, io: Io): Promise<number> {
   );
 }
 
+/** `eval cache --policy a,b,...`: the policies side by side (evaluator's runPolicyBench). */
+async function comparePolicies(
+  c: string,
+  v: Values,
+  io: Io,
+  policyText: string,
+  texts: string[],
+): Promise<number> {
+  const policies = parsePolicies(c, policyText);
+  const promptLengths = lengthsOpt(c, v, "prompt-lengths");
+  const maxNewTokens = int(c, v, "max-new-tokens", 1)!;
+  const chunkSize = int(c, v, "chunk-size", 1)!;
+  const recallSeed = int(c, v, "recall-seed", 0)!;
+  const distances = lengthsOpt(c, v, "distances");
+  const l = await openModel(c, v, io);
+  if (policies.some((p) => p.policy.kind === "anchor") && l.anchors.ids.length === 0) {
+    l.model.dispose();
+    throw new UsageError(c, "--policy anchor needs a model with anchors (--anchor ep|ac)");
+  }
+  const longest = Math.max(...promptLengths) + maxNewTokens;
+  checkPositions(c, v, io, l, longest, "--prompt-lengths + --max-new-tokens");
+  const encode = (t: string) => l.tokenizer.encodeContinuation(t);
+  const ac = l.anchors.mode === "ac";
+  const factCount = Math.ceil(longest / 6) * 4;
+  const report = await runPolicyBench({
+    scorer: new LlamaScorer(l.model, { maxLength: longest }),
+    policies,
+    sentences: tokenizeSentences(texts, l.tokenizer),
+    facts: recallFacts(recallSeed, Math.min(17576, factCount)).map((f) => tokenizeFact(f, encode)),
+    anchorIds: l.anchors.ids,
+    separatorIds: separatorIds(l.tokenizer, policies),
+    ...(ac ? { appendAnchorId: l.anchors.ids[0]! } : {}),
+    bosId: l.tokenizer.bosId,
+    promptLengths,
+    distances,
+    maxNewTokens,
+    chunkSize,
+    skipNoCache: v["no-cache-baseline"] === true,
+    onProgress: (what) => io.err(`eval cache: ${what}\n`),
+  });
+  l.model.dispose();
+  const out = {
+    model: str(v, "model"),
+    anchor: { mode: l.anchors.mode, ids: l.anchors.ids },
+    policies: policies.map((p) => p.spec),
+    recallSeed,
+    ...report,
+  };
+  return finish(
+    c,
+    io,
+    v,
+    out,
+    async (dir) => {
+      const json = join(dir, "policies.json");
+      const md = join(dir, "policies.md");
+      await atomicWrite(json, `${JSON.stringify(out, null, 2)}\n`);
+      await atomicWrite(md, `${policyMarkdownTables(report)}\n`);
+      return [json, md];
+    },
+    () => policyMarkdownTables(report),
+  );
+}
+
 export const evalCommand: CommandGroup = {
-  usage: "anllm eval <ppl|qa|cache> --model DIR [options]",
+  usage: "anllm eval <ppl|qa|cache|passkey> --model DIR [options]",
   subcommands: [
     {
       name: "ppl",
@@ -476,11 +693,25 @@ export const evalCommand: CommandGroup = {
       name: "cache",
       summary: "K/V cache reduction and speed-up on long prompts",
       command: {
-        usage: "anllm eval cache --model DIR [--prompt-lengths 256,512] [--max-new-tokens N]",
+        usage:
+          "anllm eval cache --model DIR [--prompt-lengths 256,512] [--max-new-tokens N] [--policy anchor,sink,sepllm,h2o,full]",
         about:
           "K/V cache reduction C and speed-up T on long many-sentence prompts (docs: guide/method.md §Evaluation).",
         options: CACHE_OPTIONS,
         run: cache,
+      },
+    },
+    {
+      name: "passkey",
+      summary:
+        "passkey retrieval (a number hidden in filler text) by length and depth, per cache policy",
+      command: {
+        usage:
+          "anllm eval passkey --model DIR [--policy full,sink,...] [--lengths 1024,2048] [--depths 0,0.5,1] [--trials N]",
+        about:
+          "The LongLoRA/Landmark passkey prompt: greedy exact match of a 5-digit number hidden at each depth, for real checkpoints.",
+        options: PASSKEY_OPTIONS,
+        run: passkey,
       },
     },
   ],

@@ -10,6 +10,7 @@ import { UsageError } from "../errors";
 import { emit } from "../io";
 import { ensureDevice } from "../wiring/device";
 import { checkIdsInVocab, loadModelFromOptions, MODEL_OPTIONS } from "../wiring/model";
+import { POLICY_OPTION, parsePolicies, separatorIds } from "../wiring/policy";
 
 const OPTIONS: OptionSpecs = {
   ...MODEL_OPTIONS,
@@ -17,6 +18,7 @@ const OPTIONS: OptionSpecs = {
   "prompt-ids": { type: "string", arg: "IDS", help: "prompt as token ids, e.g. 1,450,4996" },
   "max-new-tokens": { type: "string", arg: "N", help: "tokens to generate", default: "64" },
   attention: { type: "string", arg: "full|anchor", help: "KV cache policy", default: "anchor" },
+  policy: { ...POLICY_OPTION, help: `${POLICY_OPTION.help}; replaces --attention` },
 
   greedy: { type: "boolean", help: "argmax decoding (the default unless --temperature is given)" },
   temperature: { type: "string", arg: "T", help: "sampling temperature (> 0)" },
@@ -36,7 +38,7 @@ const OPTIONS: OptionSpecs = {
 };
 
 const USAGE =
-  "anllm generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3) [--max-new-tokens N] [--attention full|anchor] [--greedy | --temperature T --top-k K --top-p P] [--seed N] [--json]";
+  "anllm generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3) [--max-new-tokens N] [--attention full|anchor | --policy NAME[:k=v,...]] [--greedy | --temperature T --top-k K --top-p P] [--seed N] [--json]";
 
 export const generateCommand: Command = {
   usage: USAGE,
@@ -52,6 +54,11 @@ export const generateCommand: Command = {
     }
     const maxNew = int(c, v, "max-new-tokens", 1, 1 << 20)!;
     const attention = choice(c, v, "attention", ["full", "anchor"] as const)!;
+    const policyText = str(v, "policy");
+    const policies = policyText !== undefined ? parsePolicies(c, policyText) : undefined;
+    if (policies && policies.length > 1)
+      throw new UsageError(c, `--policy takes one policy here, got ${policies.length}`);
+    const policy = policies?.[0];
     const temperature = num(c, v, "temperature", 0);
     if (temperature !== undefined && v.greedy)
       throw new UsageError(c, "--greedy and --temperature exclude each other");
@@ -98,7 +105,8 @@ export const generateCommand: Command = {
       seed,
       eosId: l.tokenizer.eosId,
       anchorIds,
-      cache: attention === "anchor" ? "anchor" : "full",
+      cache: policy ? policy.policy : attention === "anchor" ? "anchor" : "full",
+      ...(policy ? { separatorIds: separatorIds(l.tokenizer, [policy]) } : {}),
       chunkSize,
     });
     const tokens = Array.from(res.tokens[0]!);
@@ -109,9 +117,11 @@ export const generateCommand: Command = {
       text: l.tokenizer.decode(tokens),
       prompt: { tokens: Array.from(prompt), text: l.tokenizer.decode(prompt) },
       attention,
+      ...(policy ? { policy: policy.spec } : {}),
       anchorIds,
       dtype: l.model.dtype,
       cache: {
+        meanEntries: res.stats.meanEntries[0],
         peakEntries: peak,
         fullEntries: full,
         reduction: full > 0 ? 1 - peak / full : 0,
@@ -126,7 +136,7 @@ export const generateCommand: Command = {
         `prompt: ${JSON.stringify(out.prompt.text)}`,
         `output: ${JSON.stringify(out.text)}`,
         `${tokens.length} tokens in ${(res.timeMs / 1000).toFixed(2)} s (${out.tokensPerSec.toFixed(1)} tok/s), ` +
-          `${attention} cache: peak ${peak} of ${full} entries (reduction ${(100 * out.cache.reduction).toFixed(1)}%)`,
+          `${policy?.spec ?? attention} cache: peak ${peak} of ${full} entries (reduction ${(100 * out.cache.reduction).toFixed(1)}%)`,
       ].join("\n"),
     );
     l.model.dispose();

@@ -3,6 +3,7 @@
 // reused; only steps and checkpointing may change).
 
 import { existsSync, readFileSync } from "node:fs";
+import { formatPolicy, parsePolicy } from "@anllm/anchor-mask";
 import { SCHEDULE_KINDS, type ScheduleKind } from "@anllm/trainer";
 import { choice, int, num, type OptionSpecs, str, type Values, withDefaults } from "../args";
 import { UsageError } from "../errors";
@@ -36,6 +37,11 @@ export interface TrainConfig {
   dtype?: "f32" | "f16";
   /** recompute each decoder layer in backward instead of keeping its activations */
   checkpointActivations?: boolean;
+  /**
+   * attention mask: absent = the anchor mask with --anchor ac|ep, causal with none; or a
+   * `sepllm[:k=v,...]` policy (SepLLM's trainable mask: the rule its cache policy keeps)
+   */
+  mask?: string;
 }
 
 /** Flags of `anllm train` (also the keys of --config files). */
@@ -65,6 +71,12 @@ export const TRAIN_SPECS: OptionSpecs = {
     arg: "ac|ep|none",
     help: "anchor strategy (none = full causal attention)",
     default: "ac",
+  },
+  mask: {
+    type: "string",
+    arg: "anchor|causal|sepllm[:k=v,...]",
+    help: "attention mask; sepllm = SepLLM's trainable mask, the same rule as --policy sepllm (needs --anchor none)",
+    computedDefault: "anchor with --anchor ac|ep, causal with none",
   },
   steps: { type: "string", arg: "N", help: "optimiser steps", default: "100" },
   "batch-size": { type: "string", arg: "N", help: "sequences per micro-batch", default: "8" },
@@ -230,7 +242,37 @@ export function toTrainConfig(given: Values, defaultData: () => string): TrainCo
     ...(v["extend-positions"] === true ? { extendPositions: true } : {}),
     dtype: choice(c, v, "dtype", ["f32", "f16"] as const)!,
     ...(v["checkpoint-activations"] === true ? { checkpointActivations: true } : {}),
+    ...maskOption(c, v),
   };
+}
+
+/** --mask: checked against --anchor; sepllm's options parsed here so a typo fails before training. */
+function maskOption(c: string, v: Values): { mask?: string } {
+  const mask = str(v, "mask");
+  if (mask === undefined) return {};
+  const anchor = str(v, "anchor");
+  if (mask === "anchor" || mask === "causal") {
+    if ((mask === "anchor") !== (anchor !== "none"))
+      throw new UsageError(
+        c,
+        `--mask ${mask} does not fit --anchor ${anchor} (anchor mask: --anchor ac|ep; causal: --anchor none)`,
+      );
+    return {};
+  }
+  let policy: ReturnType<typeof parsePolicy>;
+  try {
+    policy = parsePolicy(mask);
+  } catch (e) {
+    throw new UsageError(c, `--mask: ${(e as Error).message}`);
+  }
+  if (policy.kind !== "sepllm" && policy.kind !== "sink")
+    throw new UsageError(c, `--mask takes anchor, causal, sepllm[:...] or sink[:...], got ${mask}`);
+  if (anchor !== "none")
+    throw new UsageError(
+      c,
+      `--mask ${policy.kind} trains without anchor tokens: pass --anchor none`,
+    );
+  return { mask: formatPolicy(policy) };
 }
 
 /** Merges a resumed run's stored config with the flags given now (only mutable keys may differ). */
@@ -255,6 +297,7 @@ export function resumeConfig(stored: TrainConfig, now: TrainConfig, given: Value
     "extend-positions": "extendPositions",
     dtype: "dtype",
     "checkpoint-activations": "checkpointActivations",
+    mask: "mask",
   };
   for (const flag of Object.keys(given)) {
     if (RESUME_MUTABLE.has(flag) || given[flag] === undefined) continue;

@@ -79,15 +79,22 @@ export function skippedJson(report: BadInputReport | null, samples = 10) {
  * that packed rows never let one document see another's tokens or anchors (paper mode has one
  * document per row, where they change nothing).
  */
-export function toModelBatch(b: Batch, attention: "causal" | "anchor"): ModelBatch {
+export function toModelBatch(
+  b: Batch,
+  attention: "causal" | "anchor",
+  window?: { policy: NonNullable<ModelBatch["windowPolicy"]>; separatorIds: readonly number[] },
+): ModelBatch {
+  // a window mask (sepllm) reads separator flags where the anchor mask reads anchors
+  const seps = window ? new Set(window.separatorIds) : null;
   return {
     inputIds: b.inputIds,
     batch: b.batch,
     seqLen: b.seqLen,
     attention,
-    isAnchor: b.anchorMask,
+    isAnchor: seps ? Uint8Array.from(b.inputIds, (t) => (seps.has(t) ? 1 : 0)) : b.anchorMask,
     documentIds: b.docIds,
     lengths: b.lengths,
+    ...(window ? { windowPolicy: window.policy } : {}),
   };
 }
 

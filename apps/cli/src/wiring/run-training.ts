@@ -4,6 +4,7 @@
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
+import { parsePolicy } from "@anllm/anchor-mask";
 import {
   configToHF,
   formatBytes,
@@ -11,7 +12,7 @@ import {
   memoryReport,
   resolveModelDType,
 } from "@anllm/llama2-model";
-import type { Batch } from "@anllm/redpajama-loader";
+import type { Batch, Tokenizer } from "@anllm/redpajama-loader";
 import { getDevice, OutOfMemoryError } from "@anllm/tensor";
 import { atomicWrite, makeDirs } from "@anllm/tensor/io";
 import {
@@ -28,6 +29,7 @@ import type { Io } from "../io";
 import { lossCurveSvg } from "../plot";
 import { batchTokens, loaderStream, skippedJson, skippedSummary, toModelBatch } from "./data";
 import { anllmMeta, freshModel, hfFolderFiles, type LoadedModel, loadModelDir } from "./model";
+import { separatorIds } from "./policy";
 import { loadTokenizer } from "./tokenizer";
 import { tuneForTraining } from "./tune";
 
@@ -167,6 +169,7 @@ export async function runTraining(
     dropLast: true,
   });
   const attention = loaded.anchorMode === "none" ? "causal" : "anchor";
+  const window = windowMask(cfg, tokenizer);
   await tuneForTraining(
     io,
     getDevice(),
@@ -177,7 +180,8 @@ export async function runTraining(
   const nParams = [...model.parameters().values()].reduce((a, t) => a + t.size, 0);
   io.err(
     `model ${cfg.model}: ${(nParams / 1e6).toFixed(2)}M parameters, vocab ${model.config.vocabSize}, ` +
-      `anchor ${loaded.anchorMode} (ids ${loaded.anchors.ids.join(",") || "-"}), attention ${attention}\n`,
+      `anchor ${loaded.anchorMode} (ids ${loaded.anchors.ids.join(",") || "-"}), attention ${attention}` +
+      `${window ? `, mask ${cfg.mask} (separator ids ${window.separatorIds.join(",")})` : ""}\n`,
   );
   // --dtype f16: mixed precision (f32 master weights and AdamW state, f16 compute, loss scaling)
   const { dtype: compute, note } = resolveModelDType(cfg.dtype, getDevice());
@@ -189,7 +193,7 @@ export async function runTraining(
       stepData: () => ({ skippedRecords: skippedJson(data.report(), 0) }) as unknown as Json,
       params: model.parameters(),
       loss: (b) =>
-        model.loss(toModelBatch(b, attention), {
+        model.loss(toModelBatch(b, attention, window), {
           ...(compute === "f16" ? { compute: "f16" as const } : {}),
           ...(cfg.checkpointActivations ? { checkpointActivations: true } : {}),
         }),
@@ -315,4 +319,13 @@ export function fitHint(
         ? `; within the limit: ${fits.join(" or ")}`
         : "; none of these fits the limit: raise ANLLM_DEVICE_MEMORY or use a larger device")
   );
+}
+
+/** `--mask sepllm[:...]`: the window policy and its separator ids in the run's tokenizer. */
+function windowMask(cfg: TrainConfig, tokenizer: Tokenizer) {
+  if (!cfg.mask) return undefined;
+  const policy = parsePolicy(cfg.mask);
+  if (policy.kind !== "sepllm" && policy.kind !== "sink") return undefined;
+  const named = [{ name: policy.kind, spec: cfg.mask, policy }];
+  return { policy, separatorIds: separatorIds(tokenizer, named) };
 }

@@ -9,6 +9,7 @@ import BrowserInference from "./components/browser-inference.vue";
 import CacheTimeline from "./components/cache-timeline.vue";
 import MaskFigure from "./components/mask-figure.vue";
 import MaskMatrix from "./components/mask-matrix.vue";
+import PolicyResults from "./components/policy-results.vue";
 import ResultsPlots from "./components/results-plots.vue";
 import TrainInTab from "./components/train-in-tab.vue";
 
@@ -20,6 +21,7 @@ export default {
     app.component("CacheTimeline", CacheTimeline);
     app.component("MaskFigure", MaskFigure);
     app.component("MaskMatrix", MaskMatrix);
+    app.component("PolicyResults", PolicyResults);
     app.component("ResultsPlots", ResultsPlots);
     app.component("TrainInTab", TrainInTab);
   },

@@ -1,9 +1,10 @@
 // The anchor attention op: q/k/v with GQA and an AttentionMask of per-token arrays (positions,
 // segment ids, anchor flags, optional documents, key validity) - never a dense L x L mask.
-import { segmentIds } from "@anllm/anchor-mask";
+import { NO_EVICTION, segmentIds } from "@anllm/anchor-mask";
 import type { Backend, Device } from "../device";
 import { DisposedTensorError, ShapeError } from "../errors";
-import { tensor } from "../factories";
+import { tensor, zeros } from "../factories";
+import { attentionColumnSumsKernel } from "../kernels/attention/attention.colsum";
 import {
   attentionDkvKernel,
   attentionDqKernel,
@@ -34,7 +35,8 @@ export type TokenArray = Int32Array | Uint8Array;
  * Per-token arrays of the attention rule for makeAttentionMask; k* default to the q* arrays
  * (training, Lq == Lk):
  * allowed(i, j) = kValid[j] && kPos[j] <= qPos[i] && (no docs || qDoc[i] == kDoc[j]) &&
- *   (mode == "causal" || qSeg[i] == kSeg[j] || (kAnchor[j] && !qAnchor[i]) || (bosVisible && kPos[j] == 0)).
+ *   (mode == "causal" || qSeg[i] == kSeg[j] || (kAnchor[j] && !qAnchor[i]) || (bosVisible && kPos[j] == 0))
+ *   && qPos[i] < kUntil[j].
  */
 export interface MaskInput {
   batch: number;
@@ -56,6 +58,11 @@ export interface MaskInput {
   kDoc?: TokenArray;
   /** 1 = real key, 0 = padding or empty cache slot (default all 1) */
   kValid?: TokenArray;
+  /**
+   * first query position (qPos) that no longer sees each key: a cache policy's eviction bound
+   * (anchor-mask's `kUntil`; default never = 2147483647)
+   */
+  kUntil?: TokenArray;
   /** keys at position 0 are visible to every query of their document */
   bosVisible?: boolean;
   device?: Device;
@@ -171,6 +178,7 @@ export function makeAttentionMask(m: MaskInput): AttentionMask {
   const qDoc = given("qDoc", m.qDoc, nq);
   const kDoc = given("kDoc", m.kDoc, nk) ?? (same ? qDoc : undefined);
   const kValid = given("kValid", m.kValid, nk) ?? new Int32Array(nk).fill(1);
+  const kUntil = given("kUntil", m.kUntil, nk) ?? new Int32Array(nk).fill(NO_EVICTION);
   if ((qDoc === undefined) !== (kDoc === undefined))
     throw new ShapeError("makeAttentionMask: give both qDoc and kDoc or neither");
   const hasDoc = qDoc !== undefined;
@@ -184,6 +192,7 @@ export function makeAttentionMask(m: MaskInput): AttentionMask {
     kAnchor,
     kDoc: kDoc ?? new Int32Array(nk),
     kValid,
+    kUntil,
   };
   const structure = attentionStructure(
     { batch: m.batch, lq: m.lq, lk, anchorMode: mode === "anchor", hasDoc, bosVisible },
@@ -246,6 +255,33 @@ export function attention(
   mask: AttentionMask,
   opts: AttentionOptions = {},
 ): Tensor {
+  return attentionImpl(q, k, v, mask, opts, false).out;
+}
+
+/**
+ * `attention` that also returns the column sums of the attention probabilities per KV head,
+ * `columnSums` [batch, nKvHeads, lk] (no gradient): the probability mass each key received from
+ * the queries of its head group (H2O's heavy-hitter score; zero for keys no query sees).
+ */
+export function attentionWithColumnSums(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  mask: AttentionMask,
+  opts: AttentionOptions = {},
+): { out: Tensor; columnSums: Tensor } {
+  const r = attentionImpl(q, k, v, mask, opts, true);
+  return { out: r.out, columnSums: r.columnSums as Tensor };
+}
+
+function attentionImpl(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  mask: AttentionMask,
+  opts: AttentionOptions,
+  wantSums: boolean,
+): { out: Tensor; columnSums: Tensor | null } {
   checkSame("attention", [q, k, v]);
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4)
     throw new ShapeError("attention: q, k, v must be rank 4");
@@ -310,6 +346,22 @@ export function attention(
     }
     return [dq, dk, dv];
   });
+  let columnSums: Tensor | null = null;
+  if (wantSums) {
+    // no queries: no probability mass anywhere
+    columnSums =
+      out.size > 0
+        ? empty([batch, nKvHeads, lk], "f32", q)
+        : zeros([batch, nKvHeads, lk], { device: q.device });
+    if (out.size > 0 && columnSums.size > 0)
+      q.backend.run(attentionColumnSumsKernel, p, [
+        arg(q),
+        arg(k),
+        arg(packed),
+        arg(lse),
+        arg(columnSums),
+      ]);
+  }
   lse.dispose();
-  return res;
+  return { out: res, columnSums };
 }

@@ -40,6 +40,8 @@ const MASK_ARRAYS = [
   { name: "kDoc", per: "k" },
   /** 1 = real key, 0 = padding or empty cache slot */
   { name: "kValid", per: "k" },
+  /** first query position that no longer sees the key (cache policies' eviction; i32 max = never) */
+  { name: "kUntil", per: "k" },
   // the compact structure (attention.structure.ts): ranges [lo, hi), list slices per sequence
   { name: "qSegLo", per: "q" },
   { name: "qSegHi", per: "q" },

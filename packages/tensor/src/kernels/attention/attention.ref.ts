@@ -34,6 +34,7 @@ export function maskClass(
     if (mask[o.kValid + kj] === 0) return 0;
     const kp = mask[o.kPos + kj] as number;
     if (kp > (mask[o.qPos + qi] as number)) return 0;
+    if ((mask[o.qPos + qi] as number) >= (mask[o.kUntil + kj] as number)) return 0;
     if (p.hasDoc && mask[o.qDoc + qi] !== mask[o.kDoc + kj]) return 0;
     if (!p.anchorMode || mask[o.qSeg + qi] === mask[o.kSeg + kj]) return 1;
     if (mask[o.kAnchor + kj] !== 0 && mask[o.qAnchor + qi] === 0) return 2;

@@ -160,6 +160,10 @@ function arbitraryCase(r: Rng): Case {
       kAnchor: small(2 * lk, 2),
       kDoc: small(2 * lk, 2),
       kValid: Int32Array.from({ length: 2 * lk }, () => +(r.next() < 0.8)),
+      // a cache policy's eviction bound: some keys leave before the last query
+      kUntil: Int32Array.from({ length: 2 * lk }, () =>
+        r.next() < 0.5 ? 2147483647 : Math.floor(r.next() * 7),
+      ),
     },
     holeFree: false,
   };
@@ -168,7 +172,11 @@ function arbitraryCase(r: Rng): Case {
 function pack(c: Case): Int32Array {
   const nq = c.p.batch * c.p.lq;
   const nk = c.p.batch * c.p.lk;
-  const all: Record<string, Int32Array> = { ...c.tokens, ...attentionStructure(c.p, c.tokens) };
+  const all: Record<string, Int32Array> = {
+    kUntil: new Int32Array(nk).fill(2147483647),
+    ...c.tokens,
+    ...attentionStructure(c.p, c.tokens),
+  };
   const off = maskOffsets(nq, nk);
   const out = new Int32Array(maskLength(nq, nk));
   for (const [name, o] of Object.entries(off)) out.set(all[name] as Int32Array, o);

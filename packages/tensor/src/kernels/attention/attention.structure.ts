@@ -32,6 +32,11 @@ export interface TokenArrays {
   kAnchor: Int32Array;
   kDoc: Int32Array;
   kValid: Int32Array;
+  /**
+   * first query position that no longer sees each key (default: never). The structure ignores it
+   * (its ranges stay supersets); the kernels test it per pair.
+   */
+  kUntil?: Int32Array;
 }
 
 /**

@@ -25,20 +25,20 @@ const WG: u32 = ${ATTN_WG}u;
 ${hdm === undefined ? "" : `const HDM: u32 = ${hdm}u;`}
 const NR: u32 = ${nr}u;
 ${attentionLayoutWgsl()}
-struct Tok { pos: i32, seg: i32, anchor: i32, doc: i32, valid: i32 }
+struct Tok { pos: i32, seg: i32, anchor: i32, doc: i32, valid: i32, until: i32 }
 fn tokQ(b: u32, i: u32) -> Tok {
   let t = b * attnParams().lq + i;
-  return Tok(qPosAt(t), qSegAt(t), qAnchorAt(t), qDocAt(t), 1);
+  return Tok(qPosAt(t), qSegAt(t), qAnchorAt(t), qDocAt(t), 1, 0);
 }
 fn tokK(b: u32, j: u32) -> Tok {
   let t = b * attnParams().lk + j;
-  return Tok(kPosAt(t), kSegAt(t), kAnchorAt(t), kDocAt(t), kValidAt(t));
+  return Tok(kPosAt(t), kSegAt(t), kAnchorAt(t), kDocAt(t), kValidAt(t), kUntilAt(t));
 }
 // which list of the compact structure an allowed pair belongs to (attention.structure.ts's
 // pairClass; apps/docs/guide/method.md): 0 blocked, 1 own segment (or causal), 2 anchor, 3 BOS
 fn pairClass(q: Tok, k: Tok) -> u32 {
   let P = attnParams();
-  if (k.valid == 0 || k.pos > q.pos) { return 0u; }
+  if (k.valid == 0 || k.pos > q.pos || q.pos >= k.until) { return 0u; }
   if (P.hasDoc && q.doc != k.doc) { return 0u; }
   if (!P.anchorMode || q.seg == k.seg) { return 1u; }
   if (k.anchor != 0 && q.anchor == 0) { return 2u; }

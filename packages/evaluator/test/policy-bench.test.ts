@@ -1,0 +1,220 @@
+// The cache-policy comparison: the recall generator is deterministic and places queries at the
+// asked distances; perplexity through the full cache equals from-scratch scoring; the comparison
+// runs every policy and reports the quantities with the relations they must satisfy.
+import { parsePolicy } from "@anllm/anchor-mask";
+import { Llama2, PRESETS } from "@anllm/llama2-model";
+import { CpuDevice } from "@anllm/tensor";
+import { describe, expect, it } from "vitest";
+import { LlamaScorer } from "../src/llama-scorer";
+import { passkeyPrompt, runPasskey } from "../src/passkey";
+import { evaluatePerplexity } from "../src/perplexity";
+import { policyMarkdownTables, runPolicyBench } from "../src/policy-bench";
+import {
+  recallFacts,
+  recallPrompt,
+  recallTrainingDocuments,
+  tokenizeFact,
+} from "../src/recall-task";
+
+/** Byte-like tokenizer into the tiny vocabulary (64): "." is id 63. */
+const encode = (text: string) =>
+  [...text].map((ch) => (ch === "." ? 63 : 3 + ((ch.codePointAt(0) as number) % 59)));
+
+describe("recall task", () => {
+  it("is deterministic for a seed and differs across seeds", () => {
+    expect(recallFacts(3, 50)).toEqual(recallFacts(3, 50));
+    expect(recallFacts(3, 50)).not.toEqual(recallFacts(4, 50));
+    const docs = recallTrainingDocuments({ seed: 9, documents: 3, sentences: 20 });
+    expect(docs).toEqual(recallTrainingDocuments({ seed: 9, documents: 3, sentences: 20 }));
+    expect(docs[0]).toMatch(/^[a-z]{3} \d{2}\.( [a-z]{3} \d{2}\.){19}$/);
+    const keys = recallFacts(1, 2000).map((f) => f.key);
+    expect(new Set(keys).size).toBe(2000);
+  });
+
+  it("training documents restate earlier facts with the same value", () => {
+    for (const doc of recallTrainingDocuments({ seed: 2, documents: 5, sentences: 40 })) {
+      const seen = new Map<string, string>();
+      let repeats = 0;
+      for (const m of doc.matchAll(/([a-z]{3}) (\d{2})\./g)) {
+        const [, k, v] = m as unknown as [string, string, string];
+        if (seen.has(k)) {
+          expect(seen.get(k)).toBe(v);
+          repeats++;
+        }
+        seen.set(k, v);
+      }
+      expect(repeats).toBeGreaterThan(0);
+    }
+  });
+
+  it("places each query near its distance, with the answer tokens where the fact's value is", () => {
+    const facts = recallFacts(5, 400).map((f) => tokenizeFact(f, encode));
+    const p = recallPrompt(facts, 512, [16, 64, 256, 1024], { bosId: 1, perDistance: 4 });
+    expect(p.ids.length).toBeLessThanOrEqual(512);
+    // every distance below the length gets its queries; 1024 does not fit
+    const count = (d: number) => p.queries.filter((q) => q.target === d).length;
+    expect([16, 64, 256, 1024].map(count)).toEqual([4, 4, 4, 0]);
+    for (const q of p.queries) {
+      expect(Math.abs(q.distance - q.target)).toBeLessThanOrEqual(Math.max(4, q.target / 4));
+      // the answer equals the original fact's value tokens
+      const answer = Array.from(p.ids.subarray(q.answerAt, q.answerAt + q.answerLength));
+      const original = q.answerAt - q.distance;
+      expect(Array.from(p.ids.subarray(original, original + q.answerLength))).toEqual(answer);
+    }
+    expect(recallPrompt(facts, 512, [16, 64, 256, 1024], { bosId: 1, perDistance: 4 })).toEqual(p);
+  });
+});
+
+describe("runPolicyBench", () => {
+  it("compares every policy at each prompt length", { timeout: 300_000 }, async () => {
+    const model = Llama2.init(
+      { ...PRESETS.tiny, maxSeqLen: 512 },
+      { seed: 7, device: new CpuDevice() },
+    );
+    const scorer = new LlamaScorer(model, { maxLength: 512 });
+    const sentences = Array.from({ length: 30 }, (_, i) =>
+      Int32Array.from(encode(` word${i} and more text here.`)),
+    );
+    const facts = recallFacts(1, 300).map((f) => tokenizeFact(f, encode));
+    const names = [
+      "full",
+      "anchor",
+      "sink:sink=4,window=32",
+      "sepllm:window=32",
+      "h2o:budget=48,recent=16",
+    ];
+    const report = await runPolicyBench({
+      scorer,
+      policies: names.map((spec) => ({
+        name: spec.split(":")[0] as string,
+        spec,
+        policy: parsePolicy(spec),
+      })),
+      sentences,
+      facts,
+      anchorIds: [63],
+      separatorIds: [63],
+      bosId: 1,
+      promptLengths: [64, 112],
+      distances: [16, 48],
+      maxNewTokens: 3,
+      chunkSize: 16,
+      queriesPerDistance: 2,
+    });
+    expect(report.rows.length).toBe(10);
+    expect(report.noCache.length).toBe(2);
+    for (const r of report.rows) {
+      expect(r.peakEntries).toBeLessThanOrEqual(r.fullEntries);
+      expect(r.meanEntries).toBeLessThanOrEqual(r.peakEntries);
+      expect(r.C).toBeCloseTo(1 - r.peakEntries / r.fullEntries, 12);
+      expect(r.tFullCache).toBeCloseTo(
+        (report.rows.find((x) => x.policy === "full" && x.promptLength === r.promptLength)
+          ?.msPerToken as number) / r.msPerToken,
+        9,
+      );
+      expect(Number.isFinite(r.ppl) && r.ppl > 1).toBe(true);
+      // the longer prompt holds both distances' queries
+      if (r.promptLength === 112) expect(r.recall.map((b) => b.distance)).toEqual([16, 48]);
+      expect(r.recall.length).toBeGreaterThan(0);
+      for (const b of r.recall) expect(b.correct).toBeLessThanOrEqual(b.total);
+      if (r.policy === "full") {
+        expect(r.ppl).toBeCloseTo(r.pplFull, 6);
+        expect(r.C).toBe(0);
+      }
+      if (r.policy === "sink") expect(r.peakEntries).toBeLessThanOrEqual(4 + 32 + 16);
+      if (r.policy === "h2o") expect(r.meanEntries).toBeLessThanOrEqual(48);
+    }
+    // scoring through the full cache equals from-scratch causal scoring of the same window
+    const seq = Int32Array.from(sentences.flatMap((x) => Array.from(x)).slice(0, 80));
+    const cached = await scorer.scoreThroughCache(seq, {
+      policy: "full",
+      anchorIds: [],
+      chunkSize: 16,
+    });
+    const [scratch] = await scorer.scoreSequences([seq], { attention: "causal", anchorIds: [] });
+    cached.scores.logprobs.forEach((x, t) => {
+      expect(x).toBeCloseTo(scratch?.logprobs[t] as number, 4);
+    });
+    expect(policyMarkdownTables(report)).toContain("### Prompt 112 tokens");
+    model.dispose();
+  });
+});
+
+describe("perplexity and QA scoring through a cache policy", () => {
+  it("full through the cache equals from-scratch causal perplexity; a window shorter than the text raises it", async () => {
+    const model = Llama2.init(
+      { ...PRESETS.tiny, maxSeqLen: 256 },
+      { seed: 3, device: new CpuDevice() },
+    );
+    const scorer = new LlamaScorer(model);
+    const data = Int32Array.from({ length: 200 }, (_, i) => 3 + ((i * 7919) % 59));
+    const opts = { lengths: [48], stride: 32, maxWindows: 3 };
+    const [causal] = await evaluatePerplexity(scorer, data, opts);
+    const [full] = await evaluatePerplexity(scorer, data, {
+      ...opts,
+      policy: "full",
+      chunkSize: 16,
+    });
+    const [wide] = await evaluatePerplexity(scorer, data, {
+      ...opts,
+      policy: parsePolicy("sink:sink=4,window=64"),
+      chunkSize: 16,
+    });
+    const [narrow] = await evaluatePerplexity(scorer, data, {
+      ...opts,
+      policy: parsePolicy("sink:sink=1,window=4"),
+      chunkSize: 16,
+    });
+    expect(full?.ppl).toBeCloseTo(causal?.ppl as number, 3);
+    // a window covering the whole text forgets nothing
+    expect(wide?.ppl).toBeCloseTo(causal?.ppl as number, 3);
+    expect(narrow?.ppl).not.toBeCloseTo(causal?.ppl as number, 3);
+    model.dispose();
+  });
+});
+
+describe("passkey", () => {
+  const bytes = (t: string) => [...new TextEncoder().encode(t)].map((b) => b + 3);
+  it("hides a seeded 5-digit key at the asked depth in a prompt of about the asked length", () => {
+    const a = passkeyPrompt(bytes, 600, 0.5, 1, 1);
+    expect(a).toEqual(passkeyPrompt(bytes, 600, 0.5, 1, 1));
+    expect(a.passkey).toMatch(/^\d{5}$/);
+    expect(passkeyPrompt(bytes, 600, 0.5, 2, 1).passkey).not.toBe(a.passkey);
+    expect(a.ids.length).toBeLessThanOrEqual(600);
+    expect(a.ids.length).toBeGreaterThan(500);
+    const where = (depth: number) => {
+      const p = passkeyPrompt(bytes, 600, depth, 1, 1);
+      const text = String.fromCharCode(...Array.from(p.ids.subarray(1), (x) => x - 3));
+      return { text, at: text.indexOf(`pass key is ${p.passkey}`) / text.length };
+    };
+    const [start, mid, end] = [where(0), where(0.5), where(1)];
+    expect(start.at).toBeLessThan(mid.at);
+    expect(mid.at).toBeLessThan(end.at);
+    expect(start.at).toBeLessThan(0.35);
+    expect(end.at).toBeGreaterThan(0.75);
+    const text = mid.text;
+    expect(text.endsWith("The pass key is")).toBe(true);
+    expect(() => passkeyPrompt(bytes, 600, 1.5, 1)).toThrow(/depth/);
+  });
+
+  it("scores exact matches of greedy generations", async () => {
+    const model = Llama2.init(
+      { ...PRESETS.tiny, maxSeqLen: 512 },
+      { seed: 1, device: new CpuDevice() },
+    );
+    const tok = (t: string) => bytes(t).map((x) => 3 + (x % 60));
+    const cells = await runPasskey(new LlamaScorer(model), tok, {
+      lengths: [200],
+      depths: [0, 1],
+      trials: 1,
+      generate: { cache: parsePolicy("sink:window=64"), anchorIds: [], chunkSize: 32 },
+    });
+    expect(cells.map((c) => [c.length, c.depth, c.trials])).toEqual([
+      [200, 0, 1],
+      [200, 1, 1],
+    ]);
+    // an untrained model does not know the key
+    for (const c of cells) expect(c.accuracy).toBe(0);
+    model.dispose();
+  });
+});
