@@ -172,6 +172,8 @@ export function tokenLabel(pm: PageModel, id: number): string {
 
 /** The cache numbers `anllm generate --json` prints (its "cache" object). */
 export interface CacheSummary {
+  /** mean entries over the run's steps (the cache policies' C mean) */
+  meanEntries: number;
   peakEntries: number;
   fullEntries: number;
   reduction: number;
@@ -209,6 +211,7 @@ export function cacheSummary(stats: CacheStats): CacheSummary {
   const peak = stats.peakEntries[0] ?? 0;
   const full = stats.fullEntries[0] ?? 0;
   return {
+    meanEntries: stats.meanEntries[0] ?? 0,
     peakEntries: peak,
     fullEntries: full,
     reduction: full > 0 ? 1 - peak / full : 0,
