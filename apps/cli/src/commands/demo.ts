@@ -218,15 +218,15 @@ async function demoOptions(v: Values) {
       );
     }
   }
-  const base = scratch ? "" : (str(v, "base") ?? shippedBaseDir());
-  if (!scratch) checkInputPath(c, "--base", base);
   const lengths = scratch ? [] : (intList(c, v, "lengths") ?? HELDOUT_PROTOCOL.lengths);
   if (lengths.some((l) => l < 2)) throw new UsageError(c, "--lengths expects lengths >= 2");
+  const given = str(v, "base");
+  const cfg = demoConfig(v, out, scratch, given ?? "");
   const o = {
     out,
     scratch,
-    base,
-    cfg: demoConfig(v, out, scratch, base),
+    base: given ?? "",
+    cfg,
     budget: num(c, v, "time-budget", 1)!,
     maxNew: int(c, v, "max-new-tokens", 1, 4096)!,
     windows: int(c, v, "eval-windows", 1, 4096) ?? (scratch ? 8 : HELDOUT_PROTOCOL.maxWindows),
@@ -237,6 +237,12 @@ async function demoOptions(v: Values) {
     promptText: str(v, "prompt") ?? (scratch ? SCRATCH_PROMPT : CONTINUAL_PROMPT),
     json: v.json === true,
   };
+  if (!scratch) {
+    // the shipped base is looked up only once the other options are known to be valid
+    o.base = given ?? shippedBaseDir();
+    o.cfg.model = o.base;
+    checkInputPath(c, "--base", o.base);
+  }
   if (scratch && !Object.hasOwn(PRESETS, o.cfg.model)) {
     throw new UsageError(
       c,
@@ -245,7 +251,7 @@ async function demoOptions(v: Values) {
   }
   const positions = scratch
     ? preset(o.cfg.model).maxSeqLen
-    : folderMaxSeqLen(await resolveModelDir(base));
+    : folderMaxSeqLen(await resolveModelDir(o.base));
   const maxSeqLen = Math.max(positions, o.cfg.seqLen);
   if (o.cachePrompt + o.cacheNew > maxSeqLen) {
     throw new UsageError(
