@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { basename, join } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { generate } from "@anllm/llama2-model";
 import { defaultDatasetPath } from "@anllm/redpajama-loader";
 import { atomicWrite } from "@anllm/tensor/io";
@@ -72,7 +72,13 @@ loaded.model.dispose();
 
 const metrics = readMetrics(join(runDir, "metrics.jsonl"));
 const last = metrics.slice(-20);
-const trainConfig = JSON.parse(readFileSync(join(runDir, "train-config.json"), "utf8"));
+const repoRoot = join(import.meta.dirname, "..", "..", "..");
+const stored = JSON.parse(readFileSync(join(runDir, "train-config.json"), "utf8"));
+// paths relative to the repository, so the record does not name this machine's folders
+const trainConfig = {
+  ...stored,
+  data: (stored.data as string[]).map((d) => relative(repoRoot, resolve(d))),
+};
 const provenance = {
   name: "anllm base-small",
   description:
