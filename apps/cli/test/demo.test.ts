@@ -13,6 +13,8 @@ import { describe, expect, it } from "vitest";
 import { type AnyJson, cli, cliJson, TINY_TRAIN } from "./helpers";
 
 process.env.ANLLM_DEVICE = "webgpu";
+/** Short evaluation settings of both demo modes. */
+const SHORT_EVAL = ["--eval-windows", "2", "--cache-prompt", "160", "--max-new-tokens", "6"];
 const tmp = () => mkdtempSync(join(tmpdir(), "anllm-demo-"));
 
 describe("anllm demo", () => {
@@ -36,12 +38,7 @@ describe("anllm demo", () => {
       "4",
       "--lengths",
       "32,64",
-      "--eval-windows",
-      "2",
-      "--cache-prompt",
-      "160",
-      "--max-new-tokens",
-      "6",
+      ...SHORT_EVAL,
       "--out",
       out,
     );
@@ -100,12 +97,7 @@ describe("anllm demo", () => {
       "48",
       "--batch-size",
       "4",
-      "--eval-windows",
-      "2",
-      "--cache-prompt",
-      "160",
-      "--max-new-tokens",
-      "6",
+      ...SHORT_EVAL,
       "--out",
       out,
     );

@@ -7,6 +7,7 @@ import type { Device } from "@anllm/tensor";
 import type { BaseProvenance } from "../wiring/base-model";
 import type { TrainingRun } from "../wiring/run-training";
 import type { ContinualOptions } from "./demo-continual";
+import { cacheExperimentJson } from "./demo-summary";
 
 /** Everything the summary is built from. */
 export interface ContinualResults {
@@ -123,17 +124,7 @@ export function continualSummary(r: ContinualResults) {
     },
     cacheExperiment: c && {
       model: "AnLLM-AC",
-      promptLength: c.promptLength,
-      newTokens: c.meanNewTokens,
-      reduction: c.C,
-      reductionBytes: c.Cbytes,
-      peakEntries: c.meanPeakEntries,
-      fullEntries: c.meanFullEntries,
-      anchorMs: c.anchorMs,
-      fullCacheMs: c.fullCacheMs,
-      noCacheMs: c.noCacheMs ?? null,
-      speedupVsFullCache: c.tFullCache,
-      speedupVsNoCache: c.tNoCache ?? null,
+      ...cacheExperimentJson(c),
       timing: "median of 3 runs per mode after a warm-up",
     },
     files: {

@@ -9,7 +9,6 @@
 import { join } from "node:path";
 import {
   type CacheBenchRow,
-  evaluatePerplexity,
   LlamaScorer,
   type PerplexityResult,
   pplPlotSvg,
@@ -21,7 +20,13 @@ import type { Device } from "@anllm/tensor";
 import { atomicWrite } from "@anllm/tensor/io";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
-import { type HeldoutProtocol, plainHeldoutTokens, readBaseProvenance } from "../wiring/base-model";
+import {
+  type HeldoutProtocol,
+  plainHeldoutTokens,
+  protocolPerplexity,
+  readBaseProvenance,
+  tokenBudget,
+} from "../wiring/base-model";
 import { documentTokens } from "../wiring/heldout";
 import { type LoadedModel, loadModelDir } from "../wiring/model";
 import { buildModel, runTraining, type TrainingRun } from "../wiring/run-training";
@@ -62,40 +67,16 @@ function sampleOptions(l: LoadedModel, o: ContinualOptions, cache: "full" | "anc
   } as const;
 }
 
-/** Full-attention perplexity on the plain held-out stream (identical windows for every model). */
-async function fullPpl(l: LoadedModel, plain: Int32Array, p: HeldoutProtocol) {
-  const scorer = new LlamaScorer(l.model, { maxLength: Math.max(...p.lengths) });
-  return evaluatePerplexity(scorer, plain, {
-    lengths: p.lengths,
-    stride: p.stride,
-    maxWindows: p.maxWindows,
-    attention: "causal",
-  });
-}
-
 /**
  * Anchor-mask perplexity of an AC model: the held-out text with `<AC>` after every sentence (as in
  * training), only the original tokens' predictions scored.
  */
 async function anchorPpl(l: LoadedModel, p: HeldoutProtocol): Promise<PerplexityResult[]> {
-  const budget = p.maxWindows * p.stride + Math.max(...p.lengths) + 2 * p.stride;
-  const { ids } = await documentTokens(
-    defaultDatasetPath("heldout"),
-    l.tokenizer,
-    l.anchors,
-    budget,
-  );
+  const heldout = defaultDatasetPath("heldout");
+  const { ids } = await documentTokens(heldout, l.tokenizer, l.anchors, tokenBudget(p));
   const anchorSet = new Set(l.anchors.ids);
   const targets = Uint8Array.from(ids, (id) => (anchorSet.has(id) ? 0 : 1));
-  const scorer = new LlamaScorer(l.model, { maxLength: Math.max(...p.lengths) });
-  return evaluatePerplexity(scorer, ids, {
-    lengths: p.lengths,
-    stride: p.stride,
-    maxWindows: p.maxWindows,
-    attention: "anchor",
-    anchorIds: l.anchors.ids,
-    targets,
-  });
+  return protocolPerplexity(l, ids, p, { attention: "anchor", anchorIds: l.anchors.ids, targets });
 }
 
 /** 1. The base: full-attention perplexity and a sample with the full cache (timed). */
@@ -113,7 +94,7 @@ async function evaluateBase(o: ContinualOptions, io: Io) {
     `base ${o.base}: held-out perplexity with full attention at ${o.protocol.lengths.join(", ")} tokens\n`,
   );
   const plain = await plainHeldoutTokens(base, o.protocol);
-  const full = await fullPpl(base, plain, o.protocol);
+  const full = await protocolPerplexity(base, plain, o.protocol);
   const prompt = encodePrompt(o.promptText, base.tokenizer, base.anchors);
   const sample = await generate(base.model, [prompt], sampleOptions(base, o, "full"));
   const parameters = [...base.model.parameters().values()].reduce((a, t) => a + t.size, 0);
@@ -165,7 +146,7 @@ async function continualTraining(
 async function evaluateAc(o: ContinualOptions, run: TrainingRun, plain: Int32Array, io: Io) {
   const l = run.loaded;
   io.err("AnLLM-AC: held-out perplexity with full attention and with the anchor mask\n");
-  const full = await fullPpl(l, plain, o.protocol);
+  const full = await protocolPerplexity(l, plain, o.protocol);
   const anchor = await anchorPpl(l, o.protocol);
   io.err("AnLLM-AC: sample with the anchor K/V cache\n");
   const prompt = encodePrompt(o.promptText, l.tokenizer, l.anchors);

@@ -5,7 +5,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { evaluatePerplexity, LlamaScorer, type PerplexityResult } from "@anllm/evaluator";
+import {
+  evaluatePerplexity,
+  LlamaScorer,
+  type PerplexityOptions,
+  type PerplexityResult,
+} from "@anllm/evaluator";
 import { defaultDatasetPath, resolveAnchors } from "@anllm/redpajama-loader";
 import { documentTokens } from "./heldout";
 import type { LoadedModel } from "./model";
@@ -50,15 +55,36 @@ export const HELDOUT_PROTOCOL: HeldoutProtocol = {
   maxWindows: 24,
 };
 
+/** Tokens of held-out text enough for every window of `p` (plus the dropped last one). */
+export function tokenBudget(p: HeldoutProtocol): number {
+  return p.maxWindows * p.stride + Math.max(...p.lengths) + 2 * p.stride;
+}
+
 /**
  * The held-out split as plain text tokens (BOS per document, no anchor tokens inserted), enough
  * for `p`: the stream every model is scored on with full attention, so that base and AnLLM are
  * compared on identical windows.
  */
 export async function plainHeldoutTokens(l: LoadedModel, p: HeldoutProtocol): Promise<Int32Array> {
-  const budget = p.maxWindows * p.stride + Math.max(...p.lengths) + 2 * p.stride;
   const none = resolveAnchors(l.tokenizer, { mode: "none" });
-  return (await documentTokens(defaultDatasetPath("heldout"), l.tokenizer, none, budget)).ids;
+  return (await documentTokens(defaultDatasetPath("heldout"), l.tokenizer, none, tokenBudget(p)))
+    .ids;
+}
+
+/** Perplexity of `l` on `ids` with protocol `p` (full attention unless `extra` says otherwise). */
+export async function protocolPerplexity(
+  l: LoadedModel,
+  ids: Int32Array,
+  p: HeldoutProtocol,
+  extra: Pick<PerplexityOptions, "attention" | "anchorIds" | "targets"> = { attention: "causal" },
+): Promise<PerplexityResult[]> {
+  const scorer = new LlamaScorer(l.model, { maxLength: Math.max(...p.lengths) });
+  return evaluatePerplexity(scorer, ids, {
+    lengths: p.lengths,
+    stride: p.stride,
+    maxWindows: p.maxWindows,
+    ...extra,
+  });
 }
 
 /** Full-attention perplexity of `l` on the held-out split at every length of `p`. */
@@ -66,14 +92,7 @@ export async function heldoutFullPerplexity(
   l: LoadedModel,
   p: HeldoutProtocol = HELDOUT_PROTOCOL,
 ): Promise<PerplexityResult[]> {
-  const ids = await plainHeldoutTokens(l, p);
-  const scorer = new LlamaScorer(l.model, { maxLength: Math.max(...p.lengths) });
-  return evaluatePerplexity(scorer, ids, {
-    lengths: p.lengths,
-    stride: p.stride,
-    maxWindows: p.maxWindows,
-    attention: "causal",
-  });
+  return protocolPerplexity(l, await plainHeldoutTokens(l, p), p);
 }
 
 /** provenance.json next to the shipped weights (fields the CLI and the tests read). */
