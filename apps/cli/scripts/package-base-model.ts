@@ -86,6 +86,8 @@ const provenance = {
     "pre-trained from random weights with full causal attention on the embedded public-domain corpus",
   command: command.join(" "),
   rebuild: "bash scripts/build-base-model.sh",
+  // e.g. how this particular run differed from `command` (set by hand when packaging)
+  ...(process.env.PROVENANCE_NOTE ? { note: process.env.PROVENANCE_NOTE } : {}),
   seed: trainConfig.seed,
   commit,
   date: new Date().toISOString(),
