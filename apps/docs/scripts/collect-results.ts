@@ -26,7 +26,7 @@ const CONTINUE = [
   "--batch-size",
   "8",
   "--steps",
-  "100",
+  "60",
   "--lr",
   "1e-3",
   "--schedule",
