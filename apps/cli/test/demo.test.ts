@@ -54,6 +54,11 @@ describe("anllm demo", () => {
     });
     expect(s.training.steps).toBe(6);
     expect(s.training.packing).toBe(true);
+    expect(s.training.heldoutAnchorLoss.length).toBe(64);
+    expect(Math.exp(s.training.heldoutAnchorLoss.after)).toBeCloseTo(
+      s.perplexity.byLength[1].acAnchor,
+      9,
+    );
     const p = s.perplexity;
     expect(p.byLength.map((x: AnyJson) => x.length)).toEqual([32, 64]);
     for (const x of p.byLength) {

@@ -96,6 +96,13 @@ export function continualSummary(r: ContinualResults) {
       lossStart: mean(losses.slice(0, k)),
       lossEnd: mean(losses.slice(-k)),
       averagedOver: k,
+      // the training objective on held-out text (anchor mask, original tokens), before and after:
+      // unlike the per-batch training loss it does not move with the batches' difficulty
+      heldoutAnchorLoss: {
+        length: o.protocol.lengths.at(-1)!,
+        before: r.step0.anchor.at(-1)!.loss,
+        after: r.ac.anchor.at(-1)!.loss,
+      },
       tokensPerSec: mean(run.metrics.slice(1).map((m) => m.tokensPerSec)),
       wallSec: r.trainSec,
     },
@@ -164,7 +171,8 @@ export function continualTable(s: ContinualSummary): string {
     `base: ${s.base.dir} (${(s.base.parameters / 1e6).toFixed(2)}M parameters, full attention, ${s.base.tokenizer})`,
     `continual pre-training: <AC> added (${s.model.acInit} embedding, id ${s.model.anchorIds.join(",")}), ${t.steps} steps (${t.stopReason}), ${t.tokens} tokens, ` +
       `lr ${t.lr} ${t.schedule}, ${t.tokensPerSec.toFixed(0)} tokens/s, ${t.wallSec.toFixed(1)} s`,
-    `  loss ${t.lossStart.toFixed(3)} -> ${t.lossEnd.toFixed(3)} (mean of first/last ${t.averagedOver} steps)`,
+    `  training loss ${t.lossStart.toFixed(3)} -> ${t.lossEnd.toFixed(3)} (mean of first/last ${t.averagedOver} steps; moves with the batches)`,
+    `  held-out loss with the anchor mask at L=${t.heldoutAnchorLoss.length}: ${t.heldoutAnchorLoss.before.toFixed(3)} -> ${t.heldoutAnchorLoss.after.toFixed(3)} (before -> after continual training)`,
     "",
     `held-out perplexity (${p.protocol}):`,
     ...table([

@@ -83,7 +83,7 @@ const OPTIONS: OptionSpecs = {
     type: "string",
     arg: "LR",
     help: "peak learning rate (constant after warm-up)",
-    computedDefault: "1e-3, 3e-3 with --from-scratch",
+    computedDefault: "3e-4, 3e-3 with --from-scratch",
   },
   warmup: { type: "string", arg: "N", help: "warm-up steps", default: "10" },
   seed: { type: "string", arg: "N", help: "seed", default: "34" },
@@ -156,7 +156,8 @@ function demoConfig(v: Values, out: string, scratch: boolean, base: string): Tra
     batchSize: int(c, v, "batch-size", 1, 1024)!,
     gradAccum: 1,
     seqLen: int(c, v, "seq-len", 8, 4096) ?? (scratch ? 128 : 256),
-    lr: num(c, v, "lr", 0, 1) ?? (scratch ? 3e-3 : 1e-3),
+    // continual: a tenth of the base's 3e-3, as the paper continues Llama-2 far below its peak lr
+    lr: num(c, v, "lr", 0, 1) ?? (scratch ? 3e-3 : 3e-4),
     schedule: "constant",
     warmup: int(c, v, "warmup", 0)!,
     minLrRatio: 0,
