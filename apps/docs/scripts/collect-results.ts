@@ -8,7 +8,7 @@
 // results (about half an hour on a 2-core CPU with lavapipe). With file names as arguments (e.g.
 // `results eval-ppl-base.json`) only those jobs are re-run and their manifest entries replaced.
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ManifestEntry } from "../lib/results";
 
@@ -28,7 +28,7 @@ const CONTINUE = [
   "--steps",
   "60",
   "--lr",
-  "1e-3",
+  "3e-4",
   "--schedule",
   "constant",
   "--warmup",
@@ -114,6 +114,9 @@ const manifest: ManifestEntry[] =
 for (const job of jobs) {
   const command = `pnpm anllm ${job.args.join(" ")}`;
   console.log(`results: ${command}`);
+  // a training job's --out is this script's own scratch run folder: start it afresh
+  const out = job.args[0] === "train" ? job.args[job.args.indexOf("--out") + 1] : undefined;
+  if (out?.startsWith("runs/docs-")) rmSync(join(repoRoot, out), { recursive: true, force: true });
   const r = spawnSync("pnpm", ["anllm", ...job.args], {
     cwd: repoRoot,
     encoding: "utf8",
