@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # README command 1: set up a fresh machine (see setup-system.sh), install the locked dependencies,
-# then run the main job on the embedded defaults: `anllm demo` (train a small Llama-2 with the
-# anchor mask, evaluate perplexity, generate with the anchor KV cache, print a summary).
+# then run the main job on the embedded defaults: `anllm demo`, the paper's experiment at small
+# scale (continue pre-training the shipped full-attention base, apps/cli/models/base-small, with the
+# AnLLM-AC anchor mask; compare base and AnLLM-AC: perplexity at several context lengths, anchor
+# perplexity, K/V cache reduction and speed-ups, a sample from each; print a summary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-system.sh

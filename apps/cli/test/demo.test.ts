@@ -1,6 +1,8 @@
-// `anllm demo` end to end on WebGPU (lavapipe here; fails, never skips, without an adapter) with a
-// tiny model and short budgets: falling loss, perplexities, a generated sample, a cache reduction,
-// and the run folder; plus its usage errors.
+// `anllm demo` end to end on WebGPU (lavapipe here; fails, never skips, without an adapter) with
+// tiny models and short budgets. The continual demo (default): a tiny full-attention base continued
+// with AC anchors, both models compared (perplexity per length, anchor perplexity, samples, cache
+// experiment) and the run folder. --from-scratch: falling loss, perplexities, a generated sample, a
+// cache reduction. Plus the usage errors.
 
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,13 +13,83 @@ import { describe, expect, it } from "vitest";
 import { type AnyJson, cli, cliJson, TINY_TRAIN } from "./helpers";
 
 process.env.ANLLM_DEVICE = "webgpu";
+/** Short evaluation settings of both demo modes. */
+const SHORT_EVAL = ["--eval-windows", "2", "--cache-prompt", "160", "--max-new-tokens", "6"];
 const tmp = () => mkdtempSync(join(tmpdir(), "anllm-demo-"));
 
 describe("anllm demo", () => {
+  it("continues a full-attention base with AC anchors and compares base and AnLLM-AC", async () => {
+    const dir = tmp();
+    const base = join(dir, "base");
+    const pre = ["train", ...TINY_TRAIN, "--anchor", "none", "--seq-len", "64", "--lr", "1e-2"];
+    expect((await cli(...pre, "--steps", "12", "--out", base)).code).toBe(0);
+    const out = join(dir, "demo");
+    const s = await cliJson<AnyJson>(
+      "demo",
+      "--base",
+      base,
+      "--steps",
+      "6",
+      "--warmup",
+      "1",
+      "--seq-len",
+      "64",
+      "--batch-size",
+      "4",
+      "--lengths",
+      "32,64",
+      ...SHORT_EVAL,
+      "--out",
+      out,
+    );
+    expect(s.device.kind).toBe("webgpu");
+    expect(s.mode).toBe("continual");
+    expect(s.base.dir).toBe(base);
+    // the base's vocabulary plus the <AC> row, initialised to the mean
+    expect(s.model).toMatchObject({
+      anchor: "ac",
+      acInit: "mean",
+      vocabSize: 260,
+      anchorIds: [259],
+    });
+    expect(s.training.steps).toBe(6);
+    expect(s.training.packing).toBe(true);
+    expect(s.training.heldoutAnchorLoss.length).toBe(64);
+    expect(Math.exp(s.training.heldoutAnchorLoss.after)).toBeCloseTo(
+      s.perplexity.byLength[1].acAnchor,
+      9,
+    );
+    const p = s.perplexity;
+    expect(p.byLength.map((x: AnyJson) => x.length)).toEqual([32, 64]);
+    for (const x of p.byLength) {
+      for (const k of ["baseFull", "acFull", "acAnchor", "acAnchorBeforeTraining"]) {
+        expect(x[k], k).toBeGreaterThan(1);
+      }
+      expect(x.ratioAcFullToBase).toBeCloseTo(x.acFull / x.baseFull, 12);
+    }
+    expect(p.claim.worstRatio).toBe(
+      Math.max(...p.byLength.map((x: AnyJson) => x.ratioAcFullToBase)),
+    );
+    expect(p.claim.holds).toBe(p.claim.worstRatio <= 1.1);
+    expect(s.samples.base.cache).toBe("full");
+    expect(s.samples.ac.cache).toBe("anchor");
+    // the base keeps every entry; the anchor cache never holds more than the full one
+    expect(s.samples.base.peakEntries).toBe(s.samples.base.fullEntries);
+    expect(s.samples.ac.peakEntries).toBeLessThanOrEqual(s.samples.ac.fullEntries);
+    const ce = s.cacheExperiment;
+    expect(ce.peakEntries).toBeLessThan(ce.fullEntries);
+    expect(ce.speedupVsFullCache).toBeCloseTo(ce.fullCacheMs / ce.anchorMs, 9);
+    expect(ce.speedupVsNoCache).toBeCloseTo(ce.noCacheMs / ce.anchorMs, 9);
+    for (const f of Object.values(s.files) as string[]) expect(existsSync(f), f).toBe(true);
+    expect(readFileSync(s.files.perplexityPlot, "utf8")).toMatch(/^<svg/);
+    expect(JSON.parse(readFileSync(s.files.summary, "utf8")).perplexity).toEqual(p);
+  });
+
   it("trains, evaluates, generates and summarises into the run folder", async () => {
     const out = join(tmp(), "demo");
     const s = await cliJson<AnyJson>(
       "demo",
+      "--from-scratch",
       "--model",
       "tiny",
       "--steps",
@@ -30,12 +102,7 @@ describe("anllm demo", () => {
       "48",
       "--batch-size",
       "4",
-      "--eval-windows",
-      "2",
-      "--cache-prompt",
-      "160",
-      "--max-new-tokens",
-      "6",
+      ...SHORT_EVAL,
       "--out",
       out,
     );
@@ -63,6 +130,7 @@ describe("anllm demo", () => {
     // a second demo into the same folder replaces the first
     const again = await cli(
       "demo",
+      "--from-scratch",
       "--model",
       "tiny",
       "--steps",
@@ -93,11 +161,19 @@ describe("anllm demo", () => {
       [["--steps=-1"], /--steps expects an integer >= 1, got "-1"/],
       [["--steps", "-1"], /--steps.*ambiguous/],
       [["--time-budget", "0"], /--time-budget expects a number in \[1, Infinity\]/],
-      [["--anchor", "both"], /--anchor expects one of none\|ep\|ac/],
+      [["--from-scratch", "--anchor", "both"], /--anchor expects one of none\|ep\|ac/],
       [["--out", join(dir, "busy")], /is not a run folder/],
       [["extra"], /unexpected argument "extra"/],
-      [["--model", "giant"], /--model expects a preset/],
-      [["--model", "tiny", "--cache-prompt", "250"], /exceeds the model's maxSeqLen 256/],
+      [["--from-scratch", "--model", "giant"], /--model expects a preset/],
+      [
+        ["--from-scratch", "--model", "tiny", "--cache-prompt", "250"],
+        /exceeds the model's maxSeqLen 256/,
+      ],
+      [["--model", "tiny"], /--model applies to --from-scratch only/],
+      [["--from-scratch", "--base", dir], /--base belongs to the continual demo/],
+      [["--base", join(dir, "nope")], /--base not found/],
+      [["--base", join(dir, "busy")], /no config.json/],
+      [["--lengths", "1,64"], /--lengths expects lengths >= 2/],
     ];
     for (const [argv, msg] of cases) {
       const r = await cli("demo", ...argv);

@@ -153,6 +153,14 @@ describe("anllm eval", () => {
     expect(await anchorPpl("46")).not.toBe(await anchorPpl("32"));
     expect(j.anchorsInData).toBeGreaterThan(0);
     expect(j.anchorWarning).toBeUndefined();
+    // --plain-text: no <AC> in the scored text; anchor attention runs on the derived stream and
+    // scores the same original tokens (the paper's protocol, comparable with a full-attention base)
+    const plain = await ppl("--plain-text");
+    expect(plain.plainText).toBe(true);
+    expect(plain.anchorsInData).toBe(0);
+    expect(plain.anchorStream.inserted).toBeGreaterThan(0);
+    expect(plain.anchorStream.tokens).toBe(plain.tokens + plain.anchorStream.inserted);
+    expect(plain.full[0].ppl).not.toBeCloseTo(j.full[0].ppl, 4);
   });
 
   it("ppl on a token file: an AC model is scored on a derived <AC> stream; other models get a warning", async () => {

@@ -188,3 +188,40 @@ export function cacheSeries(
     speedup,
   };
 }
+
+/** One row of the results page's cache table (from an `anllm eval cache --json` file). */
+export interface CacheTableRow {
+  readonly model: string;
+  readonly promptLength: number;
+  /** C in percent */
+  readonly reductionPct: number;
+  readonly peakEntries: number;
+  readonly fullEntries: number;
+  readonly speedupVsFullCache: number;
+  readonly speedupVsNoCache: number | null;
+  readonly source: string;
+}
+
+/** The cache table: every row of every eval-cache file, with the file it came from. */
+export function cacheTable(files: readonly DataFile[]): CacheTableRow[] {
+  return files.flatMap((f) => {
+    if (!isRecord(f.content) || !Array.isArray(f.content.rows)) return [];
+    const model = f.file.replace(/\.json$/, "");
+    return f.content.rows.filter(isRecord).flatMap((r) =>
+      typeof r.promptLength === "number" && typeof r.C === "number"
+        ? [
+            {
+              model,
+              promptLength: r.promptLength,
+              reductionPct: 100 * r.C,
+              peakEntries: Number(r.meanPeakEntries),
+              fullEntries: Number(r.meanFullEntries),
+              speedupVsFullCache: Number(r.tFullCache),
+              speedupVsNoCache: typeof r.tNoCache === "number" ? r.tNoCache : null,
+              source: f.file,
+            },
+          ]
+        : [],
+    );
+  });
+}

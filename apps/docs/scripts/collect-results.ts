@@ -1,24 +1,43 @@
-// Produces the results page's data: runs each command below through the `anllm` CLI (from the
-// repository root, exactly as a user would), saves what the CLI wrote into apps/docs/data/, and
-// records every file with the command that produced it, the date and the commit in
-// data/manifest.json. Run: pnpm --filter @anllm/docs results   (minutes; CPU device, tiny model).
-// With file names as arguments (e.g. `results eval-ppl-none.json`) only those jobs are re-run and
-// their manifest entries replaced.
+// Produces the results page's data: the paper's Figure 3 at small scale. Runs each command below
+// through the `anllm` CLI (from the repository root, exactly as a user would): continual
+// pre-training of the shipped full-attention base (apps/cli/models/base-small) with AC anchors,
+// with EP anchors and with full attention (same data, seed and schedule), perplexity vs context
+// length of the base and the three continued models, and the K/V cache experiment of AC and EP;
+// saves what the CLI wrote into apps/docs/data/ and records every file with the command that
+// produced it, the date and the commit in data/manifest.json. Run: pnpm --filter @anllm/docs
+// results (about half an hour on a 2-core CPU with lavapipe). With file names as arguments (e.g.
+// `results eval-ppl-base.json`) only those jobs are re-run and their manifest entries replaced.
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ManifestEntry } from "../lib/results";
 
 const docsRoot = new URL("..", import.meta.url).pathname;
 const repoRoot = join(docsRoot, "..", "..");
 const dataDir = join(docsRoot, "data");
-const ENV = { ANLLM_DEVICE: "cpu" };
-const TRAIN = ["--model", "tiny", "--steps", "200", "--batch-size", "4", "--seq-len", "128"];
-
-/** The full-attention model has no anchors: only its full-attention perplexity is meaningful. */
-function attentionArgs(anchor: string): string[] {
-  return ["--attention", anchor === "none" ? "full" : "both", "--json"];
-}
+const BASE = "apps/cli/models/base-small";
+/** The continual run of `anllm demo` (packed rows of 256 tokens, constant lr after warm-up). */
+const CONTINUE = [
+  "--model",
+  BASE,
+  "--packing",
+  "--seq-len",
+  "256",
+  "--batch-size",
+  "8",
+  "--steps",
+  "60",
+  "--lr",
+  "3e-4",
+  "--schedule",
+  "constant",
+  "--warmup",
+  "10",
+  "--seed",
+  "34",
+];
+/** Perplexity as the demo measures it: plain held-out text, 24 windows per length, stride 128. */
+const PPL = ["--lengths", "64,128,256", "--stride", "128", "--max-windows", "24", "--plain-text"];
 
 /** One CLI run: its arguments, where its --json stdout goes, and run files to copy. */
 interface Job {
@@ -26,42 +45,56 @@ interface Job {
   readonly json: string;
   readonly copy?: ReadonlyArray<readonly [from: string, to: string]>;
   readonly note: string;
-  /** device of the run (default cpu) */
+  /** device of the run (default: the CLI's, WebGPU) */
   readonly device?: "cpu" | "webgpu";
 }
 
+const MODES = ["ac", "ep", "none"] as const;
 const JOBS: Job[] = [
-  ...(["ac", "ep", "none"] as const).map((anchor) => ({
-    args: ["train", ...TRAIN, "--anchor", anchor, "--out", `runs/docs-train-${anchor}`, "--json"],
-    json: `train-${anchor}.json`,
-    copy: [[`runs/docs-train-${anchor}/metrics.jsonl`, `train-${anchor}.metrics.jsonl`]] as const,
-    note: `training, anchor ${anchor}`,
-  })),
-  ...(["ac", "none"] as const).map((anchor) => ({
+  ...MODES.map((anchor) => ({
     args: [
-      "eval",
-      "ppl",
-      "--model",
-      `runs/docs-train-${anchor}`,
-      "--lengths",
-      "32,64,128,256",
-    ].concat(["--stride", "32", "--max-windows", "16"], attentionArgs(anchor)),
-    json: `eval-ppl-${anchor}.json`,
-    note: `perplexity vs context length of the ${anchor} model, ${anchor === "none" ? "full attention (it has no anchors)" : "full and anchor attention"}`,
+      "train",
+      ...CONTINUE,
+      "--anchor",
+      anchor,
+      "--out",
+      `runs/docs-continual-${anchor}`,
+      "--json",
+    ],
+    json: `continual-${anchor}.json`,
+    copy: [
+      [`runs/docs-continual-${anchor}/metrics.jsonl`, `continual-${anchor}.metrics.jsonl`],
+    ] as const,
+    note: `continual pre-training of the base, anchor ${anchor}`,
   })),
   {
+    args: ["eval", "ppl", "--model", BASE, ...PPL, "--attention", "full", "--json"],
+    json: "eval-ppl-base.json",
+    note: "perplexity vs context length of the base (full attention)",
+  },
+  ...MODES.map((anchor) => ({
+    args: ["eval", "ppl", "--model", `runs/docs-continual-${anchor}`, ...PPL].concat(
+      // the model continued with full attention has no anchors: full attention only
+      ["--attention", anchor === "none" ? "full" : "both", "--json"],
+    ),
+    json: `eval-ppl-continual-${anchor}.json`,
+    note: `perplexity vs context length after continual pre-training, anchor ${anchor}`,
+  })),
+  ...(["ac", "ep"] as const).map((anchor) => ({
     args: [
       "eval",
       "cache",
       "--model",
-      "runs/docs-train-ac",
+      `runs/docs-continual-${anchor}`,
       "--prompt-lengths",
-      "64,128,256,512",
-      // the tiny model has 256 positions: 512 + 16 goes beyond them on purpose (the cache curve)
-    ].concat(["--max-new-tokens", "16", "--extend-positions", "--json"]),
-    json: "eval-cache-ac.json",
-    note: "K/V cache reduction and speed-up vs prompt length, AC model",
-  },
+      "64,128,256,384",
+      "--max-new-tokens",
+      "16",
+      "--json",
+    ],
+    json: `eval-cache-${anchor}.json`,
+    note: `K/V cache reduction and speed-up vs prompt length, ${anchor} model`,
+  })),
 ];
 
 /**
@@ -89,6 +122,7 @@ const POLICY_JOBS: Job[] = [
     ]),
     json: "recall-data.json",
     note: "recall task: training documents",
+    device: "cpu",
   },
   ...(["none", "ep"] as const).map(
     (anchor): Job => ({
@@ -137,13 +171,17 @@ const manifest: ManifestEntry[] =
       )
     : [];
 for (const job of jobs) {
-  const device = job.device ?? "cpu";
-  const command = `ANLLM_DEVICE=${device} pnpm anllm ${job.args.join(" ")}`;
+  // jobs that name a device run on it; the others on the CLI's default (WebGPU)
+  const device = job.device;
+  const command = `${device ? `ANLLM_DEVICE=${device} ` : ""}pnpm anllm ${job.args.join(" ")}`;
   console.log(`results: ${command}`);
+  // a training job's --out is this script's own scratch run folder: start it afresh
+  const out = job.args[0] === "train" ? job.args[job.args.indexOf("--out") + 1] : undefined;
+  if (out?.startsWith("runs/docs-")) rmSync(join(repoRoot, out), { recursive: true, force: true });
   const r = spawnSync("pnpm", ["anllm", ...job.args], {
     cwd: repoRoot,
     encoding: "utf8",
-    env: { ...process.env, ...ENV, ANLLM_DEVICE: device },
+    env: device ? { ...process.env, ANLLM_DEVICE: device } : process.env,
     stdio: ["ignore", "pipe", "inherit"],
     maxBuffer: 64 * 1024 * 1024,
   });

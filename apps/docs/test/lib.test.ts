@@ -8,7 +8,7 @@ import { tokenizeAc, tokenizeEp } from "../lib/illustrative-tokenizer";
 import { checkLinks } from "../lib/link-check";
 import { llama2Ac, llama2Ep, loadLlama2, splitSentencesSimple } from "../lib/llama2-tokens";
 import { maskView, viewOfFlags } from "../lib/mask-model";
-import { buildCharts, lossCurve, parseDataFile } from "../lib/results";
+import { buildCharts, cacheTable, lossCurve, parseDataFile } from "../lib/results";
 import { uniqueHeadingIds, vueSafeMarkdown } from "../scripts/gen-api";
 import { listedCommands, subcommandsOf } from "../scripts/gen-cli";
 import { GOLDEN_ANCHORS, GOLDEN_LABELS, GOLDEN_MASK, rowsOf, ruleMask } from "./golden";
@@ -168,6 +168,18 @@ describe("results data", () => {
     );
     expect(charts.map((c) => c.id)).toEqual(["loss"]);
     expect(charts[0]!.sources).toEqual([{ file: "run.jsonl", command: "pnpm anllm demo --json" }]);
+  });
+  it("tabulates eval-cache rows with their file and skips other files", () => {
+    const row = { promptLength: 256, C: 0.6, meanPeakEntries: 110, meanFullEntries: 272 };
+    const rows = cacheTable([
+      { file: "eval-cache-ac.json", content: { rows: [{ ...row, tFullCache: 0.9, tNoCache: 4 }] } },
+      { file: "eval-cache-ep.json", content: { rows: [{ ...row, tFullCache: 1.1 }, { x: 1 }] } },
+      { file: "run.jsonl", content: [{ step: 1, loss: 3 }] },
+    ]);
+    expect(rows.map((r) => [r.model, r.reductionPct, r.speedupVsNoCache, r.source])).toEqual([
+      ["eval-cache-ac", 60, 4, "eval-cache-ac.json"],
+      ["eval-cache-ep", 60, null, "eval-cache-ep.json"],
+    ]);
   });
 });
 

@@ -24,6 +24,23 @@ export interface DemoResults {
   wallSec: number;
 }
 
+/** The cache experiment's row as the demo summaries report it. */
+export function cacheExperimentJson(c: CacheBenchRow) {
+  return {
+    promptLength: c.promptLength,
+    newTokens: c.meanNewTokens,
+    reduction: c.C,
+    reductionBytes: c.Cbytes,
+    peakEntries: c.meanPeakEntries,
+    fullEntries: c.meanFullEntries,
+    anchorMs: c.anchorMs,
+    fullCacheMs: c.fullCacheMs,
+    noCacheMs: c.noCacheMs ?? null,
+    speedupVsFullCache: c.tFullCache,
+    speedupVsNoCache: c.tNoCache ?? null,
+  };
+}
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 /** The content of summary.json (and of `anllm demo --json`). */
@@ -79,19 +96,7 @@ export function demoSummary(r: DemoResults) {
       },
       tokensPerSec: (sample.length * 1000) / r.gen.timeMs,
     },
-    cacheExperiment: c && {
-      promptLength: c.promptLength,
-      newTokens: c.meanNewTokens,
-      reduction: c.C,
-      reductionBytes: c.Cbytes,
-      peakEntries: c.meanPeakEntries,
-      fullEntries: c.meanFullEntries,
-      anchorMs: c.anchorMs,
-      fullCacheMs: c.fullCacheMs,
-      noCacheMs: c.noCacheMs ?? null,
-      speedupVsFullCache: c.tFullCache,
-      speedupVsNoCache: c.tNoCache ?? null,
-    },
+    cacheExperiment: c && cacheExperimentJson(c),
     files: {
       checkpoint: r.run.result.checkpointDir,
       metrics: join(r.out, "metrics.jsonl"),

@@ -1,9 +1,12 @@
-// `anllm demo`, the main job on embedded defaults: trains a small Llama-2-architecture model with
-// the AnLLM-AC anchor mask on the embedded corpus, evaluates full and anchor perplexity on the
-// held-out split, generates with anchor inference, measures the K/V cache reduction and speed-up,
-// and writes the run folder (checkpoint, metrics.jsonl, loss-curve.svg, summary.json).
+// `anllm demo`, the main job on embedded defaults. By default the paper's experiment at small scale
+// (demo-continual.ts): continual pre-training of the shipped pre-trained base with the AnLLM-AC
+// anchor mask, then base vs AnLLM-AC side by side. With --from-scratch, the earlier demo: trains a
+// small Llama-2-architecture model with the AC mask from random weights on the embedded corpus,
+// evaluates full and anchor perplexity on the held-out split, generates with anchor inference,
+// measures the K/V cache reduction and speed-up. Both write the run folder (checkpoint,
+// metrics.jsonl, loss-curve.svg, summary.json; the continual demo also perplexity.svg).
 
-import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type CacheBenchRow,
@@ -14,16 +17,24 @@ import {
 import { generate, PRESETS, preset } from "@anllm/llama2-model";
 import { defaultDatasetPath } from "@anllm/redpajama-loader";
 import { encodePrompt } from "@anllm/redpajama-loader/text";
-import { choice, int, num, type OptionSpecs, str, type Values } from "../args";
+import { choice, int, intList, num, type OptionSpecs, str, type Values } from "../args";
 import type { Command } from "../command";
 import { UsageError } from "../errors";
 import { emit, type Io } from "../io";
+import { HELDOUT_PROTOCOL, shippedBaseDir } from "../wiring/base-model";
 import { ensureDevice } from "../wiring/device";
 import { documentTokens } from "../wiring/heldout";
+import { resolveModelDir } from "../wiring/model";
+import { checkInputPath } from "../wiring/paths";
 import { runTraining, type TrainingRun } from "../wiring/run-training";
 import { ANCHOR_MODES } from "../wiring/tokenizer";
+import { type ContinualOptions, runContinualDemo } from "./demo-continual";
+import { continualTable } from "./demo-continual-summary";
 import { demoSummary, humanSummary } from "./demo-summary";
 import type { TrainConfig } from "./train-config";
+
+const SCRATCH_PROMPT = "Once upon a time there was a little girl. She";
+const CONTINUAL_PROMPT = "And the king spake unto the people. And it came to pass, that";
 
 const OPTIONS: OptionSpecs = {
   out: {
@@ -32,6 +43,16 @@ const OPTIONS: OptionSpecs = {
     help: "run folder (a previous demo there is replaced)",
     default: "runs/demo",
   },
+  "from-scratch": {
+    type: "boolean",
+    help: "train a small model from random weights instead of continuing the pre-trained base",
+  },
+  base: {
+    type: "string",
+    arg: "DIR",
+    help: "full-attention base model to continue pre-training",
+    computedDefault: "the shipped apps/cli/models/base-small",
+  },
   steps: { type: "string", arg: "N", help: "optimiser steps (at most)", default: "300" },
   "time-budget": {
     type: "string",
@@ -39,15 +60,30 @@ const OPTIONS: OptionSpecs = {
     help: "wall-clock budget of the whole demo; training stops early enough to leave time for evaluation",
     default: "240",
   },
-  model: { type: "string", arg: "PRESET", help: "model preset", default: "small" },
-  anchor: { type: "string", arg: "ac|ep|none", help: "anchor strategy", default: "ac" },
+  model: {
+    type: "string",
+    arg: "PRESET",
+    help: "model preset (--from-scratch only)",
+    computedDefault: "small",
+  },
+  anchor: {
+    type: "string",
+    arg: "ac|ep|none",
+    help: "anchor strategy (--from-scratch only; the continual demo is AnLLM-AC)",
+    computedDefault: "ac",
+  },
   "batch-size": { type: "string", arg: "N", help: "sequences per step", default: "8" },
-  "seq-len": { type: "string", arg: "N", help: "tokens per sequence", default: "128" },
+  "seq-len": {
+    type: "string",
+    arg: "N",
+    help: "tokens per sequence",
+    computedDefault: "256 (the base's), 128 with --from-scratch",
+  },
   lr: {
     type: "string",
     arg: "LR",
     help: "peak learning rate (constant after warm-up)",
-    default: "3e-3",
+    computedDefault: "3e-4, 3e-3 with --from-scratch",
   },
   warmup: { type: "string", arg: "N", help: "warm-up steps", default: "10" },
   seed: { type: "string", arg: "N", help: "seed", default: "34" },
@@ -55,14 +91,26 @@ const OPTIONS: OptionSpecs = {
     type: "string",
     arg: "TEXT",
     help: "generation prompt",
-    default: "Once upon a time there was a little girl. She",
+    computedDefault: `"${CONTINUAL_PROMPT}", "${SCRATCH_PROMPT}" with --from-scratch`,
   },
   "max-new-tokens": { type: "string", arg: "N", help: "tokens to generate", default: "48" },
   "eval-windows": {
     type: "string",
     arg: "N",
-    help: "held-out windows for perplexity",
-    default: "8",
+    help: "held-out windows for perplexity (per context length)",
+    computedDefault: `${HELDOUT_PROTOCOL.maxWindows}, 8 with --from-scratch`,
+  },
+  lengths: {
+    type: "string",
+    arg: "L,L,...",
+    help: "context lengths of the perplexity comparison (continual demo)",
+    computedDefault: HELDOUT_PROTOCOL.lengths.join(","),
+  },
+  "max-ratio": {
+    type: "string",
+    arg: "R",
+    help: "the claim checked: AnLLM-AC's full-attention perplexity within R x the base's",
+    default: "1.1",
   },
   "cache-prompt": {
     type: "string",
@@ -78,10 +126,13 @@ const OPTIONS: OptionSpecs = {
   },
 };
 
-const USAGE = "anllm demo [--out DIR] [--steps N] [--time-budget SEC] [--json]";
+const USAGE =
+  "anllm demo [--out DIR] [--base DIR | --from-scratch] [--steps N] [--time-budget SEC] [--json]";
 const ABOUT =
-  "Trains a small Llama-2 with the AC anchor mask on the embedded corpus, then evaluates perplexity, " +
-  "generates with the anchor KV cache and reports the cache reduction and speed-up.";
+  "The paper's experiment at small scale: continues pre-training the shipped full-attention base with " +
+  "the AC anchor mask (<AC> added with the mean embedding), then compares base and AnLLM-AC: held-out " +
+  "perplexity at several context lengths, anchor perplexity, the K/V cache reduction and speed-ups, " +
+  "and a sample from each. --from-scratch trains a small AnLLM-AC from random weights instead.";
 
 /** Removes a previous demo/train run in `out`; refuses to touch a folder that is something else. */
 function prepareOut(out: string): void {
@@ -94,18 +145,19 @@ function prepareOut(out: string): void {
   rmSync(out, { recursive: true, force: true });
 }
 
-function demoConfig(v: Values, out: string): TrainConfig {
+function demoConfig(v: Values, out: string, scratch: boolean, base: string): TrainConfig {
   const c = "demo";
   return {
-    model: str(v, "model")!,
-    tokenizer: "bytes",
+    model: scratch ? (str(v, "model") ?? "small") : base,
+    tokenizer: scratch ? "bytes" : "from-model",
     data: [defaultDatasetPath("train")],
-    anchor: choice(c, v, "anchor", ANCHOR_MODES)!,
+    anchor: scratch ? (choice(c, v, "anchor", ANCHOR_MODES) ?? "ac") : "ac",
     steps: int(c, v, "steps", 1)!,
     batchSize: int(c, v, "batch-size", 1, 1024)!,
     gradAccum: 1,
-    seqLen: int(c, v, "seq-len", 8, 4096)!,
-    lr: num(c, v, "lr", 0, 1)!,
+    seqLen: int(c, v, "seq-len", 8, 4096) ?? (scratch ? 128 : 256),
+    // continual: a tenth of the base's 3e-3, as the paper continues Llama-2 far below its peak lr
+    lr: num(c, v, "lr", 0, 1) ?? (scratch ? 3e-3 : 3e-4),
     schedule: "constant",
     warmup: int(c, v, "warmup", 0)!,
     minLrRatio: 0,
@@ -114,7 +166,8 @@ function demoConfig(v: Values, out: string): TrainConfig {
     seed: int(c, v, "seed", 0, 2 ** 32 - 1)!,
     out,
     checkpointEvery: 1_000_000,
-    mode: "paper",
+    // the base was pre-trained on packed rows; the from-scratch demo keeps one document per row
+    mode: scratch ? "paper" : "pack",
     acInit: "mean",
     onNonFinite: "stop",
     // the demo's --seq-len is capped at 4096; beyond the preset's positions it warns and extends
@@ -130,38 +183,93 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0;
 }
 
+/** max_position_embeddings of a model folder's config.json (UsageError when unreadable). */
+function folderMaxSeqLen(dir: string): number {
+  const path = join(dir, "config.json");
+  if (!existsSync(path)) {
+    throw new UsageError(
+      "demo",
+      `--base ${dir}: no config.json (expected an HF or checkpoint folder)`,
+    );
+  }
+  let n: unknown;
+  try {
+    n = JSON.parse(readFileSync(path, "utf8")).max_position_embeddings;
+  } catch (e) {
+    throw new UsageError("demo", `${path} is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 2) {
+    throw new UsageError("demo", `${path}: "max_position_embeddings" must be an integer >= 2`);
+  }
+  return n;
+}
+
 /** Validated demo options (UsageError for bad values, before anything is written). */
-function demoOptions(v: Values) {
+async function demoOptions(v: Values) {
   const c = "demo";
   const out = str(v, "out")!;
+  const scratch = v["from-scratch"] === true;
+  for (const flag of scratch ? ["base", "lengths"] : ["model", "anchor"]) {
+    if (v[flag] !== undefined) {
+      throw new UsageError(
+        c,
+        scratch
+          ? `--${flag} belongs to the continual demo; --from-scratch trains --model from random weights`
+          : `--${flag} applies to --from-scratch only; the continual demo continues --base with AC anchors`,
+      );
+    }
+  }
+  const lengths = scratch ? [] : (intList(c, v, "lengths") ?? HELDOUT_PROTOCOL.lengths);
+  if (lengths.some((l) => l < 2)) throw new UsageError(c, "--lengths expects lengths >= 2");
+  const given = str(v, "base");
+  const cfg = demoConfig(v, out, scratch, given ?? "");
   const o = {
     out,
-    cfg: demoConfig(v, out),
+    scratch,
+    base: given ?? "",
+    cfg,
     budget: num(c, v, "time-budget", 1)!,
     maxNew: int(c, v, "max-new-tokens", 1, 4096)!,
-    windows: int(c, v, "eval-windows", 1, 4096)!,
+    windows: int(c, v, "eval-windows", 1, 4096) ?? (scratch ? 8 : HELDOUT_PROTOCOL.maxWindows),
+    lengths,
+    maxRatio: num(c, v, "max-ratio", 1)!,
     cachePrompt: int(c, v, "cache-prompt", 16)!,
     cacheNew: int(c, v, "cache-new-tokens", 1, 1024)!,
-    promptText: str(v, "prompt")!,
+    promptText: str(v, "prompt") ?? (scratch ? SCRATCH_PROMPT : CONTINUAL_PROMPT),
     json: v.json === true,
   };
-  if (!Object.hasOwn(PRESETS, o.cfg.model)) {
+  if (!scratch) {
+    // the shipped base is looked up only once the other options are known to be valid
+    o.base = given ?? shippedBaseDir();
+    o.cfg.model = o.base;
+    checkInputPath(c, "--base", o.base);
+  }
+  if (scratch && !Object.hasOwn(PRESETS, o.cfg.model)) {
     throw new UsageError(
       c,
       `--model expects a preset (${Object.keys(PRESETS).join(", ")}), got "${o.cfg.model}"`,
     );
   }
-  const maxSeqLen = Math.max(preset(o.cfg.model).maxSeqLen, o.cfg.seqLen);
+  const positions = scratch
+    ? preset(o.cfg.model).maxSeqLen
+    : folderMaxSeqLen(await resolveModelDir(o.base));
+  const maxSeqLen = Math.max(positions, o.cfg.seqLen);
   if (o.cachePrompt + o.cacheNew > maxSeqLen) {
     throw new UsageError(
       c,
       `--cache-prompt ${o.cachePrompt} + --cache-new-tokens ${o.cacheNew} exceeds the model's maxSeqLen ${maxSeqLen}`,
     );
   }
+  if (!scratch && Math.max(...lengths) > maxSeqLen) {
+    throw new UsageError(
+      c,
+      `--lengths ${Math.max(...lengths)} exceeds the model's maxSeqLen ${maxSeqLen}`,
+    );
+  }
   return o;
 }
 
-type DemoOptions = ReturnType<typeof demoOptions>;
+type DemoOptions = Awaited<ReturnType<typeof demoOptions>>;
 
 /** 1. Training, stopped by --steps or by the time budget minus the expected evaluation time. */
 async function trainPhase(o: DemoOptions, io: Io, t0: number): Promise<TrainingRun> {
@@ -223,15 +331,38 @@ async function evaluatePhase(o: DemoOptions, run: TrainingRun, io: Io) {
   return { full: full ?? null, anchor: anchor ?? null, pplSec, gen, cache };
 }
 
+/** The continual demo's options (see demo-continual.ts). */
+function continualOptions(o: DemoOptions): ContinualOptions {
+  return {
+    out: o.out,
+    base: o.base,
+    cfg: o.cfg,
+    budget: o.budget,
+    protocol: { lengths: o.lengths, stride: HELDOUT_PROTOCOL.stride, maxWindows: o.windows },
+    maxNew: o.maxNew,
+    promptText: o.promptText,
+    cachePrompt: o.cachePrompt,
+    cacheNew: o.cacheNew,
+    maxRatio: o.maxRatio,
+  };
+}
+
 export const demoCommand: Command = {
   usage: USAGE,
   about: ABOUT,
   options: OPTIONS,
   async run({ values: v }, io) {
     const t0 = performance.now();
-    const o = demoOptions(v);
+    const o = await demoOptions(v);
     prepareOut(o.out);
     const device = await ensureDevice(io);
+    if (!o.scratch) {
+      const summary = await runContinualDemo(continualOptions(o), device, io, t0);
+      // with --json the table still goes to stderr, so a log shows the comparison too
+      if (o.json) io.err(`${continualTable(summary)}\n`);
+      emit(io, o.json, summary, () => continualTable(summary));
+      return 0;
+    }
     const run = await trainPhase(o, io, t0);
     const trainSec = (performance.now() - t0) / 1000;
     const ev = await evaluatePhase(o, run, io);

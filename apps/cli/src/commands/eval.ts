@@ -31,7 +31,12 @@ import {
   tokenizeSentences,
   writeReport,
 } from "@anllm/evaluator";
-import { defaultDatasetPath, readDocuments, splitSentences } from "@anllm/redpajama-loader";
+import {
+  defaultDatasetPath,
+  readDocuments,
+  resolveAnchors,
+  splitSentences,
+} from "@anllm/redpajama-loader";
 import { atomicWrite } from "@anllm/tensor/io";
 import {
   choice,
@@ -86,6 +91,10 @@ const PPL_OPTIONS: OptionSpecs = {
     help: `perplexity through the cache of each policy, chunk by chunk (${POLICY_OPTION.help}); replaces --attention`,
   },
   "chunk-size": { type: "string", arg: "N", help: "chunk of --policy scoring", default: "64" },
+  "plain-text": {
+    type: "boolean",
+    help: "tokenise text without inserting <AC> (the paper's protocol: full attention scores the plain text; an AC model's anchor attention a derived stream, original tokens only)",
+  },
   "extend-positions": {
     type: "boolean",
     help: "allow --lengths above the model's max_position_embeddings (warns)",
@@ -347,14 +356,16 @@ async function ppl({ values: v }: Parsed, io: Io): Promise<number> {
   const scorer = new LlamaScorer(l.model, { maxLength: Math.max(...lengths) });
   const series: PplSeries[] = [];
   const out: Record<string, unknown> = { model: str(v, "model"), data, lengths, stride };
-  // a token file is read as is; text is tokenised like the training data (anchors included)
+  // a token file is read as is; text is tokenised like the training data (anchors included), or
+  // with --plain-text as a token file would be (no <AC> inserted)
+  const plainText = v["plain-text"] === true;
   const ids = /\.(bin|u16)$/.test(data)
     ? (await loadEvalTokens(data, undefined, { vocabSize: l.model.config.vocabSize })).ids
     : (
         await documentTokens(
           data,
           l.tokenizer,
-          l.anchors,
+          plainText ? resolveAnchors(l.tokenizer, { mode: "none" }) : l.anchors,
           (maxWindows || 64) * stride + Math.max(...lengths) + stride,
         )
       ).ids;
@@ -362,14 +373,15 @@ async function ppl({ values: v }: Parsed, io: Io): Promise<number> {
   // anchor perplexity where no anchor occurs in the data is full perplexity in disguise: an AC
   // model on a token file (which has no <AC>) is scored, as in the paper, on a derived stream with
   // <AC> after every sentence (original tokens' predictions only); otherwise the report says so
-  const isTokenFile = /\.(bin|u16)$/.test(data);
+  const plainIds = /\.(bin|u16)$/.test(data) || plainText; // no <AC> in the ids
+  out.plainText = plainText;
   let anchorStream: AnchorStream | null = null;
   if (which !== "full") {
     const anchorSet = new Set(l.anchors.ids);
     let anchorsInData = 0;
     for (const id of ids) if (anchorSet.has(id)) anchorsInData++;
     out.anchorsInData = anchorsInData;
-    if (anchorsInData === 0 && l.anchorMode === "ac" && isTokenFile) {
+    if (anchorsInData === 0 && l.anchorMode === "ac" && plainIds) {
       anchorStream = deriveAnchorStream(ids, {
         anchorId: l.anchors.ids[0]!,
         bosId: l.tokenizer.bosId,
