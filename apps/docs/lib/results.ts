@@ -206,6 +206,8 @@ export interface CacheTableRow {
 export function cacheTable(files: readonly DataFile[]): CacheTableRow[] {
   return files.flatMap((f) => {
     if (!isRecord(f.content) || !Array.isArray(f.content.rows)) return [];
+    // the cache-policy comparison has rows too, with other fields: it has its own section
+    if (Array.isArray(f.content.policies)) return [];
     const model = f.file.replace(/\.json$/, "");
     return f.content.rows.filter(isRecord).flatMap((r) =>
       typeof r.promptLength === "number" && typeof r.C === "number"

@@ -175,6 +175,8 @@ describe("results data", () => {
       { file: "eval-cache-ac.json", content: { rows: [{ ...row, tFullCache: 0.9, tNoCache: 4 }] } },
       { file: "eval-cache-ep.json", content: { rows: [{ ...row, tFullCache: 1.1 }, { x: 1 }] } },
       { file: "run.jsonl", content: [{ step: 1, loss: 3 }] },
+      // the policy comparison's rows have their own table
+      { file: "eval-policies-none.json", content: { policies: ["full"], rows: [{ ...row }] } },
     ]);
     expect(rows.map((r) => [r.model, r.reductionPct, r.speedupVsNoCache, r.source])).toEqual([
       ["eval-cache-ac", 60, 4, "eval-cache-ac.json"],

@@ -9,9 +9,9 @@ import { join } from "node:path";
 import type { Device } from "@anllm/tensor";
 import { describeDevices } from "@anllm/tensor/testing";
 import { describe, expect, it } from "vitest";
-import { generate, type ModelBatch, resolveModelDType } from "../src/index";
+import { generate, resolveModelDType } from "../src/index";
 import { loadModel, saveModel } from "../src/node";
-import { FIXTURES, type FixtureCase, fixtures, relError } from "./helpers";
+import { batchOf, FIXTURES, fixtures, relError } from "./helpers";
 
 const DIR = join(FIXTURES, "tiny-gqa");
 /**
@@ -20,16 +20,6 @@ const DIR = join(FIXTURES, "tiny-gqa");
  * 0.8e-3 to 1.1e-3 on the three cases (software adapter and CPU reference); the bound leaves 3x.
  */
 const F16_LOGITS_REL = 3e-3;
-
-function batchOf(c: FixtureCase): ModelBatch {
-  return {
-    inputIds: Int32Array.from(c.inputIds),
-    isAnchor: Uint8Array.from(c.isAnchor),
-    batch: c.batch,
-    seqLen: c.seqLen,
-    attention: c.attention,
-  };
-}
 
 describeDevices("f16 model", (getDevice) => {
   it(`loads F16 shards as f16 and matches every golden case within ${F16_LOGITS_REL} relative`, async () => {

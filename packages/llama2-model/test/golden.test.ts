@@ -6,21 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeDevices } from "@anllm/tensor/testing";
 import { expect, it } from "vitest";
-import type { ModelBatch } from "../src/index";
 import { loadModel, saveModel } from "../src/node";
-import { FIXTURES, type FixtureCase, fixtures, relError } from "./helpers";
+import { batchOf, FIXTURES, type FixtureCase, fixtures, relError } from "./helpers";
 
 const DIR = join(FIXTURES, "tiny-gqa");
-
-function batchOf(c: FixtureCase): ModelBatch {
-  return {
-    inputIds: Int32Array.from(c.inputIds),
-    isAnchor: Uint8Array.from(c.isAnchor),
-    batch: c.batch,
-    seqLen: c.seqLen,
-    attention: c.attention,
-  };
-}
 
 describeDevices("golden logits vs numpy HF Llama", (getDevice) => {
   it("loads F16 shards and matches every fixture case within 1e-4 relative", async () => {

@@ -1,6 +1,7 @@
 // Shared test helpers: fixture paths, relative-error comparison, random prompts with anchors.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ModelBatch } from "../src/index";
 
 export const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 
@@ -19,6 +20,17 @@ export const fixtures = JSON.parse(readFileSync(join(FIXTURES, "expected.json"),
   anchorId: number;
   cases: FixtureCase[];
 };
+
+/** A fixture case as a model batch. */
+export function batchOf(c: FixtureCase): ModelBatch {
+  return {
+    inputIds: Int32Array.from(c.inputIds),
+    isAnchor: Uint8Array.from(c.isAnchor),
+    batch: c.batch,
+    seqLen: c.seqLen,
+    attention: c.attention,
+  };
+}
 
 /** max |a - e| / max |e| (the "relative" error of a whole tensor). */
 export function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {

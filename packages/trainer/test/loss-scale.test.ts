@@ -5,11 +5,11 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initDevice, type Tensor } from "@anllm/tensor";
+import { initDevice } from "@anllm/tensor";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TrainerConfigError } from "../src/index";
 import { readMetrics, readTrainerState, train } from "../src/node";
-import { type ToyBatch, toyLoss, toyParams, toyStream } from "./toy";
+import { paramValues, toyParams, toyTrainOptions } from "./toy";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "trainer-ls-"));
 
@@ -17,22 +17,8 @@ beforeAll(async () => {
   await initDevice({ prefer: "cpu" });
 });
 
-function opts(params: Map<string, Tensor>, steps: number, compute: "f32" | "f16") {
-  return {
-    params,
-    loss: (b: ToyBatch) => toyLoss(params, b, compute),
-    data: toyStream(8),
-    steps,
-    schedule: { kind: "constant" as const, lr: 0.05, warmupSteps: 2 },
-    progress: "none" as const,
-  };
-}
-
-async function values(params: Map<string, Tensor>): Promise<number[][]> {
-  const out: number[][] = [];
-  for (const p of params.values()) out.push(Array.from(await p.data()));
-  return out;
-}
+const opts = toyTrainOptions;
+const values = paramValues;
 
 /** GradScaler's scale after each step, replayed from the skipped flags. */
 function replayScale(skipped: boolean[], init: number, interval: number): number[] {

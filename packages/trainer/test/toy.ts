@@ -70,6 +70,30 @@ export function toyParams(seed = 5): Map<string, Tensor> {
   ]);
 }
 
+/** train() options of the toy problem (constant lr 0.05, 2 warm-up steps, batches of 8). */
+export function toyTrainOptions(
+  params: Map<string, Tensor>,
+  steps: number,
+  compute: "f32" | "f16" = "f32",
+) {
+  return {
+    params,
+    loss: (b: ToyBatch) => toyLoss(params, b, compute),
+    data: toyStream(8),
+    steps,
+    batchTokens: (b: ToyBatch) => b.batch,
+    schedule: { kind: "constant" as const, lr: 0.05, warmupSteps: 2 },
+    progress: "none" as const,
+  };
+}
+
+/** Every parameter's values, in map order. */
+export async function paramValues(params: Map<string, Tensor>): Promise<number[][]> {
+  const out: number[][] = [];
+  for (const p of params.values()) out.push(Array.from(await p.data()));
+  return out;
+}
+
 /**
  * Mean cross-entropy of the softmax regression on one batch; `compute: "f16"` runs it in half
  * precision on f16 casts of the (f32) parameters, as mixed-precision training does.

@@ -9,7 +9,7 @@ import { initDevice, mul, type Tensor } from "@anllm/tensor";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CheckpointError, NonFiniteError, TrainerConfigError } from "../src/index";
 import { latestCheckpoint, readMetrics, readTrainerState, train } from "../src/node";
-import { type ToyBatch, toyLoss, toyParams, toyStream } from "./toy";
+import { paramValues, type ToyBatch, toyLoss, toyParams, toyStream, toyTrainOptions } from "./toy";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "trainer-"));
 
@@ -17,23 +17,8 @@ beforeAll(async () => {
   await initDevice({ prefer: "cpu" });
 });
 
-function baseOpts(params: Map<string, Tensor>, steps: number) {
-  return {
-    params,
-    loss: (b: ToyBatch) => toyLoss(params, b),
-    data: toyStream(8),
-    steps,
-    batchTokens: (b: ToyBatch) => b.batch,
-    schedule: { kind: "constant" as const, lr: 0.05, warmupSteps: 2 },
-    progress: "none" as const,
-  };
-}
-
-async function values(params: Map<string, Tensor>): Promise<number[][]> {
-  const out: number[][] = [];
-  for (const p of params.values()) out.push(Array.from(await p.data()));
-  return out;
-}
+const baseOpts = (params: Map<string, Tensor>, steps: number) => toyTrainOptions(params, steps);
+const values = paramValues;
 
 describe("train", () => {
   it("lowers the loss on a learnable problem and reports metrics", async () => {
