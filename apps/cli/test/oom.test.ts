@@ -65,7 +65,7 @@ describe("anllm train out of device memory", () => {
     });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /anllm train: OutOfMemoryError: out of device memory: cannot allocate f32 \[[0-9, ]+\] \([0-9.]+ KiB\) with [0-9.]+ KiB already allocated \(limit 1\.0 MiB\); a training step here needs about [0-9.]+ MiB/,
+      /anllm train: OutOfMemoryError: out of device memory: cannot allocate f32 \[[0-9, ]+\] \([0-9.]+ KiB\) with [0-9.]+ KiB already allocated \(limit 1\.00 MiB\); a training step here needs about [0-9.]+ MiB/,
     );
     expect(r.stderr).toMatch(/--checkpoint-activations: [0-9.]+ [KM]iB/);
     expect(r.stderr).toContain(`The last checkpoint (${join(ckpts, "step-00000004")}) is intact`);

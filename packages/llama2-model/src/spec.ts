@@ -1,6 +1,10 @@
 // Shape-only description of a Llama model: every parameter's HF name and shape, parameter counts
 // and memory needs (weights, training state, KV cache), computed without allocating any tensor.
+import { formatBytes } from "@anllm/tensor";
 import { type LlamaConfig, validateConfig } from "./config";
+
+/** Human-readable byte count (GiB / MiB / KiB): @anllm/tensor's, re-exported. */
+export { formatBytes };
 
 /** One parameter: HF tensor name and shape ([out, in] for linear layers). */
 export interface ParamSpec {
@@ -170,16 +174,4 @@ export function memoryReport(
     training: trainingMemory(c, { batch, seqLen, compute: opts.compute ?? "f32" }),
   };
   return report;
-}
-
-/** Human-readable byte count (GiB / MiB / KiB). */
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(u === 0 ? 0 : 2)} ${units[u]}`;
 }

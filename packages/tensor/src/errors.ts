@@ -1,5 +1,6 @@
 // Named error classes of @anllm/tensor: every failure a caller can meet has its own class and a
 // message that says what was expected and what to do.
+import { formatBytes } from "./format";
 
 /** No usable WebGPU adapter; the message explains how to install one (Mesa lavapipe). */
 export class DeviceUnavailableError extends Error {
@@ -115,12 +116,7 @@ export class OutOfMemoryError extends Error {
     readonly limitBytes: number | undefined,
     hint = "",
   ) {
-    const size = (n: number) =>
-      n >= 2 ** 30
-        ? `${(n / 2 ** 30).toFixed(2)} GiB`
-        : n >= 2 ** 20
-          ? `${(n / 2 ** 20).toFixed(1)} MiB`
-          : `${(n / 2 ** 10).toFixed(1)} KiB`;
+    const size = formatBytes;
     super(
       `out of device memory: cannot allocate ${what} (${size(bytes)}) with ${size(allocatedBytes)} already allocated` +
         (limitBytes !== undefined ? ` (limit ${size(limitBytes)})` : "") +

@@ -5,13 +5,15 @@ import { describe, expect, it } from "vitest";
 import { F16RangeError } from "./errors";
 import { f16ToF32, f32ToF16, f32ToF16Checked } from "./half";
 import * as T from "./index";
-import { seededRandom } from "./random";
-import { describeDevices, expectAllClose, expectSameAsCpu, itOnWebGPU } from "./testing";
+import {
+  describeDevices,
+  expectAllClose,
+  expectSameAsCpu,
+  itOnWebGPU,
+  seededValues,
+} from "./testing";
 
-function host(n: number, seed: number, amp = 1): Float32Array {
-  const r = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => (r.next() * 2 - 1) * amp);
-}
+const host = seededValues;
 
 /** What f16 storage keeps of `x`: round to nearest even, then widen. */
 const asF16 = (x: Float32Array) => f16ToF32(f32ToF16(x));

@@ -18,6 +18,7 @@ export {
 } from "./errors";
 export type { TensorOptions } from "./factories";
 export { arange, fromBF16, fromF16, full, ones, randn, tensor, uniform, zeros } from "./factories";
+export { formatBytes } from "./format";
 export {
   bf16ToF32,
   F16_MAX,

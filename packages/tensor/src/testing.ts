@@ -194,6 +194,12 @@ async function webgpuDevice(): Promise<Device> {
 /** The kind of suite describeDevices is registering tests for (null outside its body). */
 let registering: "cpu" | "webgpu" | null = null;
 
+/** `n` seeded values uniform in [-amp, amp) (the kernels' test inputs; same stream for a seed). */
+export function seededValues(n: number, seed: number, amp = 1): Float32Array {
+  const r = seededRandom(seed);
+  return Float32Array.from({ length: n }, () => (r.next() * 2 - 1) * amp);
+}
+
 /**
  * Runs `body` twice: under "<name> [cpu]" with the CPU device and "<name> [webgpu]" with the
  * WebGPU device (Dawn in Node). The WebGPU suite fails when no adapter exists and asserts that

@@ -9,18 +9,20 @@
 import { expect } from "vitest";
 import { f16ToF32, f32ToF16 } from "../half";
 import * as T from "../index";
-import { seededRandom } from "../random";
-import { describeDevices, expectAllClose, expectSameAsCpu, itOnWebGPU } from "../testing";
+import {
+  describeDevices,
+  expectAllClose,
+  expectSameAsCpu,
+  itOnWebGPU,
+  seededValues,
+} from "../testing";
 import { GPU_TILING, SOFTWARE_TILING } from "./matmul/matmul.wgsl";
 
 const F16_SAME = { rtol: 4e-3, atol: 2e-3 };
 const F16_VS_F32 = { rtol: 1e-2, atol: 1e-2 };
 
 /** Seeded values in [-amp, amp), already f16-representable (so f16 and f32 runs see the same). */
-function host(n: number, seed: number, amp = 1): Float32Array {
-  const r = seededRandom(seed);
-  return f16ToF32(f32ToF16(Float32Array.from({ length: n }, () => (r.next() * 2 - 1) * amp)));
-}
+const host = (n: number, seed: number, amp = 1) => f16ToF32(f32ToF16(seededValues(n, seed, amp)));
 
 type Build = (dtype: "f16" | "f32") => T.Tensor[];
 

@@ -34,12 +34,12 @@ describe("device memory budget [webgpu]", () => {
     expect(oom.allocatedBytes).toBe(4 * MiB); // the pool was released before giving up
     expect(oom.limitBytes).toBe(10 * MiB);
     expect(oom.message).toBe(
-      "out of device memory: cannot allocate lm_head.weight (5.0 MiB) with 4.0 MiB already allocated (limit 10.0 MiB)",
+      "out of device memory: cannot allocate lm_head.weight (5.00 MiB) with 4.00 MiB already allocated (limit 10.00 MiB)",
     );
     // activations are named by dtype and shape
     const c = T.add(a, a);
     expect(() => T.add(a, c)).toThrow(
-      "cannot allocate f32 [1024, 1024] (4.0 MiB) with 8.0 MiB already allocated (limit 10.0 MiB)",
+      "cannot allocate f32 [1024, 1024] (4.00 MiB) with 8.00 MiB already allocated (limit 10.00 MiB)",
     );
     a.dispose();
     c.dispose();

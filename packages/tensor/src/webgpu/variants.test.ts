@@ -4,8 +4,7 @@
 import { afterAll, beforeAll, describe, it } from "vitest";
 import * as T from "../index";
 import { initNodeDevice } from "../node";
-import { seededRandom } from "../random";
-import { expectSameAsCpu } from "../testing";
+import { expectSameAsCpu, seededValues } from "../testing";
 import type { WebGPUDevice } from "./webgpu-device";
 
 let dev: WebGPUDevice;
@@ -14,10 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => dev?.destroy());
 
-function host(n: number, seed: number): Float32Array {
-  const r = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => r.next() * 4 - 2);
-}
+const host = (n: number, seed: number) => seededValues(n, seed, 2);
 
 describe("hardware kernel variants", () => {
   it("row kernels and reductions (workgroup trees)", async () => {

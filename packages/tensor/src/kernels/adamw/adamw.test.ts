@@ -1,13 +1,15 @@
 // Fused AdamW kernel vs reference and vs the textbook formula over several steps.
 import { it } from "vitest";
 import * as T from "../../index";
-import { seededRandom } from "../../random";
-import { describeDevices, expectAllClose, expectSameAsCpu, itOnWebGPU } from "../../testing";
+import {
+  describeDevices,
+  expectAllClose,
+  expectSameAsCpu,
+  itOnWebGPU,
+  seededValues,
+} from "../../testing";
 
-function host(n: number, seed: number): Float32Array {
-  const r = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => r.next() * 2 - 1);
-}
+const host = (n: number, seed: number) => seededValues(n, seed);
 
 describeDevices("adamwUpdate", () => {
   it("matches the AdamW formula for 3 steps", async () => {

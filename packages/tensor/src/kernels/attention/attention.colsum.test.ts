@@ -4,12 +4,9 @@
 import { describe, expect, it } from "vitest";
 import * as T from "../../index";
 import { seededRandom } from "../../random";
-import { describeDevices, expectAllClose, expectSameAsCpu } from "../../testing";
+import { describeDevices, expectAllClose, expectSameAsCpu, seededValues } from "../../testing";
 
-function host(n: number, seed: number): Float32Array {
-  const r = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => r.next() * 2 - 1);
-}
+const host = (n: number, seed: number) => seededValues(n, seed);
 
 /** A chunk of lq queries (positions c..c+lq-1) over lk keys (positions 0..lk-1), with kUntil. */
 function layout(lq: number, lk: number, seed: number) {

@@ -12,6 +12,7 @@ import {
   expectSameAsCpu,
   gradCheck,
   itOnWebGPU,
+  seededValues,
 } from "../../testing";
 
 const ATTN = { rtol: 1e-4, atol: 2e-5 };
@@ -106,10 +107,7 @@ function denseAttention(
   return out;
 }
 
-function host(n: number, seed: number): Float32Array {
-  const r = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => r.next() * 2 - 1);
-}
+const host = (n: number, seed: number) => seededValues(n, seed);
 
 /** Seeded q [B, H, lq, D] and k, v [B, KV, lk, D] leaves that record gradients. */
 function qkvParams(B: number, H: number, KV: number, lq: number, lk: number, D: number) {

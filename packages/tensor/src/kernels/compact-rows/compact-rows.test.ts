@@ -2,13 +2,9 @@
 // against plain host loops, bit-exact, on both devices.
 import { expect, it } from "vitest";
 import * as T from "../../index";
-import { seededRandom } from "../../random";
-import { describeDevices } from "../../testing";
+import { describeDevices, seededValues } from "../../testing";
 
-function host(n: number, seed: number): Float32Array {
-  const r = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => r.next() * 2 - 1);
-}
+const host = (n: number, seed: number) => seededValues(n, seed);
 
 /** Reference: x [batch, mid, rows, inner] with each entry's rows replaced by f(b, rows). */
 function perRows(

@@ -8,14 +8,12 @@ import {
   expectSameAsCpu,
   gradCheck,
   itOnWebGPU,
+  seededValues,
 } from "../../testing";
 
 const EXACT = { rtol: 0, atol: 0 };
 
-function host(n: number, seed: number): Float32Array {
-  const r = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => r.next() * 2 - 1);
-}
+const host = (n: number, seed: number) => seededValues(n, seed);
 
 describeDevices("movement", () => {
   itOnWebGPU("permute / transpose / slice / concat / expand / reshape", async () => {

@@ -2,19 +2,16 @@
 // and its gradient.
 import { describe, expect, it } from "vitest";
 import * as T from "../../index";
-import { seededRandom } from "../../random";
 import {
   describeDevices,
   expectAllClose,
   expectSameAsCpu,
   gradCheck,
   itOnWebGPU,
+  seededValues,
 } from "../../testing";
 
-function host(n: number, seed: number, s = 3): Float32Array {
-  const r = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => (r.next() * 2 - 1) * s);
-}
+const host = (n: number, seed: number, s = 3) => seededValues(n, seed, s);
 
 describeDevices("crossEntropy", () => {
   it("equals -log_softmax[target], mean over non-ignored", async () => {

@@ -2,22 +2,19 @@
 // every tiling variant; plus gradient checks for all transpose combinations.
 import { describe, expect, it } from "vitest";
 import * as T from "../../index";
-import { seededRandom } from "../../random";
 import {
   describeDevices,
   expectAllClose,
   expectSameAsCpu,
   gradCheck,
   itOnWebGPU,
+  seededValues,
 } from "../../testing";
 import { GPU_TILING, SOFTWARE_TILING } from "./matmul.wgsl";
 
 const matmulTol = (K: number) => ({ rtol: 1e-4 * Math.sqrt(K), atol: 1e-4 * Math.sqrt(K) });
 
-function host(n: number, seed: number): Float32Array {
-  const r = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => r.next() * 2 - 1);
-}
+const host = (n: number, seed: number) => seededValues(n, seed);
 
 function naive(a: Float32Array, b: Float32Array, M: number, K: number, N: number): Float32Array {
   const c = new Float32Array(M * N);

@@ -1,21 +1,18 @@
 // Reduction kernel (sum / max / argmax over any axis) vs reference, and reduction gradients.
 import { describe, expect, it } from "vitest";
 import * as T from "../../index";
-import { seededRandom } from "../../random";
 import {
   describeDevices,
   expectAllClose,
   expectSameAsCpu,
   gradCheck,
   itOnWebGPU,
+  seededValues,
 } from "../../testing";
 
 const REDUCE = { rtol: 1e-5, atol: 1e-5 };
 
-function host(n: number, seed: number): Float32Array {
-  const r = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => r.next() * 4 - 2);
-}
+const host = (n: number, seed: number) => seededValues(n, seed, 2);
 
 describeDevices("reduce", () => {
   itOnWebGPU("sum / mean / max / argmax over each axis of odd shapes", async () => {

@@ -1,19 +1,16 @@
 // RMSNorm kernels vs reference (odd widths) and gradient checks for input and weight.
 import { describe, it } from "vitest";
 import * as T from "../../index";
-import { seededRandom } from "../../random";
 import {
   describeDevices,
   expectAllClose,
   expectSameAsCpu,
   gradCheck,
   itOnWebGPU,
+  seededValues,
 } from "../../testing";
 
-function host(n: number, seed: number): Float32Array {
-  const r = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => r.next() * 2 - 1);
-}
+const host = (n: number, seed: number) => seededValues(n, seed);
 
 describeDevices("rmsNorm", () => {
   it("matches the definition", async () => {

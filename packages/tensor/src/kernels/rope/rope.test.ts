@@ -1,19 +1,16 @@
 // Rotary embedding kernel vs reference (arbitrary position ids) and its gradient.
 import { describe, expect, it } from "vitest";
 import * as T from "../../index";
-import { seededRandom } from "../../random";
 import {
   describeDevices,
   expectAllClose,
   expectSameAsCpu,
   gradCheck,
   itOnWebGPU,
+  seededValues,
 } from "../../testing";
 
-function host(n: number, seed: number): Float32Array {
-  const r = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => r.next() * 2 - 1);
-}
+const host = (n: number, seed: number) => seededValues(n, seed);
 
 describeDevices("rope", () => {
   it("rotates pairs (d, d + half) by pos * theta^(-2d/headDim)", async () => {

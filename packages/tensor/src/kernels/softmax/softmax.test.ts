@@ -1,21 +1,18 @@
 // Softmax / log-softmax kernels vs reference (any axis, wide rows) and their gradients.
 import { describe, it } from "vitest";
 import * as T from "../../index";
-import { seededRandom } from "../../random";
 import {
   describeDevices,
   expectAllClose,
   expectSameAsCpu,
   gradCheck,
   itOnWebGPU,
+  seededValues,
 } from "../../testing";
 
 const SOFTMAX = { rtol: 1e-5, atol: 1e-6 };
 
-function host(n: number, seed: number, s = 4): Float32Array {
-  const r = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => (r.next() * 2 - 1) * s);
-}
+const host = (n: number, seed: number, s = 4) => seededValues(n, seed, s);
 
 describeDevices("softmax", () => {
   it("matches the definition", async () => {
