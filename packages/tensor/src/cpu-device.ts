@@ -56,7 +56,7 @@ export class CpuDevice implements Backend {
     return new CpuStorage(storageBytes(elems, dtype));
   }
 
-  upload(data: TypedArray | Uint16Array): Storage {
+  upload(data: TypedArray | Uint16Array, _what?: () => string): Storage {
     const s = new CpuStorage(Math.max(4, Math.ceil(data.byteLength / 4) * 4));
     new Uint8Array(s.buffer).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     return s;

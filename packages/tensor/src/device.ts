@@ -42,12 +42,12 @@ export interface KernelArg {
 /** What the op layer needs from a device. */
 export interface Backend extends Device {
   /**
-   * Uninitialised storage for `elems` elements of `dtype`; `what` names it in an
-   * OutOfMemoryError (a tensor's name, or its dtype and shape).
+   * Uninitialised storage for `elems` elements of `dtype`; `what()` names it in an
+   * OutOfMemoryError (a tensor's name, or its dtype and shape; only called then).
    */
-  alloc(elems: number, dtype: DType, what?: string): Storage;
+  alloc(elems: number, dtype: DType, what?: () => string): Storage;
   /** Storage holding `data`'s bytes as they are (f16 tensors upload their 16-bit codes). */
-  upload(data: TypedArray | Uint16Array, what?: string): Storage;
+  upload(data: TypedArray | Uint16Array, what?: () => string): Storage;
   /** Reads `elems` elements back; f16 storage comes back decoded as a Float32Array. */
   read(s: Storage, elems: number, dtype: DType): Promise<TypedArray>;
   release(s: Storage): void;

@@ -48,7 +48,7 @@ export function tensor(
   const b = backendOf(opts);
   // f16: the device stores 16-bit codes; values beyond f16's range are refused, not made inf
   const stored = dtype === "f16" ? f32ToF16Checked(arr, opts?.name ?? "tensor()") : arr;
-  const what = opts?.name ?? `${dtype} [${shape.join(", ")}]`;
+  const what = () => opts?.name ?? `${dtype} [${shape.join(", ")}]`;
   return finish(Tensor.fresh(b, b.upload(stored, what), shape, dtype), opts);
 }
 
@@ -117,7 +117,7 @@ export function fromF16(u16: Uint16Array, shape: readonly number[], opts?: Tenso
   checkSize("fromF16", u16.length, shape);
   if (opts?.dtype === "f16") {
     const b = backendOf(opts);
-    const what = opts?.name ?? `f16 [${shape.join(", ")}]`;
+    const what = () => opts?.name ?? `f16 [${shape.join(", ")}]`;
     return finish(Tensor.fresh(b, b.upload(u16, what), shape, "f16"), opts);
   }
   return tensor(f16ToF32(u16), shape, { ...opts, dtype: "f32" });

@@ -15,7 +15,12 @@ export function empty(shape: readonly number[], dtype: DType, like?: Tensor): Te
     if (!Number.isInteger(d) || d < 0) throw new ShapeError(`invalid shape [${shape}]`);
     n *= d;
   }
-  return Tensor.fresh(b, b.alloc(n, dtype, `${dtype} [${shape.join(", ")}]`), shape, dtype);
+  return Tensor.fresh(
+    b,
+    b.alloc(n, dtype, () => `${dtype} [${shape.join(", ")}]`),
+    shape,
+    dtype,
+  );
 }
 
 /** Normalises a possibly negative axis. */
@@ -93,7 +98,7 @@ export function launchElementwise(
   const b = inputs[0]?.backend ?? backend ?? getBackend();
   const out = Tensor.fresh(
     b,
-    b.alloc(shapeSize(shape), outDtype, `${outDtype} [${shape.join(", ")}]`),
+    b.alloc(shapeSize(shape), outDtype, () => `${outDtype} [${shape.join(", ")}]`),
     shape,
     outDtype,
   );

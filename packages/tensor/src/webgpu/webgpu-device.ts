@@ -98,42 +98,37 @@ export class WebGPUDevice implements Backend {
     if (!this.error) this.error = e;
   }
 
-  /** Bytes of every buffer this device created and has not destroyed (live and pooled). */
-  private heldBytes = 0;
+  /** Bytes of every buffer this device created and has not destroyed (live tensors and pool). */
+  allocatedBytes = 0;
 
   /** The byte budget (see WebGPUDeviceOptions.memoryLimitBytes); undefined: none. */
   memoryLimitBytes: number | undefined;
 
-  /** Bytes held by buffers (live tensors and the pool). */
-  get allocatedBytes(): number {
-    return this.heldBytes;
-  }
-
-  private createBuffer(cls: number, mapped: boolean, what: string, bytes = cls): GPUBuffer {
+  private createBuffer(cls: number, mapped: boolean, what: () => string, bytes: number): GPUBuffer {
     if (cls > this.limits.maxBufferSize) {
       throw new KernelError(
         `tensor of ${cls} bytes exceeds the adapter's maxBufferSize (${this.limits.maxBufferSize})`,
       );
     }
     const limit = this.memoryLimitBytes;
-    if (limit !== undefined && this.heldBytes + cls > limit) {
+    if (limit !== undefined && this.allocatedBytes + cls > limit) {
       // cached buffers first: they are memory nobody uses
-      this.heldBytes -= this.pool.trim();
-      if (this.heldBytes + cls > limit) {
-        throw new OutOfMemoryError(what, bytes, this.heldBytes, limit);
+      this.allocatedBytes -= this.pool.trim();
+      if (this.allocatedBytes + cls > limit) {
+        throw new OutOfMemoryError(what(), bytes, this.allocatedBytes, limit);
       }
     }
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     // a driver's own out-of-memory is reported at the next sync point, naming the tensor
     this.gpu.pushErrorScope("out-of-memory");
     const buf = this.gpu.createBuffer({ size: cls, usage, mappedAtCreation: mapped });
-    const held = this.heldBytes;
+    const held = this.allocatedBytes;
     this.scopes.push(
       this.gpu.popErrorScope().then((e) => {
-        if (e) this.record(new OutOfMemoryError(what, bytes, held, undefined));
+        if (e) this.record(new OutOfMemoryError(what(), bytes, held, undefined));
       }),
     );
-    this.heldBytes += cls;
+    this.allocatedBytes += cls;
     return buf;
   }
 
@@ -150,16 +145,17 @@ export class WebGPUDevice implements Backend {
     }
   }
 
-  alloc(elems: number, dtype: DType, what?: string): Storage {
+  alloc(elems: number, dtype: DType, what?: () => string): Storage {
     this.checkDtype(dtype);
     const bytes = storageBytes(elems, dtype);
     const cls = sizeClass(bytes);
     const buf =
-      this.pool.take(cls) ?? this.createBuffer(cls, false, what ?? `${dtype} x ${elems}`, bytes);
+      this.pool.take(cls) ??
+      this.createBuffer(cls, false, what ?? (() => `${dtype} x ${elems}`), bytes);
     return new GpuStorage(buf, bytes, cls);
   }
 
-  upload(data: TypedArray | Uint16Array, what?: string): Storage {
+  upload(data: TypedArray | Uint16Array, what?: () => string): Storage {
     if (data.byteLength % 4 !== 0) {
       // an odd number of 16-bit codes: pad to whole 4-byte words (WebGPU writes in words)
       const padded = new Uint16Array(data.length + 1);
@@ -178,7 +174,7 @@ export class WebGPUDevice implements Backend {
       return new GpuStorage(pooled, bytes, cls);
     }
     // a fresh mapped buffer: no hazard with queued work that may still read pooled buffers
-    const buf = this.createBuffer(cls, true, what ?? `${data.length} values`, bytes);
+    const buf = this.createBuffer(cls, true, what ?? (() => `${data.length} values`), bytes);
     new Uint8Array(buf.getMappedRange()).set(
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     );
