@@ -125,9 +125,8 @@ class TrainingRun<B> {
   consecutiveSkips = 0;
   history: StepMetrics[] = [];
   lastSavedStep = -1;
-  /** dynamic loss scaling (null: off): the current scale and the good steps since it changed */
-  lossScale: { scale: number; goodSteps: number } | null;
-  readonly scaling: Required<LossScaleOptions> | null;
+  /** dynamic loss scaling (null: off): its options, the scale and the good steps since it changed */
+  scaler: (Required<LossScaleOptions> & { scale: number; goodSteps: number }) | null;
 
   constructor(readonly o: TrainOptions<B>) {
     this.params = uniqueParams(o.params);
@@ -137,8 +136,8 @@ class TrainingRun<B> {
     if (o.outDir) makeDirs(o.outDir);
     this.metrics = o.outDir ? new MetricsWriter(join(o.outDir, "metrics.jsonl")) : null;
     this.ckptRoot = o.outDir ? join(o.outDir, "checkpoints") : null;
-    this.scaling = o.lossScale ? resolveLossScale(o.lossScale) : null;
-    this.lossScale = this.scaling ? { scale: this.scaling.init, goodSteps: 0 } : null;
+    const ls = o.lossScale ? resolveLossScale(o.lossScale) : null;
+    this.scaler = ls ? { ...ls, scale: ls.init, goodSteps: 0 } : null;
   }
 
   async run(): Promise<TrainResult> {
@@ -203,7 +202,7 @@ class TrainingRun<B> {
     this.cursor = st.dataCursor;
     this.resumedExtra = st.extra;
     // a checkpoint of a run without loss scaling continues from the initial scale
-    if (this.lossScale && st.lossScale) this.lossScale = { ...st.lossScale };
+    if (this.scaler && st.lossScale) Object.assign(this.scaler, st.lossScale);
     this.lastCheckpoint = dir;
     this.lastSavedStep = st.step;
     await this.metrics?.truncateAfter(st.step);
@@ -251,7 +250,7 @@ class TrainingRun<B> {
       lossSum += await this.microStep(r.value, stepNo, micro);
     }
     const loss = lossSum / this.gradAccum;
-    const ls = this.lossScale;
+    const ls = this.scaler;
     // the gradients hold scale * dL/dw: their norm, unscaled
     const gradNorm = (await globalGradNorm(this.params.values())) / (ls?.scale ?? 1);
     // with loss scaling, inf/NaN gradients of a finite loss are an f16 overflow: skip the step
@@ -262,7 +261,7 @@ class TrainingRun<B> {
     const factor = clipFactor(gradNorm, this.o.maxGradNorm === undefined ? 1 : this.o.maxGradNorm);
     if (finite) this.optimizer.step(lr, factor / (ls?.scale ?? 1));
     this.optimizer.zeroGrad();
-    if (ls && this.scaling) this.updateScale(ls, overflow, stepNo);
+    if (ls) this.updateScale(ls, overflow, stepNo);
     this.step = stepNo;
     this.totalTokens += tokens;
     this.cursor = this.o.data.cursor();
@@ -285,14 +284,13 @@ class TrainingRun<B> {
 
   /** GradScaler's update: back off on overflow, grow after growthInterval good steps. */
   private updateScale(
-    ls: { scale: number; goodSteps: number },
+    ls: NonNullable<TrainingRun<B>["scaler"]>,
     overflow: boolean,
     step: number,
   ): void {
-    const s = this.scaling as Required<LossScaleOptions>;
     if (overflow) {
       this.skipped += 1;
-      ls.scale *= s.backoffFactor;
+      ls.scale *= ls.backoffFactor;
       ls.goodSteps = 0;
       process.stderr.write(
         `note: inf/NaN gradients at step ${step} (f16 overflow): step skipped, loss scale now ${ls.scale}\n`,
@@ -300,8 +298,8 @@ class TrainingRun<B> {
       return;
     }
     ls.goodSteps += 1;
-    if (ls.goodSteps >= s.growthInterval) {
-      ls.scale *= s.growthFactor;
+    if (ls.goodSteps >= ls.growthInterval) {
+      ls.scale *= ls.growthFactor;
       ls.goodSteps = 0;
     }
   }
@@ -309,7 +307,7 @@ class TrainingRun<B> {
   /** Forward + backward of one micro-batch; returns its (unscaled) loss. */
   private async microStep(batch: B, step: number, micro: number): Promise<number> {
     const ctx = { step, micro, rng: this.rng };
-    const k = (this.lossScale?.scale ?? 1) / this.gradAccum;
+    const k = (this.scaler?.scale ?? 1) / this.gradAccum;
     const lossT = tidy(() => {
       const l = this.o.loss(batch, ctx);
       if (l.size !== 1)
@@ -388,7 +386,9 @@ class TrainingRun<B> {
           rng: this.rng.state(),
           dataCursor: this.cursor ?? this.o.data.cursor(),
           extra: this.o.extraState ?? null,
-          lossScale: this.lossScale ? { ...this.lossScale } : null,
+          lossScale: this.scaler
+            ? { scale: this.scaler.scale, goodSteps: this.scaler.goodSteps }
+            : null,
         },
         config: this.o.config,
         files: this.o.checkpointFiles,
