@@ -123,15 +123,15 @@ export function decoderLayer(x: Tensor, layer: number, ctx: LayerContext): Tenso
  */
 export function checkpointedDecoderLayer(x: Tensor, layer: number, ctx: LayerContext): Tensor {
   const names = Object.values(layerNames(layer));
-  const withWeights = (ws: Tensor[]): LayerContext => ({
-    ...ctx,
+  const withWeights = (ws: Tensor[], base: LayerContext = ctx): LayerContext => ({
+    ...base,
     params: new Map(names.map((nm, i) => [nm, ws[i] as Tensor])),
   });
   const op = customGrad((xin: Tensor, ...ws: Tensor[]) => {
     // the recompute runs after the forward's caller has disposed the mask and positions: hold
     // our own references (owned by this op's tape node, freed with it)
     const again: LayerContext = {
-      ...withWeights(ws),
+      ...ctx,
       mask: retainMask(ctx.mask),
       positions: ctx.positions.view(ctx.positions.shape),
     };
@@ -142,10 +142,7 @@ export function checkpointedDecoderLayer(x: Tensor, layer: number, ctx: LayerCon
           // fresh leaves over the same storage: the recomputed layer's tape ends at them
           const xl = param(xin.detach());
           const wl = ws.map((w) => param(w.detach()));
-          const y = decoderLayer(xl, layer, {
-            ...again,
-            params: new Map(names.map((nm, i) => [nm, wl[i] as Tensor])),
-          });
+          const y = decoderLayer(xl, layer, withWeights(wl, again));
           backward(y, dy);
           y.dispose();
           return [xl, ...wl].map((leaf) => {

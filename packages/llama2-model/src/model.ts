@@ -211,12 +211,9 @@ export class Llama2 {
     return out;
   }
 
-  /**
-   * Final-norm hidden states [batch, seqLen, dModel] and the batch's host arrays; `compute`: run
-   * the forward in that dtype (see `loss`).
-   */
-  hidden(batch: ModelBatch, compute?: ModelDType): { hidden: Tensor; arrays: BatchArrays } {
-    return this.hiddenWith(batch, this.paramsIn(compute));
+  /** Final-norm hidden states [batch, seqLen, dModel] and the batch's host arrays. */
+  hidden(batch: ModelBatch): { hidden: Tensor; arrays: BatchArrays } {
+    return this.hiddenWith(batch, this.params);
   }
 
   private hiddenWith(
