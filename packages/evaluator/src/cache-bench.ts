@@ -25,6 +25,8 @@ export interface CacheBenchInput {
   chunkSize?: number;
   /** Timed repeats per mode; the median is reported (default 1). */
   repeats?: number;
+  /** Timed repeats of the no-cache baseline, the slowest mode by far (default: `repeats`). */
+  noCacheRepeats?: number;
   /** Prepend this id (e.g. BOS) to every prompt. */
   bosId?: number;
   /** Skip the (slow) no-cache baseline. */
@@ -121,7 +123,12 @@ export async function runCacheBench(input: CacheBenchInput): Promise<CacheBenchR
     const full = await timed(input.scorer, prompts, { ...base, cache: "full" }, repeats);
     const none = input.skipNoCache
       ? undefined
-      : await timed(input.scorer, prompts, { ...base, cache: "none" }, repeats);
+      : await timed(
+          input.scorer,
+          prompts,
+          { ...base, cache: "none" },
+          input.noCacheRepeats ?? repeats,
+        );
     const reduction = summarizeUsage(anchor.result.usage.map((u) => [u]));
     rows.push({
       promptLength: length,

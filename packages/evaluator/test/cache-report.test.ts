@@ -62,6 +62,30 @@ describe("runCacheBench", () => {
     expect(r.baselinesAgree).toBe(1);
     expect(rows[0]!.C).toBeLessThan(r.C);
   });
+
+  it("times the anchor and full cache `repeats` times and the no-cache baseline `noCacheRepeats` times", async () => {
+    const scorer = new VisibleCountScorer({ vocabSize: 64, maxLength: 512 });
+    const calls: string[] = [];
+    const generate = scorer.generate.bind(scorer);
+    scorer.generate = (prompts, opts) => {
+      calls.push(`${opts.cache}:${prompts[0]!.length}`);
+      return generate(prompts, opts);
+    };
+    const sentences = [Int32Array.from([1, 2, 3, 63])];
+    await runCacheBench({
+      scorer,
+      sentences,
+      anchorIds: [63],
+      promptLengths: [128],
+      maxNewTokens: 2,
+      repeats: 3,
+      noCacheRepeats: 1,
+    });
+    const timed = calls.filter((c) => c.endsWith(":128"));
+    expect(timed.filter((c) => c.startsWith("anchor"))).toHaveLength(3);
+    expect(timed.filter((c) => c.startsWith("full"))).toHaveLength(3);
+    expect(timed.filter((c) => c.startsWith("none"))).toHaveLength(1);
+  });
 });
 
 const ppl = (

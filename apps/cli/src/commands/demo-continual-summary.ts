@@ -9,6 +9,9 @@ import type { TrainingRun } from "../wiring/run-training";
 import type { ContinualOptions } from "./demo-continual";
 import { cacheExperimentJson } from "./demo-summary";
 
+/** Timed runs of the anchor and full cache in the cache experiment (the median is reported). */
+export const CACHE_REPEATS = 3;
+
 /** Everything the summary is built from. */
 export interface ContinualResults {
   o: ContinualOptions;
@@ -132,7 +135,8 @@ export function continualSummary(r: ContinualResults) {
     cacheExperiment: c && {
       model: "AnLLM-AC",
       ...cacheExperimentJson(c),
-      timing: "median of 3 runs per mode after a warm-up",
+      timing: `median of ${CACHE_REPEATS} runs of the anchor and the full cache, one no-cache run, after a warm-up`,
+      note: `up to ${c.promptLength + c.meanNewTokens} positions; base and AnLLM-AC were trained on rows of ${o.cfg.seqLen} tokens, so this measures cache size and time, not quality`,
     },
     files: {
       checkpoint: run.result.checkpointDir,

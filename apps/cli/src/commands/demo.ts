@@ -115,14 +115,14 @@ const OPTIONS: OptionSpecs = {
   "cache-prompt": {
     type: "string",
     arg: "N",
-    help: "prompt length of the cache experiment",
-    default: "384",
+    help: "prompt length of the cache experiment (continual: may exceed the base's positions; it measures size and time)",
+    computedDefault: "2048, 384 with --from-scratch",
   },
   "cache-new-tokens": {
     type: "string",
     arg: "N",
     help: "tokens generated per prompt in the cache experiment",
-    default: "16",
+    computedDefault: "8, 16 with --from-scratch",
   },
 };
 
@@ -233,8 +233,8 @@ async function demoOptions(v: Values) {
     windows: int(c, v, "eval-windows", 1, 4096) ?? (scratch ? 8 : HELDOUT_PROTOCOL.maxWindows),
     lengths,
     maxRatio: num(c, v, "max-ratio", 1)!,
-    cachePrompt: int(c, v, "cache-prompt", 16)!,
-    cacheNew: int(c, v, "cache-new-tokens", 1, 1024)!,
+    cachePrompt: int(c, v, "cache-prompt", 16, 16384) ?? (scratch ? 384 : 2048),
+    cacheNew: int(c, v, "cache-new-tokens", 1, 1024) ?? (scratch ? 16 : 8),
     promptText: str(v, "prompt") ?? (scratch ? SCRATCH_PROMPT : CONTINUAL_PROMPT),
     json: v.json === true,
   };
@@ -254,7 +254,8 @@ async function demoOptions(v: Values) {
     ? preset(o.cfg.model).maxSeqLen
     : folderMaxSeqLen(await resolveModelDir(o.base));
   const maxSeqLen = Math.max(positions, o.cfg.seqLen);
-  if (o.cachePrompt + o.cacheNew > maxSeqLen) {
+  // the continual cache experiment measures size and time, so it may run past the base's positions
+  if (scratch && o.cachePrompt + o.cacheNew > maxSeqLen) {
     throw new UsageError(
       c,
       `--cache-prompt ${o.cachePrompt} + --cache-new-tokens ${o.cacheNew} exceeds the model's maxSeqLen ${maxSeqLen}`,
