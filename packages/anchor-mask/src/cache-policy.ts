@@ -547,7 +547,7 @@ export class HeavyHitterCacheState extends CausalPolicyState {
 
   constructor(
     private readonly policy: Extract<CachePolicy, { kind: "h2o" }>,
-    readonly headCount = 1,
+    private readonly headCount = 1,
   ) {
     super();
     if (!Number.isInteger(headCount) || headCount < 1)
@@ -627,15 +627,48 @@ export function h2oKeep(
 ): Int32Array<ArrayBuffer> {
   const n = pos.length;
   if (n <= policy.budget) return Int32Array.from({ length: n }, (_, k) => k);
-  const byPos = Array.from({ length: n }, (_, k) => k).sort(
-    (a, b) => (pos[b] as number) - (pos[a] as number),
-  );
-  const keep = new Set(byPos.slice(0, policy.recent));
-  const rest = byPos.slice(policy.recent);
-  rest.sort(
-    (a, b) =>
-      (score[b] as number) - (score[a] as number) || (pos[b] as number) - (pos[a] as number),
-  );
-  for (const k of rest.slice(0, policy.budget - policy.recent)) keep.add(k);
-  return Int32Array.from([...keep].sort((a, b) => a - b));
+  // a model runs this for every layer and KV head after every chunk: typed arrays and native
+  // sorts only. Rows newest first (a head's key axis is already in position order: no sort then).
+  const byPos = new Int32Array(n);
+  for (let k = 0; k < n; k++) byPos[k] = n - 1 - k;
+  let ordered = true;
+  for (let k = 1; k < n && ordered; k++) ordered = (pos[k] as number) > (pos[k - 1] as number);
+  if (!ordered) byPos.sort((a, b) => (pos[b] as number) - (pos[a] as number));
+  const kept = new Uint8Array(n);
+  for (let i = 0; i < policy.recent; i++) kept[byPos[i] as number] = 1;
+  const heavy = policy.budget - policy.recent;
+  if (heavy > 0) {
+    // the heavy-th largest score of the other rows; rows above it are kept, ties go newest first
+    const others = new Float64Array(n - policy.recent);
+    for (let i = policy.recent; i < n; i++)
+      others[i - policy.recent] = score[byPos[i] as number] as number;
+    others.sort();
+    const threshold = others[others.length - heavy] as number;
+    let ties = heavy;
+    for (let i = policy.recent; i < n; i++) {
+      const k = byPos[i] as number;
+      if ((score[k] as number) > threshold) {
+        kept[k] = 1;
+        ties--;
+      }
+    }
+    for (let i = policy.recent; i < n && ties > 0; i++) {
+      const k = byPos[i] as number;
+      if (score[k] === threshold) {
+        kept[k] = 1;
+        ties--;
+      }
+    }
+    // NaN scores (a diverged model) match nothing above: fill the budget newest first
+    for (let i = policy.recent; i < n && ties > 0; i++) {
+      const k = byPos[i] as number;
+      if (!kept[k]) {
+        kept[k] = 1;
+        ties--;
+      }
+    }
+  }
+  const out = new Int32Array(policy.budget);
+  for (let k = 0, r = 0; k < n; k++) if (kept[k]) out[r++] = k;
+  return out;
 }

@@ -209,6 +209,32 @@ describe("h2o", () => {
     expect(() => state.commit(step, new Float32Array(3))).toThrow(/got 3/);
   });
 
+  it("h2oKeep equals a full sort (newest `recent`, then score, ties to the newer row) on any positions", () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 200 }), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 40, maxLength: 40 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 0, max: 10 }),
+        fc.boolean(),
+        (rawPos, rawScore, recent, extra, sorted) => {
+          const pos = sorted ? [...rawPos].sort((a, b) => a - b) : rawPos;
+          const score = pos.map((_, k) => (rawScore[k] as number) / 4); // many ties
+          const budget = recent + extra;
+          const idx = pos.map((_, k) => k);
+          const newest = [...idx].sort((a, b) => pos[b]! - pos[a]!).slice(0, recent);
+          const heavy = idx
+            .filter((k) => !newest.includes(k))
+            .sort((a, b) => score[b]! - score[a]! || pos[b]! - pos[a]!)
+            .slice(0, budget - recent);
+          const want = pos.length <= budget ? idx : [...newest, ...heavy].sort((a, b) => a - b);
+          expect(Array.from(h2oKeep(pos, score, { budget, recent }))).toEqual(want);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it("h2oKeep keeps everything within the budget", () => {
     expect(Array.from(h2oKeep([0, 1, 2], [0, 0, 0], { budget: 3, recent: 1 }))).toEqual([0, 1, 2]);
     expect(Array.from(h2oKeep([0, 1, 2, 3], [5, 1, 9, 0], { budget: 2, recent: 1 }))).toEqual([

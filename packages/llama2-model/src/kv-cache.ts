@@ -28,6 +28,7 @@ import {
   rope,
   type Tensor,
   tensor,
+  tidy,
   writeRowsInPlace,
   zeros,
 } from "@anllm/tensor";
@@ -326,10 +327,12 @@ export class KVCache implements LayerKV {
     const nKv = this.config.nKvHeads;
     const cap = this.rows;
     // [batch, nLayers, nKvHeads, capacity]: one row of scores per (layer, KV head), one read-back
-    const all = noGrad(() =>
-      concat(
-        layers.map((t) => reshape(t as Tensor, [this.batch, 1, nKv, cap])),
-        1,
+    const all = tidy(() =>
+      noGrad(() =>
+        concat(
+          layers.map((t) => reshape(t as Tensor, [this.batch, 1, nKv, cap])),
+          1,
+        ),
       ),
     );
     const host = (await all.data()) as Float32Array;
@@ -354,9 +357,14 @@ export class KVCache implements LayerKV {
 
   private apply(steps: CacheStep[], scores: (Float32Array | undefined)[]): void {
     const oldRope = steps.map((s) => s.kRopePos);
-    // each head's key axis of the step: the rows it held, then the chunk
+    // each head's key axis of the step: the rows it held, then the chunk (positions increasing)
     const keyPos = steps.map((s, b) =>
-      (this.states[b] as CachePolicyState).headPositions().map((held) => [...held, ...s.qPos]),
+      (this.states[b] as CachePolicyState).headPositions().map((held) => {
+        const axis = new Int32Array(held.length + s.qPos.length);
+        axis.set(held);
+        axis.set(s.qPos, held.length);
+        return axis;
+      }),
     );
     steps.forEach((s, b) => {
       (this.states[b] as CachePolicyState).commit(s, scores[b]);
@@ -364,13 +372,7 @@ export class KVCache implements LayerKV {
     // the rows each head kept (h2o chooses at commit), as indices into its key axis:
     // keeps[b][h], h over the state's row sets (1, or nLayers * nKvHeads)
     const keeps = this.states.map((state, b) =>
-      state.headPositions().map((kept, h) => {
-        const at = new Map<number, number>();
-        keyPos[b]![h]!.forEach((p, k) => {
-          at.set(p, k);
-        });
-        return Int32Array.from(kept, (p) => at.get(p) as number);
-      }),
+      state.headPositions().map((kept, h) => indicesIn(keyPos[b]![h]!, kept)),
     );
     const moves = keeps.some((kb) => kb.some((kp) => kp.some((r, i) => r !== i)));
     const shared = keeps.every((kb) => kb.length === 1);
@@ -472,4 +474,17 @@ export class KVCache implements LayerKV {
     }
     return grown;
   }
+}
+
+/** Indices in `axis` (increasing positions) of `kept`, an increasing subsequence of it. */
+function indicesIn(axis: Int32Array, kept: Int32Array): Int32Array {
+  const out = new Int32Array(kept.length);
+  let j = 0;
+  for (let i = 0; i < kept.length; i++) {
+    while (j < axis.length && axis[j] !== kept[i]) j++;
+    if (j === axis.length)
+      throw new Error(`internal: kept position ${kept[i]} is not on the step's key axis`);
+    out[i] = j;
+  }
+  return out;
 }

@@ -5,7 +5,7 @@
 // decoding equals one full forward that masks, per layer and KV head, exactly the rows it evicted.
 import { join } from "node:path";
 import { type CachePolicy, h2oKeep, NO_EVICTION, parsePolicy } from "@anllm/anchor-mask";
-import { type Device, noGrad, tensor } from "@anllm/tensor";
+import { type Device, memoryStats, noGrad, tensor } from "@anllm/tensor";
 import { describeDevices } from "@anllm/tensor/testing";
 import { expect, it } from "vitest";
 import { KVCache, Llama2, type LlamaConfig, ModelInputError, PRESETS } from "../src/index";
@@ -170,6 +170,7 @@ describeDevices("cache policies in the model", (getDevice: () => Device) => {
       // no separators: on this model their attention would make every head keep the same rows
       const r = rng(seed);
       const p = Int32Array.from({ length: n }, () => 3 + Math.floor(r() * 61));
+      const live = memoryStats().liveTensors;
       const cache = model.createCache({ batch: 1, policy });
       // until[set][j]: the first query position that no longer sees key j on that (layer, KV head)
       const until = Array.from({ length: sets }, () => new Int32Array(n).fill(NO_EVICTION));
@@ -191,7 +192,11 @@ describeDevices("cache policies in the model", (getDevice: () => Device) => {
         expect(cache.lengths()).toEqual([Math.min(end, 8)]);
       });
       // the heads keep different rows (these prompts are chosen so that they do)
+      expect(cache.stats().entries).toEqual([8]);
       const final = cache.headPositions(0).map((k) => Array.from(k).join());
+      cache.dispose();
+      // the per-layer column sums and their read-back leave nothing behind
+      expect(memoryStats().liveTensors).toBe(live);
       expect(new Set(final).size, `chunks ${sizes}`).toBeGreaterThan(1);
       // within a layer too (layer 0's sets: final[0..nKvHeads))
       if (new Set(final.slice(0, c.nKvHeads)).size > 1) differ++;
@@ -213,8 +218,6 @@ describeDevices("cache policies in the model", (getDevice: () => Device) => {
       );
       expect(relError(rows, (await wrong.data()) as Float32Array)).toBeGreaterThan(1e-3);
       wrong.dispose();
-      expect(cache.stats().entries).toEqual([8]);
-      cache.dispose();
     }
     expect(differ).toBeGreaterThanOrEqual(2);
     const ids = new Int32Array(4).fill(5);
