@@ -251,6 +251,83 @@ describe("anllm eval", () => {
     }
   });
 
+  it("qa --policy: accuracy through each cache policy on a task file; full equals the plain run", async () => {
+    const task = `arc_easy=${join(FIXTURES, "arc-easy-long.jsonl")}`;
+    const qa = async (...extra: string[]) => {
+      const out = mkdtempSync(join(tmpdir(), "anllm-qa-policy-"));
+      const argv = ["eval", "qa", "--model", run, "--task", task, "--log-samples", ...extra];
+      const j = await cliJson<AnyJson>(...argv, "--out", out);
+      // --log-samples: the documents in the output and in the report
+      const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+      const docs = j.results[0].docs as AnyJson[];
+      expect(report.qa[0].result.results[0].docs).toEqual(docs);
+      expect(docs).toHaveLength(6);
+      return { j, docs };
+    };
+    // the plain run: full attention recomputed for every request, no cache
+    const plain = await qa("--attention", "full");
+    expect(plain.j.results[0].inference).toBe("recompute");
+    expect(plain.j.results[0].policy).toBeUndefined();
+    expect(plain.j.results[0].n).toBe(6);
+    expect(plain.j.results[0].truncatedRequests).toBe(0);
+    const policies = [
+      "full",
+      "anchor",
+      "sink:sink=4,window=24",
+      "sepllm:initial=4,window=24,budget=40",
+      "h2o:budget=40,recent=16",
+    ];
+    const got: Record<string, { j: AnyJson; docs: AnyJson[] }> = {};
+    for (const spec of policies) {
+      got[spec] = await qa("--policy", spec, "--chunk-size", "16", "--no-speed");
+      const r = got[spec].j.results[0];
+      expect(r.task, spec).toBe("arc_easy");
+      expect(r.n, spec).toBe(6);
+      expect(r.inference, spec).toBe("cache");
+      expect(r.policy, spec).toBe(spec.split(":")[0]);
+      for (const m of [r.acc, r.accNorm]) {
+        expect(m.mean, spec).toBeGreaterThanOrEqual(0);
+        expect(m.mean, spec).toBeLessThanOrEqual(1);
+        expect(m.stderr, spec).toBeGreaterThanOrEqual(0);
+      }
+      // the mean is the documents' own accuracies
+      const docs = got[spec].docs;
+      expect(r.acc.mean, spec).toBeCloseTo(docs.reduce((a, d) => a + d.acc, 0) / 6, 12);
+      expect(got[spec].j.average.tasks).toBe(1);
+      expect(r.truncatedRequests, spec).toBe(0);
+      expect(r.cache.meanFullEntries, spec).toBeGreaterThan(120); // long contexts: the policies bite
+    }
+    // full through the cache, chunk by chunk, is the plain run: same log-likelihoods and accuracy
+    const full = got.full!;
+    expect(full.j.results[0].acc).toEqual(plain.j.results[0].acc);
+    expect(full.j.results[0].accNorm).toEqual(plain.j.results[0].accNorm);
+    full.docs.forEach((d, i) => {
+      const want = plain.docs[i]!;
+      expect(d.pred).toBe(want.pred);
+      d.lls.forEach((ll: number, k: number) => {
+        expect(Math.abs(ll - want.lls[k]), `doc ${i} choice ${k}`).toBeLessThan(
+          1e-3 * Math.max(1, Math.abs(want.lls[k])),
+        );
+      });
+    });
+    expect(full.j.results[0].cache.C).toBe(0);
+    // the bounded policies hold at most their budget plus one chunk, far below the full cache
+    for (const [spec, bound] of [
+      ["sink:sink=4,window=24", 28],
+      ["sepllm:initial=4,window=24,budget=40", 40],
+      ["h2o:budget=40,recent=16", 40],
+    ] as const) {
+      const cache = got[spec]!.j.results[0].cache;
+      // (one chunk: a prefill chunk of 16, or a continuation of up to 20 tokens)
+      expect(cache.meanPeakEntries, spec).toBeLessThanOrEqual(bound + 20);
+      expect(cache.C, spec).toBeGreaterThan(0.5);
+      // what they forget changes the scores
+      const lls = got[spec]!.docs.flatMap((d) => d.lls);
+      expect(lls, spec).not.toEqual(full.docs.flatMap((d) => d.lls));
+    }
+    expect(got.anchor!.j.results[0].cache.C).toBeGreaterThan(0);
+  });
+
   it("cache: reduction and speed-up on long prompts", async () => {
     const j = await cliJson<AnyJson>(
       "eval",

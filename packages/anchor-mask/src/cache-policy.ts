@@ -278,20 +278,34 @@ export function windowUntil(
   return out;
 }
 
-/** What llama2-model's KVCache needs from a policy's state; one state per sequence. */
+/**
+ * What llama2-model's KVCache needs from a policy's state; one state per sequence. A state keeps
+ * `heads` row sets of `cacheLength` rows each: one shared by every head (every policy but h2o), or
+ * one per head (h2o: the heavy hitters differ per head, the recent window does not).
+ */
 export interface CachePolicyState {
+  /** rows in the cache (per head) */
   readonly cacheLength: number;
   readonly totalTokens: number;
   readonly peakRows: number;
+  /** row sets kept (1 = one set for every head; h2o: its `heads`) */
+  readonly heads: number;
   /** Plans a chunk (`flags`: anchor flags for anchor, separator flags for sepllm, else ignored). */
   plan(flags: AnchorFlags): CacheStep;
   /**
-   * Applies a planned step. `scores` (`[cacheLength + chunkLength]`, h2o only, required there):
-   * the attention probability each key received in this step, summed over queries and heads.
+   * Applies a planned step. `scores` (`[heads, cacheLength + chunkLength]` row-major, h2o only,
+   * required there): the attention probability each key received in this step on each head,
+   * summed over the step's queries (and over the query heads sharing that head's keys).
    */
   commit(step: CacheStep, scores?: Float32Array): void;
   fork(): CachePolicyState;
+  /**
+   * The cached rows, in cache order. With one row set per head (h2o) `pos` (and `ropePos`) is the
+   * newest position any head holds in that row: the causal rule's bound, not one token.
+   */
   cachedRows(): { pos: Int32Array; seg: Int32Array; anchor: Int32Array; ropePos: Int32Array };
+  /** `[heads][cacheLength]` original position of the token each head holds in each row. */
+  headPositions(): Int32Array[];
 }
 
 /** Whether a policy needs attention column sums at commit (h2o). */
@@ -299,15 +313,25 @@ export function policyNeedsScores(p: CachePolicy): boolean {
   return p.kind === "h2o";
 }
 
+/** Options of `createCacheState`: AnchorCacheState's (anchor) and the head count (h2o). */
+export interface CachePolicyStateOptions extends Omit<CacheStateOptions, "policy"> {
+  /**
+   * h2o: independent row sets per sequence, one per head (default 1); a model passes its KV heads,
+   * or layers x KV heads for one set per layer and head (H2O's own rule)
+   */
+  readonly heads?: number;
+}
+
 /**
  * The per-sequence state of a policy: anchor is AnchorCacheState (with its options); full keeps
  * every row under the causal rule (AnchorCacheState's `policy: "full"` keeps every row under the
- * anchor rule instead).
+ * anchor rule instead); h2o keeps `options.heads` row sets.
  */
 export function createCacheState(
   policy: CachePolicy,
-  anchorOptions: Omit<CacheStateOptions, "policy"> = {},
+  options: CachePolicyStateOptions = {},
 ): CachePolicyState {
+  const { heads, ...anchorOptions } = options;
   switch (policy.kind) {
     case "full":
       return new FullCacheState();
@@ -317,7 +341,7 @@ export function createCacheState(
     case "sepllm":
       return new WindowCacheState(policy);
     case "h2o":
-      return new HeavyHitterCacheState(policy);
+      return new HeavyHitterCacheState(policy, heads);
   }
 }
 
@@ -347,6 +371,13 @@ abstract class CausalPolicyState implements CachePolicyState {
   }
   get peakRows(): number {
     return this.peak;
+  }
+  get heads(): number {
+    return 1;
+  }
+
+  headPositions(): Int32Array[] {
+    return [this.rows.pos.slice()];
   }
 
   cachedRows() {
@@ -429,14 +460,7 @@ abstract class CausalPolicyState implements CachePolicyState {
       throw new AnchorCacheError(
         "commit: this step was not planned from the current state (plan again after every commit)",
       );
-    const keep = this.choose(step, scores);
-    const kept = rowsOf(keep.length);
-    const flag = step.kFlag as Int32Array;
-    Array.from(keep).forEach((k, r) => {
-      kept.pos[r] = step.kPos[k] as number;
-      kept.flag[r] = flag[k] as number;
-      kept.rope[r] = step.kRopePos[k] as number;
-    });
+    const kept = this.choose(step, scores);
     this.reRope(kept);
     this.peak = Math.max(this.peak, step.cacheLength + step.chunkLength);
     this.rows = kept;
@@ -444,10 +468,22 @@ abstract class CausalPolicyState implements CachePolicyState {
     this.version++;
   }
 
-  /** The rows to keep at commit (default: the planned keep). */
-  protected choose(step: CacheStep, _scores?: Float32Array): ArrayLike<number> {
-    return step.keep;
+  /** The rows kept at commit (default: the planned keep). */
+  protected choose(step: CacheStep, _scores?: Float32Array): PolicyRows {
+    return keptRows(step, step.keep);
   }
+}
+
+/** The rows of `step`'s key axis at indices `keep`. */
+function keptRows(step: CacheStep, keep: ArrayLike<number>): PolicyRows {
+  const kept = rowsOf(keep.length);
+  const flag = step.kFlag as Int32Array;
+  Array.from(keep).forEach((k, r) => {
+    kept.pos[r] = step.kPos[k] as number;
+    kept.flag[r] = flag[k] as number;
+    kept.rope[r] = step.kRopePos[k] as number;
+  });
+  return kept;
 }
 
 /** full: every row stays, every earlier key is visible (the causal baseline). */
@@ -497,25 +533,46 @@ export class WindowCacheState extends CausalPolicyState {
 }
 
 /**
- * h2o (heavy hitters, Zhang et al. 2023): every key stays visible within a chunk; after it the
- * cache keeps the `recent` newest rows plus the `budget - recent` rows with the largest
- * attention probability accumulated since they entered (`commit` gets the step's column sums).
+ * h2o (heavy hitters, Zhang et al. 2023), per head: every key stays visible within a chunk; after
+ * it each head keeps the `recent` newest rows (the same on every head) plus the `budget - recent`
+ * rows with the largest attention probability that head gave them since they entered (`commit`
+ * gets the step's column sums per head). Every head keeps the same number of rows, all older than
+ * the next chunk, so one causal mask serves every head; row r holds a different token per head
+ * (`headPositions`). Rotary positions are the original ones and never change.
  */
 export class HeavyHitterCacheState extends CausalPolicyState {
-  private score = new Float64Array(0);
+  /** `[heads][cacheLength]` each head's accumulated attention per row, and its rows' positions */
+  private score: Float64Array[];
+  private headPos: Int32Array<ArrayBuffer>[];
 
-  constructor(private readonly policy: Extract<CachePolicy, { kind: "h2o" }>) {
+  constructor(
+    private readonly policy: Extract<CachePolicy, { kind: "h2o" }>,
+    private readonly headCount = 1,
+  ) {
     super();
+    if (!Number.isInteger(headCount) || headCount < 1)
+      throw new AnchorMaskInputError("h2o heads", `expected an integer >= 1, got ${headCount}`);
+    this.score = Array.from({ length: headCount }, () => new Float64Array(0));
+    this.headPos = Array.from({ length: headCount }, () => new Int32Array(0));
   }
 
-  /** Accumulated attention of each cached row (cache order). */
-  scores(): Float64Array {
-    return this.score.slice();
+  override get heads(): number {
+    return this.headCount;
+  }
+
+  override headPositions(): Int32Array[] {
+    return this.headPos.map((p) => p.slice());
+  }
+
+  /** Accumulated attention of each cached row (cache order) on each head: `[heads][cacheLength]`. */
+  scores(): Float64Array[] {
+    return this.score.map((s) => s.slice());
   }
 
   fork(): CachePolicyState {
-    const copy = new HeavyHitterCacheState(this.policy);
-    copy.score = this.score.slice();
+    const copy = new HeavyHitterCacheState(this.policy, this.headCount);
+    copy.score = this.scores();
+    copy.headPos = this.headPos.map((p) => p.slice());
     return this.copyInto(copy);
   }
 
@@ -527,18 +584,34 @@ export class HeavyHitterCacheState extends CausalPolicyState {
     return new Int32Array(keys.pos.length).fill(NO_EVICTION);
   }
 
-  protected override choose(step: CacheStep, scores?: Float32Array): ArrayLike<number> {
-    const n = step.cacheLength + step.chunkLength;
-    if (!scores || scores.length !== n)
+  protected override choose(step: CacheStep, scores?: Float32Array): PolicyRows {
+    const c = step.cacheLength;
+    const n = c + step.chunkLength;
+    const heads = this.headCount;
+    if (!scores || scores.length !== heads * n)
       throw new AnchorCacheError(
-        `h2o commit: expected ${n} attention column sums (one per key of the step), got ${scores?.length ?? "none"}`,
+        `h2o commit: expected ${heads} x ${n} attention column sums (one per head and key of the step), got ${scores?.length ?? "none"}`,
       );
-    const acc = new Float64Array(n);
-    acc.set(this.score);
-    for (let k = 0; k < n; k++) acc[k] = (acc[k] as number) + (scores[k] as number);
-    const keep = h2oKeep(step.kPos, acc, this.policy);
-    this.score = Float64Array.from(keep, (k) => acc[k] as number);
-    return keep;
+    const chunkPos = step.kPos.subarray(c);
+    let kept = rowsOf(0);
+    for (let h = 0; h < heads; h++) {
+      const pos = new Int32Array(n);
+      pos.set(this.headPos[h] as Int32Array);
+      pos.set(chunkPos, c);
+      const acc = new Float64Array(n);
+      acc.set(this.score[h] as Float64Array);
+      for (let k = 0; k < n; k++) acc[k] = (acc[k] as number) + (scores[h * n + k] as number);
+      const keep = h2oKeep(pos, acc, this.policy);
+      this.score[h] = Float64Array.from(keep, (k) => acc[k] as number);
+      this.headPos[h] = Int32Array.from(keep, (k) => pos[k] as number);
+      if (h === 0) kept = rowsOf(keep.length);
+      // a row's shared position: the newest token any head holds there (the causal bound)
+      keep.forEach((k, r) => {
+        kept.pos[r] = Math.max(kept.pos[r] as number, pos[k] as number);
+      });
+    }
+    kept.rope.set(kept.pos);
+    return kept;
   }
 }
 
@@ -554,15 +627,48 @@ export function h2oKeep(
 ): Int32Array<ArrayBuffer> {
   const n = pos.length;
   if (n <= policy.budget) return Int32Array.from({ length: n }, (_, k) => k);
-  const byPos = Array.from({ length: n }, (_, k) => k).sort(
-    (a, b) => (pos[b] as number) - (pos[a] as number),
-  );
-  const keep = new Set(byPos.slice(0, policy.recent));
-  const rest = byPos.slice(policy.recent);
-  rest.sort(
-    (a, b) =>
-      (score[b] as number) - (score[a] as number) || (pos[b] as number) - (pos[a] as number),
-  );
-  for (const k of rest.slice(0, policy.budget - policy.recent)) keep.add(k);
-  return Int32Array.from([...keep].sort((a, b) => a - b));
+  // a model runs this for every layer and KV head after every chunk: typed arrays and native
+  // sorts only. Rows newest first (a head's key axis is already in position order: no sort then).
+  const byPos = new Int32Array(n);
+  for (let k = 0; k < n; k++) byPos[k] = n - 1 - k;
+  let ordered = true;
+  for (let k = 1; k < n && ordered; k++) ordered = (pos[k] as number) > (pos[k - 1] as number);
+  if (!ordered) byPos.sort((a, b) => (pos[b] as number) - (pos[a] as number));
+  const kept = new Uint8Array(n);
+  for (let i = 0; i < policy.recent; i++) kept[byPos[i] as number] = 1;
+  const heavy = policy.budget - policy.recent;
+  if (heavy > 0) {
+    // the heavy-th largest score of the other rows; rows above it are kept, ties go newest first
+    const others = new Float64Array(n - policy.recent);
+    for (let i = policy.recent; i < n; i++)
+      others[i - policy.recent] = score[byPos[i] as number] as number;
+    others.sort();
+    const threshold = others[others.length - heavy] as number;
+    let ties = heavy;
+    for (let i = policy.recent; i < n; i++) {
+      const k = byPos[i] as number;
+      if ((score[k] as number) > threshold) {
+        kept[k] = 1;
+        ties--;
+      }
+    }
+    for (let i = policy.recent; i < n && ties > 0; i++) {
+      const k = byPos[i] as number;
+      if (score[k] === threshold) {
+        kept[k] = 1;
+        ties--;
+      }
+    }
+    // NaN scores (a diverged model) match nothing above: fill the budget newest first
+    for (let i = policy.recent; i < n && ties > 0; i++) {
+      const k = byPos[i] as number;
+      if (!kept[k]) {
+        kept[k] = 1;
+        ties--;
+      }
+    }
+  }
+  const out = new Int32Array(policy.budget);
+  for (let k = 0, r = 0; k < n; k++) if (kept[k]) out[r++] = k;
+  return out;
 }

@@ -111,6 +111,16 @@ export class AnchorCacheState {
     return this.peak;
   }
 
+  /** Row sets kept: one, shared by every head (CachePolicyState). */
+  get heads(): number {
+    return 1;
+  }
+
+  /** `[1][cacheLength]`: the cached rows' original positions, for every head (CachePolicyState). */
+  headPositions(): Int32Array[] {
+    return [this.rows.pos.slice()];
+  }
+
   /** Anchors appended so far (= the segment id of the next token). */
   get currentSegment(): number {
     return this.segment;

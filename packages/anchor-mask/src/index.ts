@@ -10,6 +10,7 @@ export {
   type CachePolicy,
   type CachePolicyName,
   type CachePolicyState,
+  type CachePolicyStateOptions,
   createCacheState,
   DEFAULT_SEPARATORS,
   FullCacheState,

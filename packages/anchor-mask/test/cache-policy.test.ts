@@ -153,30 +153,48 @@ function bruteH2o(
 }
 
 describe("h2o", () => {
-  it("keeps the recent window plus the heaviest accumulated rows, for any chunking", () => {
+  it("keeps, per head, the recent window plus that head's heaviest accumulated rows, for any chunking", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 40 }),
         fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 5 }),
         fc.integer({ min: 1, max: 6 }),
         fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 1, max: 3 }),
         fc.integer({ min: 0, max: 1000 }),
-        (n, sizes, recent, extra, seed) => {
+        (n, sizes, recent, extra, heads, seed) => {
           const budget = recent + extra;
-          // deterministic pseudo-scores from (seed, step, key position); integers avoid ties in f32
-          const scoresOf = (i: number, keys: number[]) =>
-            keys.map((p) => ((seed * 31 + i * 17 + p * 7919) % 97) / 8);
+          // deterministic pseudo-scores from (seed, step, head, key position); multiples of 1/8
+          // avoid ties in f32
+          const scoresOf = (i: number, h: number, keys: number[]) =>
+            keys.map((p) => ((seed * 31 + i * 17 + h * 53 + p * 7919) % 97) / 8);
           const chunks = chunk(n, sizes);
-          const want = bruteH2o(chunks, scoresOf, budget, recent);
-          const state = createCacheState({ kind: "h2o", budget, recent });
+          const want = Array.from({ length: heads }, (_, h) =>
+            bruteH2o(chunks, (i, keys) => scoresOf(i, h, keys), budget, recent),
+          );
+          const state = createCacheState({ kind: "h2o", budget, recent }, { heads });
+          expect(state.heads).toBe(heads);
           chunks.forEach(([s, e], i) => {
             const step = state.plan(new Uint8Array(e - s));
             // within a chunk h2o hides nothing (causal over cache + chunk)
             for (let q = 0; q < e - s; q++)
               for (let k = 0; k < step.kPos.length; k++)
-                expect(stepAllowed(step, q, k)).toBe((step.kPos[k] as number) <= s + q);
-            state.commit(step, Float32Array.from(scoresOf(i, Array.from(step.kPos))));
-            expect(Array.from(state.cachedRows().pos)).toEqual(want[i]);
+                expect(stepAllowed(step, q, k)).toBe(
+                  k < step.cacheLength || k - step.cacheLength <= q,
+                );
+            // each head scores the tokens it holds (its rows differ from the other heads')
+            const before = state.headPositions();
+            const fresh = Array.from({ length: e - s }, (_, t) => s + t);
+            const perHead = before.map((held, h) => scoresOf(i, h, [...held, ...fresh]));
+            state.commit(step, Float32Array.from(perHead.flat()));
+            const got = state.headPositions().map((p) => Array.from(p));
+            expect(got).toEqual(want.map((w) => w[i]));
+            // every head keeps as many rows as the cache has; a row's shared position bounds them all
+            const rows = Array.from(state.cachedRows().pos);
+            expect(rows.length).toBe(state.cacheLength);
+            rows.forEach((p, r) => {
+              expect(p).toBe(Math.max(...got.map((g) => g[r] as number)));
+            });
           });
         },
       ),
@@ -185,9 +203,36 @@ describe("h2o", () => {
   });
 
   it("commit without column sums is an error naming what it expected", () => {
-    const state = createCacheState({ kind: "h2o", budget: 2, recent: 1 });
+    const state = createCacheState({ kind: "h2o", budget: 2, recent: 1 }, { heads: 2 });
     const step = state.plan(new Uint8Array(3));
-    expect(() => state.commit(step)).toThrow(/expected 3 attention column sums/);
+    expect(() => state.commit(step)).toThrow(/expected 2 x 3 attention column sums/);
+    expect(() => state.commit(step, new Float32Array(3))).toThrow(/got 3/);
+  });
+
+  it("h2oKeep equals a full sort (newest `recent`, then score, ties to the newer row) on any positions", () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 200 }), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 40, maxLength: 40 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 0, max: 10 }),
+        fc.boolean(),
+        (rawPos, rawScore, recent, extra, sorted) => {
+          const pos = sorted ? [...rawPos].sort((a, b) => a - b) : rawPos;
+          const score = pos.map((_, k) => (rawScore[k] as number) / 4); // many ties
+          const budget = recent + extra;
+          const idx = pos.map((_, k) => k);
+          const newest = [...idx].sort((a, b) => pos[b]! - pos[a]!).slice(0, recent);
+          const heavy = idx
+            .filter((k) => !newest.includes(k))
+            .sort((a, b) => score[b]! - score[a]! || pos[b]! - pos[a]!)
+            .slice(0, budget - recent);
+          const want = pos.length <= budget ? idx : [...newest, ...heavy].sort((a, b) => a - b);
+          expect(Array.from(h2oKeep(pos, score, { budget, recent }))).toEqual(want);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it("h2oKeep keeps everything within the budget", () => {

@@ -34,6 +34,13 @@ export interface ModelBatch {
    * separator flags; requires attention "causal".
    */
   windowPolicy?: Extract<CachePolicy, { kind: "sink" | "sepllm" }>;
+  /**
+   * `[nLayers, batch, nKvHeads, seqLen]` per layer and KV head, the first query position (qPos)
+   * that no longer sees each key: causal attention in which every (layer, KV head) drops keys on
+   * its own schedule, the dense form of a cache that evicts per head (h2o's rows, from
+   * `KVCache.headPositions` after each chunk). Requires attention "causal", not with windowPolicy.
+   */
+  headUntil?: Int32Array;
 }
 
 /** Per-token arrays of a batch, host side. */
@@ -64,6 +71,9 @@ export function checkBatch(b: ModelBatch, vocabSize: number): void {
   check("lengths", b.lengths, b.batch);
   if (b.windowPolicy && b.attention !== "causal") {
     throw new ModelInputError('ModelBatch.windowPolicy needs attention "causal"');
+  }
+  if (b.headUntil && (b.attention !== "causal" || b.windowPolicy)) {
+    throw new ModelInputError('ModelBatch.headUntil needs attention "causal" and no windowPolicy');
   }
   if (b.attention === "anchor" && !b.isAnchor) {
     throw new ModelInputError('ModelBatch.isAnchor is required when attention is "anchor"');
@@ -105,6 +115,53 @@ export function batchArrays(b: ModelBatch): BatchArrays {
     bosVisible: a.bosVisible,
   };
   return { positions: a.qPos, mask, valid: a.kValid };
+}
+
+/**
+ * The per-layer masks of `b.headUntil`: each over `batch * nKvHeads` entries (entry b * nKvHeads +
+ * h = sequence b as KV head h sees it), the batch's causal rule plus that head's kUntil. The
+ * attention then runs with the KV heads folded into the batch (layers.ts).
+ */
+export function headMaskInputs(
+  b: ModelBatch,
+  arrays: BatchArrays,
+  nLayers: number,
+  nKvHeads: number,
+): MaskInput[] | undefined {
+  const until = b.headUntil;
+  if (!until) return undefined;
+  const { batch, seqLen } = b;
+  const per = batch * nKvHeads * seqLen;
+  if (until.length !== nLayers * per)
+    throw new ModelInputError(
+      `ModelBatch.headUntil has length ${until.length}, expected nLayers x batch x nKvHeads x seqLen = ${nLayers * per}`,
+    );
+  // each sequence's row repeated once per KV head
+  const spread = (a: ArrayLike<number> | undefined) => {
+    if (a === undefined) return undefined;
+    const out = new Int32Array(per);
+    for (let r = 0; r < batch * nKvHeads; r++) {
+      const src = Math.floor(r / nKvHeads) * seqLen;
+      for (let t = 0; t < seqLen; t++) out[r * seqLen + t] = a[src + t] as number;
+    }
+    return out;
+  };
+  const m = arrays.mask;
+  const shared: MaskInput = {
+    batch: batch * nKvHeads,
+    lq: seqLen,
+    mode: "causal",
+    qPos: spread(m.qPos),
+    kPos: spread(m.kPos),
+    qDoc: spread(m.qDoc),
+    kDoc: spread(m.kDoc),
+    kValid: spread(m.kValid),
+    bosVisible: m.bosVisible,
+  };
+  return Array.from({ length: nLayers }, (_, l) => ({
+    ...shared,
+    kUntil: until.slice(l * per, (l + 1) * per),
+  }));
 }
 
 /** kUntil [batch * seqLen] of a window policy, row by row (positions restart per document). */

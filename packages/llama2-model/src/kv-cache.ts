@@ -2,7 +2,9 @@
 // owns, per layer, one K and one V buffer [batch, nKvHeads, capacity, headDim] and, per sequence,
 // an AnchorCacheState (@anllm/anchor-mask) that says which keys a chunk sees and which rows survive
 // it. Sequence b's rows are the first lengths()[b] rows of its slice: a chunk's rows are written
-// after them in place, and the rows dropped after an anchor are compacted in place. Capacity
+// after them in place, and the rows dropped after an anchor are compacted in place. Under h2o each
+// (layer, KV head) keeps its own rows (the same number everywhere, so one mask serves them all) and
+// is compacted with its own list. Capacity
 // doubles when a chunk would not fit; the attention runs over the whole capacity with unused rows
 // masked out (kValid 0), so buffers never need to be sliced.
 import {
@@ -17,14 +19,16 @@ import {
 import {
   add,
   compactRowsInPlace,
+  concat,
   contiguous,
   keep,
   type MaskInput,
   noGrad,
+  reshape,
   rope,
-  sum,
   type Tensor,
   tensor,
+  tidy,
   writeRowsInPlace,
   zeros,
 } from "@anllm/tensor";
@@ -106,8 +110,8 @@ export class KVCache implements LayerKV {
   /** per sequence: sum of entries after each step, and the steps */
   private entrySums: number[];
   private stepCount: number[];
-  /** [batch, nKvHeads, capacity] column sums of this chunk's attention, summed over layers (h2o) */
-  private columnSums: Tensor | null = null;
+  /** per layer: [batch, nKvHeads, capacity] column sums of this chunk's attention (h2o) */
+  private columnSums: (Tensor | null)[];
   /** h2o: a chunk whose eviction waits for `settle` (its scores are on the device) */
   private unsettled = false;
   /** per layer [batch, nKvHeads, rows, headDim], null until the first append */
@@ -148,6 +152,7 @@ export class KVCache implements LayerKV {
     this.rows = cap;
     this.k = new Array(this.nLayers).fill(null);
     this.v = new Array(this.nLayers).fill(null);
+    this.columnSums = new Array(this.nLayers).fill(null);
     const anchorOptions = {
       positions: options.positions ?? "original",
       keepFull: options.keepFull ?? [],
@@ -156,7 +161,8 @@ export class KVCache implements LayerKV {
     this.states = Array.from({ length: this.batch }, () =>
       typeof policy === "string"
         ? new AnchorCacheState({ ...anchorOptions, policy })
-        : createCacheState(policy, anchorOptions),
+        : // h2o: one row set per layer and KV head (H2O's rule), at layer * nKvHeads + head
+          createCacheState(policy, { ...anchorOptions, heads: this.nLayers * config.nKvHeads }),
     );
   }
 
@@ -166,9 +172,9 @@ export class KVCache implements LayerKV {
   }
 
   /** Adds one layer's column sums [batch, nKvHeads, capacity] to this chunk's scores (h2o). */
-  addColumnSums(_layer: number, sums: Tensor): void {
-    const prev = this.columnSums;
-    this.columnSums = keep(prev ? add(prev, sums) : contiguous(sums));
+  addColumnSums(layer: number, sums: Tensor): void {
+    const prev = this.columnSums[layer];
+    this.columnSums[layer] = keep(prev ? add(prev, sums) : contiguous(sums));
     prev?.dispose();
   }
 
@@ -177,12 +183,27 @@ export class KVCache implements LayerKV {
     return this.rows;
   }
 
-  /** Entries (rows) cached for each sequence now. */
+  /**
+   * Original position of the token each (layer, KV head) holds in each of sequence b's rows:
+   * `[nLayers * nKvHeads][rows]` at `layer * nKvHeads + head` under h2o; one list shared by every
+   * layer and head under the other policies (`[1][rows]`).
+   */
+  headPositions(b: number): Int32Array[] {
+    const s = this.states[b];
+    if (!s)
+      throw new ModelInputError(`headPositions: no sequence ${b} in a cache of ${this.batch}`);
+    return s.headPositions();
+  }
+
+  /** Entries (rows) cached for each sequence now (per layer and KV head). */
   lengths(): number[] {
     return this.states.map((s) => s.cacheLength);
   }
 
-  /** Original positions, segment ids, visible-as-anchor flags and rotary positions of sequence b's rows. */
+  /**
+   * Original positions, segment ids, visible-as-anchor flags and rotary positions of sequence b's
+   * rows (h2o: a row's position is the newest any head holds there; see `headPositions`).
+   */
   cachedRows(b: number): ReturnType<CachePolicyState["cachedRows"]> {
     const s = this.states[b];
     if (!s) throw new ModelInputError(`cachedRows: no sequence ${b} in a cache of ${this.batch}`);
@@ -298,45 +319,85 @@ export class KVCache implements LayerKV {
   async settle(): Promise<void> {
     if (!this.unsettled) return;
     const steps = this.steps as CacheStep[];
-    const sums = this.columnSums;
-    if (!sums)
-      throw new ModelInputError("KVCache.settle: no attention column sums were recorded (h2o)");
-    // [batch, capacity]: summed over KV heads and layers (one keep set per sequence)
-    const perRow = noGrad(() => sum(sums, 1));
-    const host = (await perRow.data()) as Float32Array;
-    perRow.dispose();
-    sums.dispose();
-    this.columnSums = null;
-    this.unsettled = false;
+    const layers = this.columnSums;
+    if (layers.some((t) => !t))
+      throw new ModelInputError(
+        "KVCache.settle: attention column sums were not recorded for every layer (h2o)",
+      );
+    const nKv = this.config.nKvHeads;
     const cap = this.rows;
+    // [batch, nLayers, nKvHeads, capacity]: one row of scores per (layer, KV head), one read-back
+    const all = tidy(() =>
+      noGrad(() =>
+        concat(
+          layers.map((t) => reshape(t as Tensor, [this.batch, 1, nKv, cap])),
+          1,
+        ),
+      ),
+    );
+    const host = (await all.data()) as Float32Array;
+    all.dispose();
+    for (const t of layers) t?.dispose();
+    this.columnSums.fill(null);
+    this.unsettled = false;
+    const heads = this.nLayers * nKv;
     this.apply(
       steps,
-      steps.map((s, b) => host.slice(b * cap, b * cap + s.cacheLength + s.chunkLength)),
+      steps.map((s, b) => {
+        const n = s.cacheLength + s.chunkLength;
+        const out = new Float32Array(heads * n);
+        for (let h = 0; h < heads; h++) {
+          const at = (b * heads + h) * cap;
+          out.set(host.subarray(at, at + n), h * n);
+        }
+        return out;
+      }),
     );
   }
 
   private apply(steps: CacheStep[], scores: (Float32Array | undefined)[]): void {
     const oldRope = steps.map((s) => s.kRopePos);
+    // each head's key axis of the step: the rows it held, then the chunk (positions increasing)
+    const keyPos = steps.map((s, b) =>
+      (this.states[b] as CachePolicyState).headPositions().map((held) => {
+        const axis = new Int32Array(held.length + s.qPos.length);
+        axis.set(held);
+        axis.set(s.qPos, held.length);
+        return axis;
+      }),
+    );
     steps.forEach((s, b) => {
       (this.states[b] as CachePolicyState).commit(s, scores[b]);
     });
-    // the rows each state kept (h2o chooses at commit), by original position
-    const keeps = steps.map((s, b) => {
-      const pos = (this.states[b] as CachePolicyState).cachedRows().pos;
-      const at = new Map<number, number>();
-      s.kPos.forEach((p, k) => {
-        at.set(p, k);
-      });
-      return Int32Array.from(pos, (p) => at.get(p) as number);
-    });
-    const moves = keeps.some((kp) => kp.some((r, i) => r !== i));
-    if (moves) for (const t of [...this.k, ...this.v]) if (t) compactRowsInPlace(t, keeps);
-    this.reRope(keeps, oldRope);
+    // the rows each head kept (h2o chooses at commit), as indices into its key axis:
+    // keeps[b][h], h over the state's row sets (1, or nLayers * nKvHeads)
+    const keeps = this.states.map((state, b) =>
+      state.headPositions().map((kept, h) => indicesIn(keyPos[b]![h]!, kept)),
+    );
+    const moves = keeps.some((kb) => kb.some((kp) => kp.some((r, i) => r !== i)));
+    const shared = keeps.every((kb) => kb.length === 1);
+    if (moves) {
+      const nKv = this.config.nKvHeads;
+      for (let l = 0; l < this.nLayers; l++) {
+        // one list per sequence, or one per (sequence, KV head) slice of this layer
+        const lists = shared
+          ? keeps.map((kb) => kb[0] as Int32Array)
+          : keeps.flatMap((kb) => kb.slice(l * nKv, (l + 1) * nKv));
+        for (const t of [this.k[l], this.v[l]]) if (t) compactRowsInPlace(t, lists);
+      }
+    }
+    // only a shared row set can change rotary positions (sink's positions=cache; h2o never does)
+    if (shared)
+      this.reRope(
+        keeps.map((kb) => kb[0] as Int32Array),
+        oldRope,
+      );
     const held = steps.reduce((a, s) => a + s.cacheLength + s.chunkLength, 0);
     this.peakBytes = Math.max(this.peakBytes, held * this.bytesPerEntry);
     steps.forEach((s, b) => {
       if (s.chunkLength === 0) return;
-      this.entrySums[b] = (this.entrySums[b] as number) + keeps[b]!.length;
+      this.entrySums[b] =
+        (this.entrySums[b] as number) + (this.states[b] as CachePolicyState).cacheLength;
       this.stepCount[b] = (this.stepCount[b] as number) + 1;
     });
     this.steps = null;
@@ -388,9 +449,8 @@ export class KVCache implements LayerKV {
 
   /** Frees the K/V buffers; the cache cannot be used afterwards. */
   dispose(): void {
-    for (const t of [...this.k, ...this.v]) t?.dispose();
-    this.columnSums?.dispose();
-    this.columnSums = null;
+    for (const t of [...this.k, ...this.v, ...this.columnSums]) t?.dispose();
+    this.columnSums.fill(null);
     this.k.fill(null);
     this.v.fill(null);
     this.steps = null;
@@ -414,4 +474,17 @@ export class KVCache implements LayerKV {
     }
     return grown;
   }
+}
+
+/** Indices in `axis` (increasing positions) of `kept`, an increasing subsequence of it. */
+function indicesIn(axis: Int32Array, kept: Int32Array): Int32Array {
+  const out = new Int32Array(kept.length);
+  let j = 0;
+  for (let i = 0; i < kept.length; i++) {
+    while (j < axis.length && axis[j] !== kept[i]) j++;
+    if (j === axis.length)
+      throw new Error(`internal: kept position ${kept[i]} is not on the step's key axis`);
+    out[i] = j;
+  }
+  return out;
 }

@@ -74,6 +74,11 @@ export interface LayerContext {
   mask: AttentionMask;
   /** earlier tokens' K/V (cached inference); without it the keys are the tokens themselves */
   kv?: LayerKV;
+  /**
+   * per layer, a mask over `batch * nKvHeads` entries (one per sequence and KV head) replacing
+   * `mask`: every KV head attends under its own rule (ModelBatch.headUntil)
+   */
+  headMasks?: AttentionMask[];
 }
 
 function p(ctx: LayerContext, name: string): Tensor {
@@ -93,7 +98,16 @@ function selfAttention(x: Tensor, layer: number, ctx: LayerContext): Tensor {
   if (ctx.kv) ({ k, v } = ctx.kv.append(layer, k, v));
   const scale = 1 / Math.sqrt(c.headDim);
   let o: Tensor;
-  if (ctx.kv?.wantsColumnSums) {
+  const headMask = ctx.headMasks?.[layer];
+  if (headMask) {
+    // fold the KV heads into the batch: entry (b, h) = KV head h with its query-head group
+    const [batch, , L] = q.shape as [number, number, number];
+    const group = c.nHeads / c.nKvHeads;
+    const fold = (t: Tensor, heads: number) =>
+      reshape(t, [batch * c.nKvHeads, heads, L, c.headDim]);
+    const out = attention(fold(q, group), fold(k, 1), fold(v, 1), headMask, { scale });
+    o = reshape(out, [batch, c.nHeads, L, c.headDim]);
+  } else if (ctx.kv?.wantsColumnSums) {
     const r = attentionWithColumnSums(q, k, v, ctx.mask, { scale });
     ctx.kv.addColumnSums?.(layer, r.columnSums);
     o = r.out;
@@ -133,6 +147,7 @@ export function checkpointedDecoderLayer(x: Tensor, layer: number, ctx: LayerCon
     const again: LayerContext = {
       ...ctx,
       mask: retainMask(ctx.mask),
+      headMasks: ctx.headMasks?.map(retainMask),
       positions: ctx.positions.view(ctx.positions.shape),
     };
     return {

@@ -21,6 +21,7 @@ import {
   type BatchArrays,
   batchArrays,
   checkBatch,
+  headMaskInputs,
   type ModelBatch,
   shiftedTargets,
 } from "./batch";
@@ -191,8 +192,9 @@ export class Llama2 {
     kv?: LayerKV,
     params: Map<string, Tensor> = this.params,
     checkpoint = false,
+    headMasks?: AttentionMask[],
   ): Tensor {
-    const ctx: LayerContext = { config: this.config, params, positions, mask, kv };
+    const ctx: LayerContext = { config: this.config, params, positions, mask, kv, headMasks };
     const layer = checkpoint && !kv ? checkpointedDecoderLayer : decoderLayer;
     let x = embedding(params.get(EMBED) as Tensor, ids);
     for (let l = 0; l < this.config.nLayers; l++) x = layer(x, l, ctx);
@@ -228,10 +230,18 @@ export class Llama2 {
     const ids = i32(batch.inputIds);
     const positions = i32(arrays.positions);
     const mask = makeAttentionMask({ ...arrays.mask, device });
+    const c = this.config;
+    const headMasks = headMaskInputs(batch, arrays, c.nLayers, c.nKvHeads)?.map((m) =>
+      makeAttentionMask({ ...m, device }),
+    );
     try {
-      return { hidden: this.decode(ids, positions, mask, undefined, params, checkpoint), arrays };
+      return {
+        hidden: this.decode(ids, positions, mask, undefined, params, checkpoint, headMasks),
+        arrays,
+      };
     } finally {
       // the tape keeps its own references for backward
+      for (const m of headMasks ?? []) m.dispose();
       mask.dispose();
       ids.dispose();
       positions.dispose();

@@ -1,13 +1,14 @@
 // KV-cache policies through the model (anchor-mask's cache-policy.ts, KVCache): the deterministic
 // policies (full, sink, sepllm) give the same logits under any chunking as token by token and as
 // one full forward with the policy's mask (ModelBatch.windowPolicy, the trainable SepLLM mask);
-// h2o keeps its budget, needs settle(), and scores keys by the attention they received.
+// h2o keeps its budget, needs settle(), keeps one row set per layer and KV head, and its cached
+// decoding equals one full forward that masks, per layer and KV head, exactly the rows it evicted.
 import { join } from "node:path";
-import { type CachePolicy, parsePolicy } from "@anllm/anchor-mask";
-import { type Device, noGrad } from "@anllm/tensor";
+import { type CachePolicy, h2oKeep, NO_EVICTION, parsePolicy } from "@anllm/anchor-mask";
+import { type Device, memoryStats, noGrad, tensor } from "@anllm/tensor";
 import { describeDevices } from "@anllm/tensor/testing";
 import { expect, it } from "vitest";
-import { type KVCache, Llama2, ModelInputError, PRESETS } from "../src/index";
+import { KVCache, Llama2, type LlamaConfig, ModelInputError, PRESETS } from "../src/index";
 import { loadModel } from "../src/node";
 import { FIXTURES, randomChunking, relError, rng } from "./helpers";
 
@@ -15,12 +16,16 @@ import { FIXTURES, randomChunking, relError, rng } from "./helpers";
 const SEP = 7;
 const flagsOf = (ids: Int32Array) => Uint8Array.from(ids, (t) => (t === SEP ? 1 : 0));
 
-/** Every position's logits, feeding `prompt` in chunks of the given sizes. */
+/**
+ * Every position's logits, feeding `prompt` in chunks of the given sizes; `after(end)` runs after
+ * each chunk is settled (`end`: the next token's position).
+ */
 async function cachedLogits(
   model: Llama2,
   cache: KVCache,
   prompt: Int32Array,
   sizes: number[],
+  after?: (end: number) => void,
 ): Promise<number[]> {
   const out: number[] = [];
   for (let s = 0, k = 0; s < prompt.length; k++) {
@@ -30,6 +35,7 @@ async function cachedLogits(
     t.dispose();
     await cache.settle();
     s += chunk.length;
+    after?.(s);
   }
   return out;
 }
@@ -145,5 +151,169 @@ describeDevices("cache policies in the model", (getDevice: () => Device) => {
     expect(cache.lengths()).toEqual([4]);
     cache.dispose();
     model.dispose();
+  });
+
+  it("h2o keeps its own rows per layer and KV head; cached decoding (any chunking) == one forward masking, per layer and KV head, exactly the evicted rows", async () => {
+    const model = await load();
+    const c = model.config;
+    const sets = c.nLayers * c.nKvHeads;
+    expect(c.nKvHeads).toBeGreaterThan(1);
+    expect(c.nHeads).toBeGreaterThan(c.nKvHeads); // GQA: a KV head's score sums its query heads
+    const n = 30;
+    const policy = parsePolicy("h2o:budget=8,recent=3");
+    let differ = 0;
+    for (const [seed, sizes] of [
+      [2, [1]],
+      [7, [4, 2, 7]],
+      [12, randomChunking(rng(12), n, 6)],
+    ] as const) {
+      // no separators: on this model their attention would make every head keep the same rows
+      const r = rng(seed);
+      const p = Int32Array.from({ length: n }, () => 3 + Math.floor(r() * 61));
+      const live = memoryStats().liveTensors;
+      const cache = model.createCache({ batch: 1, policy });
+      // until[set][j]: the first query position that no longer sees key j on that (layer, KV head)
+      const until = Array.from({ length: sets }, () => new Int32Array(n).fill(NO_EVICTION));
+      const rows = await cachedLogits(model, cache, p, [...sizes], (end) => {
+        const held = cache.headPositions(0);
+        expect(held.length).toBe(sets);
+        held.forEach((kept, h) => {
+          expect(kept.length).toBe(Math.min(end, 8));
+          // the recent window is the same on every head
+          expect(Array.from(kept.slice(-3))).toEqual(
+            [end - 3, end - 2, end - 1].filter((x) => x >= 0),
+          );
+          const keep = new Set(kept);
+          for (let j = 0; j < end; j++)
+            if (!keep.has(j) && until[h]![j] === NO_EVICTION) until[h]![j] = end;
+          // rows never come back once evicted
+          for (const j of kept) expect(until[h]![j]).toBe(NO_EVICTION);
+        });
+        expect(cache.lengths()).toEqual([Math.min(end, 8)]);
+      });
+      // the heads keep different rows (these prompts are chosen so that they do)
+      expect(cache.stats().entries).toEqual([8]);
+      const final = cache.headPositions(0).map((k) => Array.from(k).join());
+      cache.dispose();
+      // the per-layer column sums and their read-back leave nothing behind
+      expect(memoryStats().liveTensors).toBe(live);
+      expect(new Set(final).size, `chunks ${sizes}`).toBeGreaterThan(1);
+      // within a layer too (layer 0's sets: final[0..nKvHeads))
+      if (new Set(final.slice(0, c.nKvHeads)).size > 1) differ++;
+      const headUntil = new Int32Array(sets * n);
+      until.forEach((u, h) => {
+        headUntil.set(u, h * n);
+      });
+      const dense = noGrad(() =>
+        model.forward({ inputIds: p, batch: 1, seqLen: n, attention: "causal", headUntil }),
+      );
+      const want = Array.from((await dense.data()) as Float32Array);
+      dense.dispose();
+      expect(relError(rows, want), `chunks ${sizes}`).toBeLessThan(1e-4);
+      // the dense reference is sensitive to the per-head sets: one shared set (head 0's) differs
+      const shared = new Int32Array(sets * n);
+      for (let h = 0; h < sets; h++) shared.set(until[0] as Int32Array, h * n);
+      const wrong = noGrad(() =>
+        model.forward({ inputIds: p, batch: 1, seqLen: n, attention: "causal", headUntil: shared }),
+      );
+      expect(relError(rows, (await wrong.data()) as Float32Array)).toBeGreaterThan(1e-3);
+      wrong.dispose();
+    }
+    expect(differ).toBeGreaterThanOrEqual(2);
+    const ids = new Int32Array(4).fill(5);
+    const bad = { inputIds: ids, batch: 1, seqLen: 4, headUntil: new Int32Array(3) };
+    expect(() => model.forward({ ...bad, attention: "causal" })).toThrow(
+      /headUntil has length 3, expected nLayers x batch x nKvHeads x seqLen = 16/,
+    );
+    expect(() =>
+      model.forward({ ...bad, attention: "anchor", isAnchor: new Uint8Array(4) }),
+    ).toThrow(/headUntil needs attention "causal"/);
+    model.dispose();
+  });
+
+  it("h2o routes each (layer, KV head)'s column sums to its own row set and moves its K/V rows with it", async () => {
+    const config: LlamaConfig = { ...PRESETS.tiny, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 2 };
+    const [L, H, D] = [2, 2, 2];
+    const budget = 4;
+    const device = getDevice();
+    const cache = new KVCache(config, { batch: 2, policy: { kind: "h2o", budget, recent: 1 } });
+    const r = rng(5);
+    // host replay: per sequence and (layer, head), the positions held and their accumulated score
+    const held = [0, 1].map(() =>
+      Array.from({ length: L * H }, () => ({ pos: [] as number[], acc: [] as number[] })),
+    );
+    const total = [0, 0];
+    let checked = 0;
+    for (const lens of [
+      [5, 3],
+      [1, 2],
+      [3, 1],
+      [1, 1],
+      [1, 1],
+    ]) {
+      const plan = cache.plan(lens.map((k) => new Uint8Array(k)));
+      const cap = cache.capacity;
+      const sums: number[][][] = []; // [layer][b * H + h][key]
+      for (let l = 0; l < L; l++) {
+        // K row of position t on (layer, head): 1000 l + 100 h + t (v = -k)
+        const host = new Float32Array(2 * H * plan.lq * D);
+        for (let b = 0; b < 2; b++)
+          for (let h = 0; h < H; h++)
+            for (let t = 0; t < plan.lq; t++)
+              for (let e = 0; e < D; e++)
+                host[((b * H + h) * plan.lq + t) * D + e] = 1000 * l + 100 * h + total[b]! + t;
+        const k = tensor(host, [2, H, plan.lq, D], { device });
+        const v = tensor(
+          host.map((x) => -x),
+          [2, H, plan.lq, D],
+          { device },
+        );
+        const bufs = noGrad(() => cache.append(l, k, v));
+        // the rows the previous steps kept sit first in each (sequence, head) slice, in order
+        const [kd, vd] = [await bufs.k.data(), await bufs.v.data()];
+        for (let b = 0; b < 2; b++)
+          for (let h = 0; h < H; h++)
+            held[b]![l * H + h]!.pos.forEach((p, row) => {
+              const at = ((b * H + h) * cap + row) * D;
+              expect(kd[at], `layer ${l} seq ${b} head ${h} row ${row}`).toBe(
+                1000 * l + 100 * h + p,
+              );
+              expect(vd[at]).toBe(-(1000 * l + 100 * h + p));
+              checked++;
+            });
+        k.dispose();
+        v.dispose();
+        const layerSums = Array.from({ length: 2 * H }, () =>
+          Array.from({ length: cap }, () => Math.round(r() * 64) / 8),
+        );
+        sums.push(layerSums);
+        const t = tensor(Float32Array.from(layerSums.flat()), [2, H, cap], { device });
+        cache.addColumnSums(l, t);
+        t.dispose();
+      }
+      cache.commit();
+      await cache.settle();
+      for (let b = 0; b < 2; b++) {
+        for (let s = 0; s < L * H; s++) {
+          const set = held[b]![s]!;
+          const fresh = Array.from({ length: lens[b]! }, (_, t) => total[b]! + t);
+          const pos = [...set.pos, ...fresh];
+          const acc = pos.map(
+            (_, k) => (set.acc[k] ?? 0) + sums[Math.floor(s / H)]![b * H + (s % H)]![k]!,
+          );
+          const keep = Array.from(h2oKeep(pos, acc, { budget, recent: 1 }));
+          set.pos = keep.map((k) => pos[k]!);
+          set.acc = keep.map((k) => acc[k]!);
+        }
+        total[b]! += lens[b]!;
+        expect(cache.headPositions(b).map((k) => Array.from(k))).toEqual(
+          held[b]!.map((s) => s.pos),
+        );
+      }
+    }
+    expect(checked).toBeGreaterThan(100);
+    const sets = cache.headPositions(0).map((k) => Array.from(k).join());
+    expect(new Set(sets).size).toBeGreaterThan(1);
+    cache.dispose();
   });
 });

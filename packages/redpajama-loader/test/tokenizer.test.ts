@@ -137,4 +137,11 @@ describe("added anchor token", () => {
     expect(t.padId).toBe(258);
     expect(tokenizerFromSpec(t.spec()).tokenToId("<AC>")).toBe(259);
   });
+
+  it("a spec of an unknown kind (a corrupted anllm.json) is a TokenizerError naming it", () => {
+    const bad = JSON.parse('{"kind": "cdded", "base": {"kind": "bytes"}, "tokens": ["<AC>"]}');
+    expect(() => tokenizerFromSpec(bad)).toThrow(TokenizerError);
+    expect(() => tokenizerFromSpec(bad)).toThrow(/unknown tokenizer kind "cdded"/);
+    expect(() => tokenizerFromSpec({ kind: "added", base: bad, tokens: [] })).toThrow(/"cdded"/);
+  });
 });

@@ -124,7 +124,16 @@ const QA_OPTIONS: OptionSpecs = {
   },
   limit: { type: "string", arg: "N", help: "score only the first N documents per task" },
   policy: { ...POLICY_OPTION, help: `score through this cache policy (${POLICY_OPTION.help})` },
+  "chunk-size": {
+    type: "string",
+    arg: "N",
+    help: "prefill chunk of the cached path (unset: the whole context at once; h2o evicts between chunks)",
+  },
   "no-speed": { type: "boolean", help: "skip the timing baselines of anchor runs" },
+  "log-samples": {
+    type: "boolean",
+    help: "keep each document's log-likelihoods and prediction in the output and report (lm-eval-harness --log_samples)",
+  },
 };
 
 const CACHE_OPTIONS: OptionSpecs = {
@@ -524,6 +533,7 @@ async function qa({ values: v }: Parsed, io: Io): Promise<number> {
   const shots = int(c, v, "shots", 0, 64)!;
   const attention = choice(c, v, "attention", ["full", "anchor"] as const)!;
   const limit = int(c, v, "limit", 1);
+  const chunkSize = int(c, v, "chunk-size", 1);
   const policyText = str(v, "policy");
   const policies = policyText !== undefined ? parsePolicies(c, policyText) : undefined;
   if (policies && policies.length > 1)
@@ -545,13 +555,17 @@ async function qa({ values: v }: Parsed, io: Io): Promise<number> {
     // AC models see <AC> after every sentence of the context and of each demonstration
     ...(ac ? { demoAnchorText: "<AC>", transformText: sentenceAnchorTransform("<AC>") } : {}),
     ...(limit ? { limit } : {}),
+    ...(chunkSize ? { chunkSize } : {}),
+    keepDocs: v["log-samples"] === true,
   });
   const out: Record<string, unknown> = {
     ...res,
-    results: res.results.map(({ docs: _d, ...r }) => r),
+    results: v["log-samples"] === true ? res.results : res.results.map(({ docs: _d, ...r }) => r),
   };
   l.model.dispose();
-  const rows = [{ label: str(v, "model")!, result: res }];
+  // the label names the policy, so tables of several runs say which cache scored each
+  const label = policies?.[0] ? `${str(v, "model")} (${policies[0].spec})` : str(v, "model")!;
+  const rows = [{ label, result: res }];
   return finish(
     c,
     io,

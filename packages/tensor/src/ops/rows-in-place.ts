@@ -74,39 +74,46 @@ export function writeRowsInPlace(
 }
 
 /**
- * x[b, ..., i, :] = x[b, ..., keep[b][i], :] for i < keep[b].length, in place; each keep[b] is
- * strictly increasing (a cache's kept rows). Rows from keep[b].length on keep their old values.
- * x [batch, ..., rows, inner].
+ * x[b, m, i, :] = x[b, m, keep[b][i], :] for i < keep[b].length, in place, viewing x as
+ * [batch, mid, rows, inner] (mid: the axes between batch and rows, e.g. a KV cache's heads). Each
+ * keep list is strictly increasing (a cache's kept rows); rows from its length on keep their old
+ * values. `keep` holds one list per batch entry (shared by its mid slices) or one per (b, m) slice
+ * at index `b * mid + m` (a cache whose heads keep different rows, H2O).
  */
 export function compactRowsInPlace(x: Tensor, keep: ReadonlyArray<ArrayLike<number>>): void {
   checkSame("compactRowsInPlace", [x]);
   const v = rowsView(x, "compactRowsInPlace");
-  if (keep.length !== v.batch)
-    throw new ShapeError(`compactRowsInPlace: keep has ${keep.length} lists, batch is ${v.batch}`);
+  const perSlice = keep.length === v.batch * v.mid && keep.length !== v.batch;
+  if (keep.length !== v.batch && !perSlice)
+    throw new ShapeError(
+      `compactRowsInPlace: keep has ${keep.length} lists, expected batch ${v.batch} or batch x mid ${v.batch * v.mid}`,
+    );
+  // table: per (b, m) slice [count, first, offset], then the lists (a shared list is stored once)
+  const slices = v.batch * v.mid;
   const header: number[] = [];
   const lists: number[] = [];
   let moved = false;
-  keep.forEach((k, b) => {
+  const listAt = keep.map((k, j) => {
     let first = k.length;
     for (let i = 0; i < k.length; i++) {
       const r = k[i] as number;
       if (!Number.isInteger(r) || r < 0 || r >= v.rows || (i > 0 && r <= (k[i - 1] as number)))
         throw new ShapeError(
-          `compactRowsInPlace: keep[${b}] must increase inside [0, ${v.rows}), got ${r} at ${i}`,
+          `compactRowsInPlace: keep[${j}] must increase inside [0, ${v.rows}), got ${r} at ${i}`,
         );
       if (r !== i && first === k.length) first = i;
     }
     if (first < k.length) moved = true;
-    header.push(k.length, first, 0);
+    const at = 3 * slices + lists.length;
     for (let i = 0; i < k.length; i++) lists.push(k[i] as number);
+    return { count: k.length, first, at };
   });
   if (!moved || v.mid === 0 || v.inner === 0) return;
-  let off = 3 * v.batch;
-  keep.forEach((k, b) => {
-    header[3 * b + 2] = off;
-    off += k.length;
-  });
-  const table = tensor(Int32Array.from([...header, ...lists]), [off], {
+  for (let bm = 0; bm < slices; bm++) {
+    const l = listAt[perSlice ? bm : Math.floor(bm / v.mid)] as (typeof listAt)[number];
+    header.push(l.count, l.first, l.at);
+  }
+  const table = tensor(Int32Array.from([...header, ...lists]), [header.length + lists.length], {
     dtype: "i32",
     device: x.device,
   });

@@ -3,7 +3,7 @@ import { type KernelDef, strideGroups } from "../kernel";
 import { type CompactRowsParams, compactRowsRef } from "./compact-rows.ref";
 import { COMPACT_ROWS_WG, compactRowsWgsl } from "./compact-rows.wgsl";
 
-/** x[b, m, i, e] = x[b, m, keep_b[i], e] in place (raw words, any dtype). */
+/** x[b, m, i, e] = x[b, m, keep_bm[i], e] in place (raw words, any dtype; one list per slice). */
 export const compactRowsKernel: KernelDef<CompactRowsParams> = {
   name: "compact-rows",
   bindings: () => [

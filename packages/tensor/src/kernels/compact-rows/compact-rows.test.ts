@@ -67,6 +67,39 @@ describeDevices("rows in place", () => {
     x.dispose();
   });
 
+  it("compactRowsInPlace with one list per (entry, head) slice keeps each slice's own rows", async () => {
+    // a cache whose heads keep different rows (H2O per head): [batch 2, heads 3, rows 10, 4], f32
+    // and f16 (raw words moved)
+    const shape = [2, 3, 10, 4];
+    const keep = [
+      [0, 2, 5, 9],
+      [1, 2, 3, 4],
+      [0, 1, 2, 3], // identity slice inside a moving entry
+      [6, 7, 8, 9],
+      [0, 3, 8, 9],
+      [2, 4, 6, 8],
+    ];
+    for (const dtype of ["f32", "f16"] as const) {
+      const xHost = host(2 * 3 * 10 * 4, 6);
+      const x = T.tensor(xHost, shape, { dtype });
+      const before = Float32Array.from(await x.data());
+      T.compactRowsInPlace(x, keep);
+      const want = perRows(before, shape, (b, m, row) =>
+        (keep[b * 3 + m] as number[]).map((k) => row(k)),
+      );
+      expect([...(await x.data())], dtype).toEqual([...want]);
+      x.dispose();
+    }
+    const x = T.zeros(shape);
+    expect(() => T.compactRowsInPlace(x, [[0], [0], [0], [0]])).toThrow(
+      /keep has 4 lists, expected batch 2 or batch x mid 6/,
+    );
+    expect(() => T.compactRowsInPlace(x, [[0], [0], [0], [0], [2, 1], [0]])).toThrow(
+      /keep\[4\] must increase/,
+    );
+    x.dispose();
+  });
+
   it("a cache step sequence: write, compact, write again equals gather + concat", async () => {
     const x = T.zeros([1, 2, 8, 3]);
     const a = T.tensor(host(2 * 5 * 3, 4), [1, 2, 5, 3]);

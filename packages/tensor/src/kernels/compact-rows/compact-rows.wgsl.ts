@@ -18,10 +18,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var it = tid; it < items; it += nthreads) {
     let e = it % inner;
     let bm = it / inner;
-    let b = bm / mid;
-    let count = u32(ld_table(3u * b));
-    let first = u32(ld_table(3u * b + 1u));
-    let off = u32(ld_table(3u * b + 2u));
+    let count = u32(ld_table(3u * bm));
+    let first = u32(ld_table(3u * bm + 1u));
+    let off = u32(ld_table(3u * bm + 2u));
     let base = bm * rows * inner + e;
     for (var i = first; i < count; i++) {
       let src = u32(ld_table(off + i));
