@@ -221,6 +221,27 @@ describe("anllm train", () => {
     expect(wrongTok.stderr).toMatch(/has 32000 ids but the model only 259/);
   });
 
+  it("--shuffle-block sets the documents per shuffle block: stored in train-config.json, changes the data order", async () => {
+    const dir = tmp();
+    const run = async (name: string, ...extra: string[]) => {
+      const out = join(dir, name);
+      const j = await cliJson<AnyJson>("train", ...TINY, "--steps", "1", ...extra, "--out", out);
+      const cfg = JSON.parse(readFileSync(join(out, "train-config.json"), "utf8"));
+      return { loss: j.losses[0] as number, cfg };
+    };
+    const byDefault = await run("default");
+    const fileOrder = await run("block1", "--shuffle-block", "1");
+    const again = await run("block1-again", "--shuffle-block", "1");
+    expect(byDefault.cfg.shuffleBlock).toBeUndefined();
+    expect(fileOrder.cfg.shuffleBlock).toBe(1);
+    // same seed and options: same batch; blocks of one document keep the files' order: another batch
+    expect(again.loss).toBe(fileOrder.loss);
+    expect(fileOrder.loss).not.toBe(byDefault.loss);
+    const bad = await cli("train", ...TINY, "--shuffle-block", "0", "--out", join(dir, "bad"));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--shuffle-block expects an integer in \[1, 16777216\], got "0"/);
+  });
+
   it("prints --help", async () => {
     const r = await cli("train", "--help");
     expect(r.code).toBe(0);

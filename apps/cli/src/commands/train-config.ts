@@ -37,6 +37,8 @@ export interface TrainConfig {
   dtype?: "f32" | "f16";
   /** recompute each decoder layer in backward instead of keeping its activations */
   checkpointActivations?: boolean;
+  /** documents per shuffle block of the data stream (absent: the loader's 256) */
+  shuffleBlock?: number;
   /**
    * attention mask: absent = the anchor mask with --anchor ac|ep, causal with none; or a
    * `sepllm[:k=v,...]` policy (SepLLM's trainable mask: the rule its cache policy keeps)
@@ -114,6 +116,12 @@ export const TRAIN_SPECS: OptionSpecs = {
     default: "1",
   },
   seed: { type: "string", arg: "N", help: "seed (weights, data order)", default: "34" },
+  "shuffle-block": {
+    type: "string",
+    arg: "N",
+    help: "documents per shuffle block: files are read in a seeded order and documents shuffled within blocks of N, so with small blocks the data follows the files (one source after another); a block larger than the corpus mixes every document",
+    computedDefault: "256",
+  },
   "checkpoint-activations": {
     type: "boolean",
     help: "keep only each decoder layer's input and recompute the layer in backward (less activation memory, one more forward per step)",
@@ -242,6 +250,9 @@ export function toTrainConfig(given: Values, defaultData: () => string): TrainCo
     ...(v["extend-positions"] === true ? { extendPositions: true } : {}),
     dtype: choice(c, v, "dtype", ["f32", "f16"] as const)!,
     ...(v["checkpoint-activations"] === true ? { checkpointActivations: true } : {}),
+    ...(v["shuffle-block"] !== undefined
+      ? { shuffleBlock: int(c, v, "shuffle-block", 1, 1 << 24)! }
+      : {}),
     ...maskOption(c, v),
   };
 }
@@ -297,6 +308,7 @@ export function resumeConfig(stored: TrainConfig, now: TrainConfig, given: Value
     "extend-positions": "extendPositions",
     dtype: "dtype",
     "checkpoint-activations": "checkpointActivations",
+    "shuffle-block": "shuffleBlock",
     mask: "mask",
   };
   for (const flag of Object.keys(given)) {

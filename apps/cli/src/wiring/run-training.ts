@@ -164,7 +164,8 @@ export async function runTraining(
     mode: cfg.mode,
     contextLength: cfg.seqLen,
     batchSize: cfg.batchSize,
-    shuffle: { seed: cfg.seed },
+    // blockSize only when asked: the loader state's fingerprint of earlier runs names { seed }
+    shuffle: { seed: cfg.seed, ...(cfg.shuffleBlock ? { blockSize: cfg.shuffleBlock } : {}) },
     epochs: 1_000_000,
     dropLast: true,
   });
