@@ -104,8 +104,8 @@ const JOBS: Job[] = [
  * trained length (128) and at 512/1024/2048-token prompts: C, T, perplexity through the cache and
  * recall at distances the training documents cover (16 to 96 tokens), under budgets of 32-64
  * rows so that the distances fall inside and outside what each training-free policy keeps.
- * The recall task needs a copying (induction) circuit, which appears after a plateau of several
- * hundred steps (see recall-task.ts): hence 1500 steps of the tiny preset.
+ * The recall task needs a copying (induction) circuit, which appears only after a plateau of well
+ * over 500 steps of the tiny preset: 1500 steps is an estimate, not yet a measured run.
  */
 const RECALL_PRESET = "tiny";
 const RECALL_TRAIN = [

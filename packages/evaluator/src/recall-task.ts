@@ -13,7 +13,8 @@
 //   and one byte token fewer for the model to match than three;
 // - training documents are short (16 sentences) and restate runs of consecutive facts, so that
 //   copying from an earlier occurrence (the induction circuit that recall needs) pays off on many
-//   tokens of every document, not only on the two digits of a single restated fact.
+//   tokens of every document, not only on the two digits of a single restated fact. The circuit
+//   still forms only after a long plateau (guide/cache-policies.md).
 import { EvalConfigError } from "./errors";
 
 /**
