@@ -66,6 +66,7 @@ export { type QaAverage, type QaSuiteInput, type QaSuiteResult, runQaEval } from
 export { type QaDoc, TASK_NAMES, type TaskName } from "./qa-tasks";
 export {
   factSentence,
+  RECALL_KEY_COUNT,
   type RecallFact,
   type RecallPrompt,
   type RecallQuery,

@@ -1,8 +1,20 @@
-// The synthetic associative-recall task of the cache-policy comparison: documents of `key value.`
-// facts (a key is three lowercase letters, a value two digits), where a fact is later restated
-// and the model must produce its value from the key alone. What a cache policy forgot shows as
-// recall accuracy falling with the distance between the fact and its query. Seeded: the same
-// seed gives the same documents and prompts.
+// The synthetic associative-recall task of the cache-policy comparison: documents of `Key value.`
+// facts (a key is an uppercase and a lowercase letter, a value two digits), where a fact is later
+// restated and the model must produce its value from the key alone. What a cache policy forgot
+// shows as recall accuracy falling with the distance between the fact and its query. Seeded: the
+// same seed gives the same documents and prompts.
+//
+// Why this shape (the first version, three lowercase letters per key and 64-sentence documents,
+// was never learned by the small preset in 160 steps):
+// - a key starts with an uppercase letter so that the sentence splitter (CLDR rules: a period
+//   followed by a lowercase word does not end a sentence) ends every fact at its period: with
+//   lowercase keys a whole document was one sentence and an AnLLM-AC model saw no anchor inside it;
+// - two letters (676 keys) are enough for distinct keys in a 2048-token prompt (7 tokens a fact)
+//   and one byte token fewer for the model to match than three;
+// - training documents are short (16 sentences) and restate runs of consecutive facts, so that
+//   copying from an earlier occurrence (the induction circuit that recall needs) pays off on many
+//   tokens of every document, not only on the two digits of a single restated fact. The circuit
+//   still forms only after a long plateau (guide/cache-policies.md).
 import { EvalConfigError } from "./errors";
 
 /**
@@ -20,7 +32,7 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-/** One fact: the sentence ` key value.` is its text. */
+/** One fact: the sentence ` Key value.` is its text. */
 export interface RecallFact {
   key: string;
   value: string;
@@ -31,17 +43,22 @@ export function factSentence(f: RecallFact): string {
   return ` ${f.key} ${f.value}.`;
 }
 
-const LETTERS = "abcdefghijklmnopqrstuvwxyz";
+const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const LOWER = "abcdefghijklmnopqrstuvwxyz";
+/** How many distinct keys there are (an uppercase letter, then a lowercase one). */
+export const RECALL_KEY_COUNT = 26 * 26;
 
-/** `n` facts with distinct keys (n <= 17576), seeded. */
+/** `n` facts with distinct keys (n <= {@link RECALL_KEY_COUNT}), seeded. */
 export function recallFacts(seed: number, n: number): RecallFact[] {
-  if (!Number.isInteger(n) || n < 0 || n > 26 ** 3)
-    throw new EvalConfigError(`recallFacts: n must be an integer in [0, ${26 ** 3}], got ${n}`);
+  if (!Number.isInteger(n) || n < 0 || n > RECALL_KEY_COUNT)
+    throw new EvalConfigError(
+      `recallFacts: n must be an integer in [0, ${RECALL_KEY_COUNT}], got ${n}`,
+    );
   const r = mulberry32(seed);
   const seen = new Set<string>();
   const out: RecallFact[] = [];
   while (out.length < n) {
-    const key = Array.from({ length: 3 }, () => LETTERS[Math.floor(r() * 26)]).join("");
+    const key = `${UPPER[Math.floor(r() * 26)]}${LOWER[Math.floor(r() * 26)]}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push({ key, value: String(10 + Math.floor(r() * 90)) });
@@ -53,39 +70,50 @@ export function recallFacts(seed: number, n: number): RecallFact[] {
 export interface RecallTrainingOptions {
   seed: number;
   documents: number;
-  /** sentences per document (default 64) */
+  /** sentences per document (default 16) */
   sentences?: number;
-  /** probability that a sentence restates an earlier fact of the document (default 0.4) */
+  /** probability that the next sentences restate earlier facts of the document (default 0.5) */
   repeatRate?: number;
+  /** a restatement repeats a run of 1 to `maxRun` consecutive earlier facts, in order (default 4) */
+  maxRun?: number;
 }
 
 /**
- * Training documents: each sentence is a new fact or, with `repeatRate`, an earlier fact of the
- * same document restated (the query the model learns to answer).
+ * Training documents: each step adds a new fact or, with `repeatRate`, restates a run of
+ * consecutive earlier facts of the same document (the queries the model learns to answer; the
+ * run's later keys are predictable by copying too, which teaches the copying early).
  */
 export function recallTrainingDocuments(o: RecallTrainingOptions): string[] {
   const r = mulberry32(o.seed ^ 0x5bd1e995);
-  const per = o.sentences ?? 64;
-  const rate = o.repeatRate ?? 0.4;
+  const per = o.sentences ?? 16;
+  const rate = o.repeatRate ?? 0.5;
+  const maxRun = o.maxRun ?? 4;
+  if (!Number.isInteger(per) || per < 1 || per > RECALL_KEY_COUNT)
+    throw new EvalConfigError(
+      `recallTrainingDocuments: sentences must be an integer in [1, ${RECALL_KEY_COUNT}], got ${per}`,
+    );
+  if (!Number.isInteger(maxRun) || maxRun < 1)
+    throw new EvalConfigError(
+      `recallTrainingDocuments: maxRun must be an integer >= 1, got ${maxRun}`,
+    );
   const out: string[] = [];
   for (let d = 0; d < o.documents; d++) {
     // fresh keys and values per document: a value can only come from the document itself
-    const pool = recallFacts((o.seed * 1000003 + d) >>> 0, Math.min(26 ** 3, per * 2));
+    const pool = recallFacts((o.seed * 1000003 + d) >>> 0, per);
     const facts: RecallFact[] = [];
-    const used = new Set<number>();
-    let text = "";
-    for (let s = 0; s < per; s++) {
+    const sentences: RecallFact[] = [];
+    while (sentences.length < per) {
       if (facts.length > 0 && r() < rate) {
-        text += factSentence(facts[Math.floor(r() * facts.length)] as RecallFact);
+        const from = Math.floor(r() * facts.length);
+        const run = 1 + Math.floor(r() * maxRun);
+        sentences.push(...facts.slice(from, from + run));
         continue;
       }
-      let i = Math.floor(r() * pool.length);
-      while (used.has(i)) i = (i + 1) % pool.length;
-      used.add(i);
-      facts.push(pool[i] as RecallFact);
-      text += factSentence(pool[i] as RecallFact);
+      const f = pool[facts.length] as RecallFact;
+      facts.push(f);
+      sentences.push(f);
     }
-    out.push(text.trimStart());
+    out.push(sentences.slice(0, per).map(factSentence).join("").trimStart());
   }
   return out;
 }

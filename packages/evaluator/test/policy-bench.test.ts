@@ -3,6 +3,7 @@
 // runs every policy and reports the quantities with the relations they must satisfy.
 import { parsePolicy } from "@anllm/anchor-mask";
 import { Llama2, PRESETS } from "@anllm/llama2-model";
+import { splitSentences } from "@anllm/redpajama-loader/text";
 import { CpuDevice } from "@anllm/tensor";
 import { describe, expect, it } from "vitest";
 import { LlamaScorer } from "../src/llama-scorer";
@@ -10,6 +11,7 @@ import { passkeyPrompt, runPasskey } from "../src/passkey";
 import { evaluatePerplexity } from "../src/perplexity";
 import { policyMarkdownTables, runPolicyBench } from "../src/policy-bench";
 import {
+  RECALL_KEY_COUNT,
   recallFacts,
   recallPrompt,
   recallTrainingDocuments,
@@ -26,25 +28,47 @@ describe("recall task", () => {
     expect(recallFacts(3, 50)).not.toEqual(recallFacts(4, 50));
     const docs = recallTrainingDocuments({ seed: 9, documents: 3, sentences: 20 });
     expect(docs).toEqual(recallTrainingDocuments({ seed: 9, documents: 3, sentences: 20 }));
-    expect(docs[0]).toMatch(/^[a-z]{3} \d{2}\.( [a-z]{3} \d{2}\.){19}$/);
-    const keys = recallFacts(1, 2000).map((f) => f.key);
-    expect(new Set(keys).size).toBe(2000);
+    expect(docs[0]).toMatch(/^[A-Z][a-z] \d{2}\.( [A-Z][a-z] \d{2}\.){19}$/);
+    const keys = recallFacts(1, RECALL_KEY_COUNT).map((f) => f.key);
+    expect(new Set(keys).size).toBe(RECALL_KEY_COUNT);
+    expect(() => recallFacts(1, RECALL_KEY_COUNT + 1)).toThrow(/recallFacts: n must be/);
   });
 
-  it("training documents restate earlier facts with the same value", () => {
-    for (const doc of recallTrainingDocuments({ seed: 2, documents: 5, sentences: 40 })) {
-      const seen = new Map<string, string>();
-      let repeats = 0;
-      for (const m of doc.matchAll(/([a-z]{3}) (\d{2})\./g)) {
-        const [, k, v] = m as unknown as [string, string, string];
-        if (seen.has(k)) {
-          expect(seen.get(k)).toBe(v);
-          repeats++;
+  it("training documents restate runs of earlier facts with the same values", () => {
+    for (const maxRun of [1, 4]) {
+      for (const doc of recallTrainingDocuments({ seed: 2, documents: 5, sentences: 40, maxRun })) {
+        const facts: string[] = [];
+        const seen = new Map<string, string>();
+        let repeats = 0;
+        let longestRun = 0;
+        let run = 0;
+        let last = -1;
+        for (const m of doc.matchAll(/([A-Z][a-z]) (\d{2})\./g)) {
+          const [, k, v] = m as unknown as [string, string, string];
+          if (seen.has(k)) {
+            expect(seen.get(k)).toBe(v);
+            repeats++;
+            // a run restates consecutive facts in their order
+            const i = facts.indexOf(k);
+            run = i === last + 1 && run > 0 ? run + 1 : 1;
+            last = i;
+            longestRun = Math.max(longestRun, run);
+          } else {
+            facts.push(k);
+            seen.set(k, v);
+            run = 0;
+          }
         }
-        seen.set(k, v);
+        expect(repeats).toBeGreaterThan(0);
+        // runs of several consecutive facts appear when they are allowed
+        if (maxRun === 4) expect(longestRun).toBeGreaterThan(1);
       }
-      expect(repeats).toBeGreaterThan(0);
     }
+  });
+
+  it("ends every fact as a sentence of its own for the loader's splitter (AnLLM-AC anchors)", () => {
+    const [doc] = recallTrainingDocuments({ seed: 3, documents: 1, sentences: 12 });
+    expect(splitSentences(doc as string)).toHaveLength(12);
   });
 
   it("places each query near its distance, with the answer tokens where the fact's value is", () => {

@@ -204,18 +204,24 @@ function onDataset(
 
 const RECALL_OPTIONS: OptionSpecs = {
   out: { type: "string", arg: "FILE", help: "JSONL file to write (required)" },
-  documents: { type: "string", arg: "N", help: "documents", default: "2000" },
+  documents: { type: "string", arg: "N", help: "documents", default: "20000" },
   sentences: {
     type: "string",
     arg: "N",
     help: "facts and restatements per document",
-    default: "48",
+    default: "16",
   },
   "repeat-rate": {
     type: "string",
     arg: "P",
-    help: "probability that a sentence restates an earlier fact",
-    default: "0.4",
+    help: "probability that the next sentences restate earlier facts",
+    default: "0.5",
+  },
+  "max-run": {
+    type: "string",
+    arg: "N",
+    help: "a restatement repeats 1 to N consecutive earlier facts",
+    default: "4",
   },
   seed: { type: "string", arg: "N", help: "generator seed", default: "1" },
 };
@@ -227,9 +233,10 @@ async function writeRecall(values: Values, io: Io): Promise<void> {
   const documents = int(c, values, "documents", 1)!;
   const sentences = int(c, values, "sentences", 1)!;
   const repeatRate = num(c, values, "repeat-rate", 0, 1)!;
+  const maxRun = int(c, values, "max-run", 1)!;
   const seed = int(c, values, "seed", 0)!;
-  const docs = recallTrainingDocuments({ seed, documents, sentences, repeatRate });
-  const meta = { source: "anllm-recall", seed, sentences, repeatRate };
+  const docs = recallTrainingDocuments({ seed, documents, sentences, repeatRate, maxRun });
+  const meta = { source: "anllm-recall", seed, sentences, repeatRate, maxRun };
   const lines = docs.map((text) => JSON.stringify({ text, meta }));
   await atomicWrite(out, `${lines.join("\n")}\n`);
   const r = {
@@ -237,6 +244,7 @@ async function writeRecall(values: Values, io: Io): Promise<void> {
     documents,
     sentences,
     repeatRate,
+    maxRun,
     seed,
     bytes: lines.reduce((a, l) => a + l.length + 1, 0),
   };
@@ -256,9 +264,9 @@ export const dataCommand: CommandGroup = {
       summary: "write synthetic associative-recall documents (key value facts, restated) as JSONL",
       command: {
         usage:
-          "anllm data recall --out FILE [--documents N] [--sentences N] [--repeat-rate P] [--seed N] [--json]",
+          "anllm data recall --out FILE [--documents N] [--sentences N] [--repeat-rate P] [--max-run N] [--seed N] [--json]",
         about:
-          "Seeded documents of ` key value.` facts where earlier facts are restated: the training " +
+          "Seeded documents of `Key value.` facts where runs of earlier facts are restated: the training " +
           "data of the recall task that `eval cache --policy` scores by distance.",
         options: RECALL_OPTIONS,
         run: async ({ values }, io) => {

@@ -17,6 +17,7 @@ import {
   policyMarkdownTables,
   pplMarkdownTable,
   qaMarkdownTable,
+  RECALL_KEY_COUNT,
   recallFacts,
   runCacheEval,
   runPasskey,
@@ -654,7 +655,9 @@ async function comparePolicies(
     scorer: new LlamaScorer(l.model, { maxLength: longest }),
     policies,
     sentences: tokenizeSentences(texts, l.tokenizer),
-    facts: recallFacts(recallSeed, Math.min(17576, factCount)).map((f) => tokenizeFact(f, encode)),
+    facts: recallFacts(recallSeed, Math.min(RECALL_KEY_COUNT, factCount)).map((f) =>
+      tokenizeFact(f, encode),
+    ),
     anchorIds: l.anchors.ids,
     separatorIds: separatorIds(l.tokenizer, policies),
     ...(ac ? { appendAnchorId: l.anchors.ids[0]! } : {}),
