@@ -3,10 +3,10 @@
 // `<package-dir>/bench/results/<UTC date>-<HHMM>.json` holding the command, the commit, the
 // machine and the adapter next to the benchmark's own JSON (its JSON on stdout), so
 // README figures can quote a committed file. Writes atomically; exits with the bench's status.
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { lastJson, recordMeta, writeRecord } from "./record-meta.mjs";
 
 const [dir, ...args] = process.argv.slice(2);
 if (!dir) {
@@ -26,46 +26,20 @@ if (r.status !== 0) {
   console.error(`bench-record: ${command} failed (exit ${r.status ?? r.signal})`);
   process.exit(r.status ?? 1);
 }
-// the bench's JSON: one line, or a pretty-printed object from a line starting with "{" to the end
-let result = null;
-const lines = r.stdout.trim().split("\n");
-for (let i = lines.length - 1; i >= 0 && result === null; i--) {
-  if (!lines[i].startsWith("{")) continue;
-  try {
-    result = JSON.parse(lines.slice(i).join("\n"));
-  } catch {
-    try {
-      result = JSON.parse(lines[i]);
-    } catch {
-      // a log line that starts with "{"
-    }
-  }
-}
+const result = lastJson(r.stdout);
 if (result === null) {
   console.error(`bench-record: ${command} printed no JSON line on stdout`);
   process.exit(1);
 }
-const git = (a) => {
-  try {
-    return execFileSync("git", a, { encoding: "utf8" }).trim();
-  } catch {
-    return "unknown";
-  }
-};
-const now = new Date();
-const stamp = now.toISOString().slice(0, 16).replace("T", "-").replace(":", "");
+const { stamp, commit, dirty, machine, date } = recordMeta(pkgDir);
 const record = {
   command,
-  commit: git(["rev-parse", "HEAD"]),
-  dirty: git(["status", "--porcelain", "--untracked-files=no"]) !== "",
-  machine: `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+  commit,
+  dirty,
+  machine,
   adapter: result.device ?? result.adapter ?? "none (CPU only)",
-  date: now.toISOString(),
+  date,
   result,
 };
-const outDir = join(pkgDir, "bench", "results");
-mkdirSync(outDir, { recursive: true });
-const file = join(outDir, `${stamp}.json`);
-writeFileSync(`${file}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
-renameSync(`${file}.tmp`, file);
+const file = writeRecord(join(pkgDir, "bench", "results"), `${stamp}.json`, record);
 console.error(`bench-record: wrote ${file}`);

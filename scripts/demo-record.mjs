@@ -4,11 +4,11 @@
 // whether the tree was dirty, the machine, the adapter, the wall time and the load average before
 // and after the run next to the demo's summary (its --json stdout), so README figures can quote a
 // committed file. Writes atomically; exits with the demo's status.
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, totalmem } from "node:os";
+import { spawnSync } from "node:child_process";
+import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { lastJson, recordMeta, writeRecord } from "./record-meta.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = ["scripts/demo.sh", "--json", ...process.argv.slice(2)];
@@ -27,43 +27,26 @@ if (r.status !== 0) {
   console.error(`demo-record: ${command} failed (exit ${r.status ?? r.signal})`);
   process.exit(r.status ?? 1);
 }
-const lines = r.stdout.trim().split("\n");
-let result = null;
-for (let i = lines.length - 1; i >= 0 && result === null; i--) {
-  if (!lines[i].startsWith("{")) continue;
-  try {
-    result = JSON.parse(lines.slice(i).join("\n"));
-  } catch {
-    // a log line that starts with "{"
-  }
-}
+const result = lastJson(r.stdout);
 if (result === null) {
   console.error(`demo-record: ${command} printed no JSON on stdout`);
   process.exit(1);
 }
-const git = (a) => {
-  try {
-    return execFileSync("git", a, { cwd: root, encoding: "utf8" }).trim();
-  } catch {
-    return "unknown";
-  }
-};
-const now = new Date();
-const stamp = now.toISOString().slice(0, 16).replace("T", "-").replace(":", "");
+const { stamp, commit, dirty, machine, date } = recordMeta(root);
 const record = {
   command,
-  commit: git(["rev-parse", "HEAD"]),
-  dirty: git(["status", "--porcelain", "--untracked-files=no"]) !== "",
-  machine: `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+  commit,
+  dirty,
+  machine,
   adapter: result.device?.name ?? "unknown",
-  date: now.toISOString(),
+  date,
   wallSeconds,
   loadAverage: { before: loadBefore, after: loadAfter },
   result,
 };
-const outDir = join(root, "apps", "cli", "results");
-mkdirSync(outDir, { recursive: true });
-const file = join(outDir, `demo-continual-${stamp}.json`);
-writeFileSync(`${file}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
-renameSync(`${file}.tmp`, file);
+const file = writeRecord(
+  join(root, "apps", "cli", "results"),
+  `demo-continual-${stamp}.json`,
+  record,
+);
 console.error(`demo-record: ${wallSeconds} s; wrote ${file}`);
