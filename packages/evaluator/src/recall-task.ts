@@ -15,22 +15,10 @@
 //   copying from an earlier occurrence (the induction circuit that recall needs) pays off on many
 //   tokens of every document, not only on the two digits of a single restated fact. The circuit
 //   still forms only after a long plateau (guide/cache-policies.md).
+// The task's only randomness is the project's seeded generator (mulberry32), so a seed names the same
+// documents in every version (the committed results were trained on `data recall --seed 1`).
+import { seededRandom } from "@anllm/tensor";
 import { EvalConfigError } from "./errors";
-
-/**
- * The task's only source of randomness: mulberry32, fixed here so that a seed names the same
- * documents in every version (the committed results were trained on `data recall --seed 1`).
- */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One fact: the sentence ` Key value.` is its text. */
 export interface RecallFact {
@@ -54,7 +42,7 @@ export function recallFacts(seed: number, n: number): RecallFact[] {
     throw new EvalConfigError(
       `recallFacts: n must be an integer in [0, ${RECALL_KEY_COUNT}], got ${n}`,
     );
-  const r = mulberry32(seed);
+  const r = seededRandom(seed).next;
   const seen = new Set<string>();
   const out: RecallFact[] = [];
   while (out.length < n) {
@@ -84,7 +72,7 @@ export interface RecallTrainingOptions {
  * run's later keys are predictable by copying too, which teaches the copying early).
  */
 export function recallTrainingDocuments(o: RecallTrainingOptions): string[] {
-  const r = mulberry32(o.seed ^ 0x5bd1e995);
+  const r = seededRandom(o.seed ^ 0x5bd1e995).next;
   const per = o.sentences ?? 16;
   const rate = o.repeatRate ?? 0.5;
   const maxRun = o.maxRun ?? 4;
