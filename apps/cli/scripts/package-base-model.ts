@@ -1,16 +1,25 @@
-// Packages a finished `anllm train --anchor none` run as the shipped base model: copies the latest
-// checkpoint's HF files (config.json, model.safetensors, generation_config.json, anllm.json; not the
-// optimiser state) to the destination, measures its held-out perplexity with HELDOUT_PROTOCOL,
+// Packages a finished `anllm train --anchor none` run as the shipped base model: writes the latest
+// checkpoint's HF files (config.json, model.safetensors stored as F16, generation_config.json,
+// anllm.json; not the optimiser state) to the destination, measures its held-out perplexity with HELDOUT_PROTOCOL,
 // generates a sample, and writes provenance.json (command, seed, commit, data with checksums,
 // training figures, perplexity, sample). Run by scripts/build-base-model.sh:
 //   node --conditions=@anllm/source --import tsx apps/cli/scripts/package-base-model.ts \
 //     <run-dir> <dest-dir> <commit> <train command...>
 
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { basename, join, relative, resolve } from "node:path";
 import { generate } from "@anllm/llama2-model";
+import { convertModelFolder } from "@anllm/llama2-model/node";
 import { defaultDatasetPath } from "@anllm/redpajama-loader";
 import { atomicWrite } from "@anllm/tensor/io";
 import { readMetrics } from "@anllm/trainer/node";
@@ -53,7 +62,9 @@ const ckpt = await resolveModelDir(runDir);
 const tmp = `${dest}.tmp`;
 rmSync(tmp, { recursive: true, force: true });
 mkdirSync(tmp, { recursive: true });
-for (const f of FILES) copyFileSync(join(ckpt, f), join(tmp, f));
+// F16 halves the shipped bytes; the held-out perplexity below is measured from these F16 weights
+await convertModelFolder(ckpt, tmp, { dtype: "f16" });
+for (const f of FILES) if (!existsSync(join(tmp, f))) copyFileSync(join(ckpt, f), join(tmp, f));
 
 const loaded = await loadModelDir("package", tmp);
 const ppl = await heldoutFullPerplexity(loaded);
@@ -83,7 +94,8 @@ const provenance = {
   name: "anllm base-small",
   description:
     "Llama-2-architecture decoder (4 layers, d_model 128, 4 heads / 2 K/V heads, byte tokenizer) " +
-    "pre-trained from random weights with full causal attention on the embedded public-domain corpus",
+    "pre-trained from random weights with full causal attention on the embedded public-domain corpus; " +
+    "weights stored as F16 (trained in f32)",
   command: command.join(" "),
   rebuild: "bash scripts/build-base-model.sh",
   // e.g. how this particular run differed from `command` (set by hand when packaging)
