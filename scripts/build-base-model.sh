@@ -14,10 +14,12 @@ STEPS="${1:-$(node -e "console.log(require('./$DEST/provenance.json').training.s
 RUN=runs/base-small
 COMMIT="$(git rev-parse HEAD)"
 # cosine decay to 0.1 x lr: the base ends at 3e-4, the learning rate the demo's continual
-# pre-training keeps constant after its warm-up
+# pre-training keeps constant after its warm-up. --shuffle-block 8192 (more than the corpus's 4262
+# documents) shuffles all documents together: the default 256-document blocks follow the file order,
+# so the stream would start with ~3.9M tokens of books and the base would see no web or wiki text.
 TRAIN=(train --model small --tokenizer bytes --anchor none --packing --seq-len 256 --batch-size 8
   --steps "$STEPS" --lr 3e-3 --schedule cosine --min-lr-ratio 0.1 --warmup 50 --seed 34
-  --checkpoint-every 200 --out "$RUN")
+  --shuffle-block 8192 --checkpoint-every 200 --out "$RUN")
 rm -rf "$RUN"
 pnpm anllm "${TRAIN[@]}"
 node --conditions=@anllm/source --import tsx apps/cli/scripts/package-base-model.ts \
