@@ -54,6 +54,9 @@ describe("anllm demo", () => {
     });
     expect(s.training.steps).toBe(6);
     expect(s.training.packing).toBe(true);
+    // the base recipe's shuffle block: every document of the corpus mixed, not the file order
+    expect(s.training.shuffleBlock).toBe(8192);
+    expect(JSON.parse(readFileSync(join(out, "train-config.json"), "utf8")).shuffleBlock).toBe(8192);
     expect(s.training.heldoutAnchorLoss.length).toBe(64);
     expect(Math.exp(s.training.heldoutAnchorLoss.after)).toBeCloseTo(
       s.perplexity.byLength[1].acAnchor,
@@ -174,6 +177,7 @@ describe("anllm demo", () => {
       [["--base", join(dir, "nope")], /--base not found/],
       [["--base", join(dir, "busy")], /no config.json/],
       [["--lengths", "1,64"], /--lengths expects lengths >= 2/],
+      [["--shuffle-block", "0"], /--shuffle-block expects an integer in \[1, 16777216\], got "0"/],
     ];
     for (const [argv, msg] of cases) {
       const r = await cli("demo", ...argv);

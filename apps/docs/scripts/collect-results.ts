@@ -16,7 +16,10 @@ const docsRoot = new URL("..", import.meta.url).pathname;
 const repoRoot = join(docsRoot, "..", "..");
 const dataDir = join(docsRoot, "data");
 const BASE = "apps/cli/models/base-small";
-/** The continual run of `anllm demo` (packed rows of 256 tokens, constant lr after warm-up). */
+/**
+ * The continual run of `anllm demo` (packed rows of 256 tokens, constant lr after warm-up, all
+ * documents in one shuffle block as in the base's recipe).
+ */
 const CONTINUE = [
   "--model",
   BASE,
@@ -35,6 +38,8 @@ const CONTINUE = [
   "10",
   "--seed",
   "34",
+  "--shuffle-block",
+  "8192",
 ];
 /** Perplexity as the demo measures it: plain held-out text, 24 windows per length, stride 128. */
 const PPL = ["--lengths", "64,128,256", "--stride", "128", "--max-windows", "24", "--plain-text"];

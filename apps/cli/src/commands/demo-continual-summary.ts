@@ -93,6 +93,8 @@ export function continualSummary(r: ContinualResults) {
       batchSize: o.cfg.batchSize,
       seqLen: o.cfg.seqLen,
       packing: o.cfg.mode === "pack",
+      // documents per shuffle block of the training stream (the loader's default when null)
+      shuffleBlock: o.cfg.shuffleBlock ?? null,
       lr: o.cfg.lr,
       schedule: `constant after ${o.cfg.warmup} warm-up steps`,
       tokens: run.metrics.at(-1)?.totalTokens ?? 0,

@@ -35,6 +35,12 @@ import type { TrainConfig } from "./train-config";
 
 const SCRATCH_PROMPT = "Once upon a time there was a little girl. She";
 const CONTINUAL_PROMPT = "And the king spake unto the people. And it came to pass, that";
+/**
+ * The continual run reads the corpus as the base was pre-trained (scripts/build-base-model.sh):
+ * one shuffle block larger than the corpus's 4262 documents, so books, web and wiki text are mixed
+ * (the loader's default 256-document blocks follow the file order: books first).
+ */
+const CONTINUAL_SHUFFLE_BLOCK = 8192;
 
 const OPTIONS: OptionSpecs = {
   out: {
@@ -86,6 +92,12 @@ const OPTIONS: OptionSpecs = {
     computedDefault: "3e-4, 3e-3 with --from-scratch",
   },
   warmup: { type: "string", arg: "N", help: "warm-up steps", default: "10" },
+  "shuffle-block": {
+    type: "string",
+    arg: "N",
+    help: "documents per shuffle block of the training stream",
+    computedDefault: `${CONTINUAL_SHUFFLE_BLOCK} (the base recipe's: all documents mixed), the loader's 256 with --from-scratch`,
+  },
   seed: { type: "string", arg: "N", help: "seed", default: "34" },
   prompt: {
     type: "string",
@@ -164,6 +176,7 @@ function demoConfig(v: Values, out: string, scratch: boolean, base: string): Tra
     weightDecay: 0,
     maxGradNorm: 1,
     seed: int(c, v, "seed", 0, 2 ** 32 - 1)!,
+    ...shuffleBlock(v, scratch),
     out,
     checkpointEvery: 1_000_000,
     // the base was pre-trained on packed rows; the from-scratch demo keeps one document per row
@@ -173,6 +186,12 @@ function demoConfig(v: Values, out: string, scratch: boolean, base: string): Tra
     // the demo's --seq-len is capped at 4096; beyond the preset's positions it warns and extends
     extendPositions: true,
   };
+}
+
+function shuffleBlock(v: Values, scratch: boolean): { shuffleBlock?: number } {
+  const n =
+    int("demo", v, "shuffle-block", 1, 1 << 24) ?? (scratch ? undefined : CONTINUAL_SHUFFLE_BLOCK);
+  return n === undefined ? {} : { shuffleBlock: n };
 }
 
 /** The evaluation after training costs about this many training steps (measured on lavapipe). */
