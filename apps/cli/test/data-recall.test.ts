@@ -26,7 +26,7 @@ describe("anllm data recall", () => {
     expect(docs).toHaveLength(30);
     for (const line of docs)
       expect((JSON.parse(line) as { text: string }).text).toMatch(
-        /^[A-Z][a-z] \d{2}\.( [A-Z][a-z] \d{2}\.){11}$/,
+        /^[A-Z][a-z]\d{2}\.( [A-Z][a-z]\d{2}\.){11}$/,
       );
     // the loader's AC anchors: one after each of the 12 facts of every document
     const inspect = await cliJson<AnyJson>(

@@ -104,13 +104,14 @@ const JOBS: Job[] = [
 
 /**
  * KV-cache policies side by side (docs: guide/cache-policies.md): the recall task's data (16-fact
- * documents of about 112 tokens), a full-attention and an AnLLM-AC and -EP tiny model trained on
+ * documents of about 96 tokens), a full-attention and an AnLLM-AC and -EP tiny model trained on
  * it from scratch with the same data, seed and schedule, then every policy at a prompt inside the
  * trained length (128) and at 512/1024/2048-token prompts: C, T, perplexity through the cache and
  * recall at distances the training documents cover (16 to 96 tokens), under budgets of 32-64
  * rows so that the distances fall inside and outside what each training-free policy keeps.
- * The recall task needs a copying (induction) circuit, which appears only after a plateau of well
- * over 500 steps of the tiny preset: 1500 steps is an estimate, not yet a measured run.
+ * The recall task needs a copying (induction) circuit. Not yet a working recipe: a tiny
+ * full-attention model trained for 4000 steps on these documents copied restated runs but
+ * recalled 1 of 29 single-fact queries (guide/cache-policies.md); these jobs have not been re-run.
  */
 const RECALL_PRESET = "tiny";
 const RECALL_TRAIN = [

@@ -1,5 +1,5 @@
-// The synthetic associative-recall task of the cache-policy comparison: documents of `Key value.`
-// facts (a key is an uppercase and a lowercase letter, a value two digits), where a fact is later
+// The synthetic associative-recall task of the cache-policy comparison: documents of ` Ab42.`
+// facts (a key is an uppercase and a lowercase letter, a value two digits glued to it), where a fact is later
 // restated and the model must produce its value from the key alone. What a cache policy forgot
 // shows as recall accuracy falling with the distance between the fact and its query. Seeded: the
 // same seed gives the same documents and prompts.
@@ -20,7 +20,7 @@
 import { seededRandom } from "@anllm/tensor";
 import { EvalConfigError } from "./errors";
 
-/** One fact: the sentence ` Key value.` is its text. */
+/** One fact: the sentence ` Keyvalue.` (e.g. ` Ab42.`) is its text. */
 export interface RecallFact {
   key: string;
   value: string;
@@ -28,7 +28,7 @@ export interface RecallFact {
 
 /** The text of a fact as a sentence (leading space, so sentences concatenate). */
 export function factSentence(f: RecallFact): string {
-  return ` ${f.key} ${f.value}.`;
+  return ` ${f.key}${f.value}.`;
 }
 
 const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -112,7 +112,7 @@ export interface TokenizedFact {
   sentence: Int32Array;
   /** tokens of ` key` */
   query: Int32Array;
-  /** tokens of ` value` (what the model must produce after the query) */
+  /** tokens of `value` (what the model must produce right after the query) */
   answer: Int32Array;
 }
 
@@ -198,7 +198,7 @@ export function recallPrompt(
 /** Tokenizes a fact as query + answer + "." so the three always line up (any tokenizer). */
 export function tokenizeFact(f: RecallFact, encode: (text: string) => number[]): TokenizedFact {
   const query = Int32Array.from(encode(` ${f.key}`));
-  const answer = Int32Array.from(encode(` ${f.value}`));
+  const answer = Int32Array.from(encode(f.value));
   const end = encode(".");
   return { query, answer, sentence: Int32Array.from([...query, ...answer, ...end]) };
 }

@@ -28,7 +28,7 @@ describe("recall task", () => {
     expect(recallFacts(3, 50)).not.toEqual(recallFacts(4, 50));
     const docs = recallTrainingDocuments({ seed: 9, documents: 3, sentences: 20 });
     expect(docs).toEqual(recallTrainingDocuments({ seed: 9, documents: 3, sentences: 20 }));
-    expect(docs[0]).toMatch(/^[A-Z][a-z] \d{2}\.( [A-Z][a-z] \d{2}\.){19}$/);
+    expect(docs[0]).toMatch(/^[A-Z][a-z]\d{2}\.( [A-Z][a-z]\d{2}\.){19}$/);
     const keys = recallFacts(1, RECALL_KEY_COUNT).map((f) => f.key);
     expect(new Set(keys).size).toBe(RECALL_KEY_COUNT);
     expect(() => recallFacts(1, RECALL_KEY_COUNT + 1)).toThrow(/recallFacts: n must be/);
@@ -43,7 +43,7 @@ describe("recall task", () => {
         let longestRun = 0;
         let run = 0;
         let last = -1;
-        for (const m of doc.matchAll(/([A-Z][a-z]) (\d{2})\./g)) {
+        for (const m of doc.matchAll(/([A-Z][a-z])(\d{2})\./g)) {
           const [, k, v] = m as unknown as [string, string, string];
           if (seen.has(k)) {
             expect(seen.get(k)).toBe(v);

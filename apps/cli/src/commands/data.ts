@@ -266,7 +266,7 @@ export const dataCommand: CommandGroup = {
         usage:
           "anllm data recall --out FILE [--documents N] [--sentences N] [--repeat-rate P] [--max-run N] [--seed N] [--json]",
         about:
-          "Seeded documents of `Key value.` facts where runs of earlier facts are restated: the training " +
+          "Seeded documents of ` Ab42.` key-value facts where runs of earlier facts are restated: the training " +
           "data of the recall task that `eval cache --policy` scores by distance.",
         options: RECALL_OPTIONS,
         run: async ({ values }, io) => {
