@@ -56,7 +56,9 @@ describe("anllm demo", () => {
     expect(s.training.packing).toBe(true);
     // the base recipe's shuffle block: every document of the corpus mixed, not the file order
     expect(s.training.shuffleBlock).toBe(8192);
-    expect(JSON.parse(readFileSync(join(out, "train-config.json"), "utf8")).shuffleBlock).toBe(8192);
+    expect(JSON.parse(readFileSync(join(out, "train-config.json"), "utf8")).shuffleBlock).toBe(
+      8192,
+    );
     expect(s.training.heldoutAnchorLoss.length).toBe(64);
     expect(Math.exp(s.training.heldoutAnchorLoss.after)).toBeCloseTo(
       s.perplexity.byLength[1].acAnchor,
