@@ -60,6 +60,9 @@ describe("anllm demo", () => {
       8192,
     );
     expect(s.training.heldoutAnchorLoss.length).toBe(64);
+    // step 1's loss: the model before any update, as metrics.jsonl logged it
+    const firstMetrics = JSON.parse(readFileSync(s.files.metrics, "utf8").split("\n")[0]!);
+    expect(s.training.lossFirstStep).toBe(firstMetrics.loss);
     expect(Math.exp(s.training.heldoutAnchorLoss.after)).toBeCloseTo(
       s.perplexity.byLength[1].acAnchor,
       9,
