@@ -4,7 +4,7 @@
 # byte tokenizer) with FULL causal attention on the embedded corpus with the project's own
 # `anllm train --anchor none`, then packages the last checkpoint as HF safetensors with
 # provenance.json (command, seed, commit, data checksums, held-out perplexity, a sample).
-# About 50 minutes on a quiet 2-core CPU machine (lavapipe); minutes on a GPU.
+# About an hour on a 2-core CPU machine (lavapipe; 3611 s for the shipped base); minutes on a GPU.
 #   bash scripts/build-base-model.sh [STEPS]     (default: the step count recorded in provenance.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
