@@ -109,9 +109,8 @@ const JOBS: Job[] = [
  * trained length (128) and at 512/1024/2048-token prompts: C, T, perplexity through the cache and
  * recall at distances the training documents cover (16 to 96 tokens), under budgets of 32-64
  * rows so that the distances fall inside and outside what each training-free policy keeps.
- * The recall task needs a copying (induction) circuit. Not yet a working recipe: a tiny
- * full-attention model trained for 4000 steps on these documents copied restated runs but
- * recalled 1 of 29 single-fact queries (guide/cache-policies.md); these jobs have not been re-run.
+ * The recall task needs a copying (induction) circuit. Not yet a working recipe (no committed run
+ * shows recall; guide/cache-policies.md); these jobs have not been re-run on the current task.
  */
 const RECALL_PRESET = "tiny";
 const RECALL_TRAIN = [
