@@ -25,9 +25,7 @@ describe("anllm data recall", () => {
     const docs = a.text.trim().split("\n");
     expect(docs).toHaveLength(30);
     for (const line of docs)
-      expect((JSON.parse(line) as { text: string }).text).toMatch(
-        /^[A-Z][a-z]\d{2}\.( [A-Z][a-z]\d{2}\.){11}$/,
-      );
+      expect((JSON.parse(line) as { text: string }).text).toMatch(/^( [A-Z][a-z]\d{2}\.){12}$/);
     // the loader's AC anchors: one after each of the 12 facts of every document
     const inspect = await cliJson<AnyJson>(
       "data",
@@ -40,5 +38,30 @@ describe("anllm data recall", () => {
     );
     expect(inspect.documents).toBe(30);
     expect(inspect.anchors).toBe(30 * 12);
+    // the recall tokenizer written beside the documents: BOS + three tokens a fact
+    const tokenizer = join(dir, "recall-tokenizer.json");
+    const withTokenizer = await cliJson<AnyJson>(
+      "data",
+      "recall",
+      "--out",
+      join(dir, "d.jsonl"),
+      ...args,
+      "--seed",
+      "5",
+      "--tokenizer-out",
+      tokenizer,
+    );
+    expect(readFileSync(join(dir, "d.jsonl"), "utf8")).toBe(a.text);
+    expect(withTokenizer.valueIds).toBe("776-865");
+    const byKey = await cliJson<AnyJson>(
+      "data",
+      "inspect",
+      join(dir, "d.jsonl"),
+      "--tokenizer",
+      tokenizer,
+      "--anchor",
+      "none",
+    );
+    expect(byKey.tokens).toBe(30 * (1 + 3 * 12));
   });
 });

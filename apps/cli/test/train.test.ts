@@ -242,6 +242,29 @@ describe("anllm train", () => {
     expect(bad.stderr).toMatch(/--shuffle-block expects an integer in \[1, 16777216\], got "0"/);
   });
 
+  it("--loss-ids scores only the listed token ids (the others are ignored like -100 labels)", async () => {
+    const dir = tmp();
+    const loss = async (name: string, ...extra: string[]) => {
+      const out = join(dir, name);
+      const j = await cliJson<AnyJson>("train", ...TINY, "--steps", "1", ...extra, "--out", out);
+      return {
+        loss: j.losses[0] as number,
+        cfg: JSON.parse(readFileSync(join(out, "train-config.json"), "utf8")),
+      };
+    };
+    const all = await loss("all");
+    // every id of the vocabulary listed: the same loss as no list
+    const listed = await loss("listed", "--loss-ids", "0-99,100-259");
+    expect(listed.loss).toBeCloseTo(all.loss, 6);
+    expect(listed.cfg.lossIds).toBe("0-99,100-259");
+    // lowercase letters only: another mean, over fewer positions
+    const letters = await loss("letters", "--loss-ids", "97-122");
+    expect(Math.abs(letters.loss - all.loss)).toBeGreaterThan(1e-3);
+    const bad = await cli("train", ...TINY, "--loss-ids", "9-3", "--out", join(dir, "bad"));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--loss-ids: range 9-3 ends before it starts/);
+  });
+
   it("prints --help", async () => {
     const r = await cli("train", "--help");
     expect(r.code).toBe(0);

@@ -73,6 +73,8 @@ export {
   type RecallTrainingOptions,
   recallFacts,
   recallPrompt,
+  RECALL_VALUE_IDS,
+  recallTokenizerJson,
   recallTrainingDocuments,
   type TokenizedFact,
   tokenizeFact,

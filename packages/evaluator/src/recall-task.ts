@@ -58,8 +58,14 @@ export function recallFacts(seed: number, n: number): RecallFact[] {
 export interface RecallTrainingOptions {
   seed: number;
   documents: number;
-  /** sentences per document (default 16) */
+  /** sentences per document (default 16); the most, with `minSentences` */
   sentences?: number;
+  /**
+   * the fewest sentences per document (default: `sentences`): lengths are then drawn log-uniformly
+   * in [minSentences, sentences], so that short documents (few keys to tell apart, where the lookup
+   * circuit forms first) and long ones (the distances asked) are both seen
+   */
+  minSentences?: number;
   /** probability that the next sentences restate earlier facts of the document (default 0.5) */
   repeatRate?: number;
   /** a restatement repeats a run of 1 to `maxRun` consecutive earlier facts, in order (default 4) */
@@ -76,9 +82,14 @@ export function recallTrainingDocuments(o: RecallTrainingOptions): string[] {
   const per = o.sentences ?? 16;
   const rate = o.repeatRate ?? 0.5;
   const maxRun = o.maxRun ?? 4;
+  const fewest = o.minSentences ?? per;
   if (!Number.isInteger(per) || per < 1 || per > RECALL_KEY_COUNT)
     throw new EvalConfigError(
       `recallTrainingDocuments: sentences must be an integer in [1, ${RECALL_KEY_COUNT}], got ${per}`,
+    );
+  if (!Number.isInteger(fewest) || fewest < 1 || fewest > per)
+    throw new EvalConfigError(
+      `recallTrainingDocuments: minSentences must be an integer in [1, ${per}], got ${fewest}`,
     );
   if (!Number.isInteger(maxRun) || maxRun < 1)
     throw new EvalConfigError(
@@ -87,10 +98,17 @@ export function recallTrainingDocuments(o: RecallTrainingOptions): string[] {
   const out: string[] = [];
   for (let d = 0; d < o.documents; d++) {
     // fresh keys and values per document: a value can only come from the document itself
-    const pool = recallFacts((o.seed * 1000003 + d) >>> 0, per);
+    const count =
+      fewest === per
+        ? per
+        : Math.min(
+            per,
+            Math.floor(Math.exp(Math.log(fewest) + r() * Math.log((per + 1) / fewest))),
+          );
+    const pool = recallFacts((o.seed * 1000003 + d) >>> 0, count);
     const facts: RecallFact[] = [];
     const sentences: RecallFact[] = [];
-    while (sentences.length < per) {
+    while (sentences.length < count) {
       if (facts.length > 0 && r() < rate) {
         const from = Math.floor(r() * facts.length);
         const run = 1 + Math.floor(r() * maxRun);
@@ -101,9 +119,94 @@ export function recallTrainingDocuments(o: RecallTrainingOptions): string[] {
       facts.push(f);
       sentences.push(f);
     }
-    out.push(sentences.slice(0, per).map(factSentence).join("").trimStart());
+    // the leading space stays: every fact, the first too, tokenizes the same (` Ab` is one token of
+    // the recall tokenizer)
+    out.push(sentences.slice(0, count).map(factSentence).join(""));
   }
   return out;
+}
+
+const FALLBACK_CHARS = [
+  " ",
+  ".",
+  "\n",
+  ",",
+  "?",
+  "!",
+  ";",
+  ":",
+  ..."0123456789",
+  ...UPPER,
+  ...LOWER,
+];
+
+/**
+ * Ids of the values `10`..`99` in {@link recallTokenizerJson} (inclusive): what `train --loss-ids`
+ * scores when only the answers should be learned.
+ */
+export const RECALL_VALUE_IDS: readonly [number, number] = [
+  4 + FALLBACK_CHARS.length + 26 + 26 * 26,
+  4 + FALLBACK_CHARS.length + 26 + 26 * 26 + 89,
+];
+
+/**
+ * The recall task's own tokenizer, as a Hugging Face tokenizer.json (BPE): every key with its
+ * leading space (` Ab`) and every two-digit value (`42`) is one token, so a fact is three tokens
+ * (` Ab`, `42`, `.`) and recall needs a one-token match, as in the MQAR task of the Zoology paper;
+ * with the byte tokenizer a key is two bytes and a value two more, and the tiny and small presets
+ * did not learn the multi-token lookup in their training budget. Other text falls back to single
+ * characters (`<unk>` outside that set). Ids: `<unk>` 0, `<s>` 1, `</s>` 2, `<pad>` 3 (the presets'
+ * BOS and EOS), then the characters, the keys and the values (866 ids).
+ */
+export function recallTokenizerJson(): Record<string, unknown> {
+  const specials = ["<unk>", "<s>", "</s>", "<pad>"];
+  const vocab: Record<string, number> = {};
+  let id = 0;
+  for (const piece of [...specials, ...FALLBACK_CHARS]) vocab[piece] = id++;
+  const merges: [string, string][] = [];
+  const merge = (a: string, b: string) => {
+    merges.push([a, b]);
+    vocab[a + b] = id++;
+  };
+  for (const u of UPPER) merge(" ", u);
+  for (const u of UPPER) for (const l of LOWER) merge(` ${u}`, l);
+  for (let v = 10; v < 100; v++) merge(String(v)[0] as string, String(v)[1] as string);
+  return {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: specials.map((content, i) => ({
+      id: i,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
+    normalizer: null,
+    // words keep their leading space, so ` Ab42.` is one pre-token and BPE never crosses facts
+    pre_tokenizer: {
+      type: "Split",
+      pattern: { Regex: " ?[^ ]+| +" },
+      behavior: "Isolated",
+      invert: false,
+    },
+    post_processor: null,
+    decoder: { type: "Fuse" },
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: "<unk>",
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges,
+    },
+  };
 }
 
 /** Token ids of one fact: its whole sentence, the query (the key part) and the answer. */

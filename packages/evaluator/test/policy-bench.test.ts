@@ -3,6 +3,7 @@
 // runs every policy and reports the quantities with the relations they must satisfy.
 import { parsePolicy } from "@anllm/anchor-mask";
 import { Llama2, PRESETS } from "@anllm/llama2-model";
+import { tokenizerFromJson } from "@anllm/redpajama-loader";
 import { splitSentences } from "@anllm/redpajama-loader/text";
 import { CpuDevice } from "@anllm/tensor";
 import { describe, expect, it } from "vitest";
@@ -12,8 +13,10 @@ import { evaluatePerplexity } from "../src/perplexity";
 import { policyMarkdownTables, runPolicyBench } from "../src/policy-bench";
 import {
   RECALL_KEY_COUNT,
+  RECALL_VALUE_IDS,
   recallFacts,
   recallPrompt,
+  recallTokenizerJson,
   recallTrainingDocuments,
   tokenizeFact,
 } from "../src/recall-task";
@@ -28,7 +31,22 @@ describe("recall task", () => {
     expect(recallFacts(3, 50)).not.toEqual(recallFacts(4, 50));
     const docs = recallTrainingDocuments({ seed: 9, documents: 3, sentences: 20 });
     expect(docs).toEqual(recallTrainingDocuments({ seed: 9, documents: 3, sentences: 20 }));
-    expect(docs[0]).toMatch(/^[A-Z][a-z]\d{2}\.( [A-Z][a-z]\d{2}\.){19}$/);
+    expect(docs[0]).toMatch(/^( [A-Z][a-z]\d{2}\.){20}$/);
+    // --min-sentences: lengths spread over [min, max], short documents included
+    const mixed = recallTrainingDocuments({
+      seed: 9,
+      documents: 200,
+      sentences: 64,
+      minSentences: 4,
+    });
+    const counts = mixed.map((d) => (d.match(/\./g) ?? []).length);
+    expect(Math.min(...counts)).toBe(4);
+    expect(Math.max(...counts)).toBeLessThanOrEqual(64);
+    expect(counts.filter((n) => n <= 16).length).toBeGreaterThan(60);
+    expect(counts.filter((n) => n > 32).length).toBeGreaterThan(20);
+    expect(() =>
+      recallTrainingDocuments({ seed: 1, documents: 1, sentences: 4, minSentences: 5 }),
+    ).toThrow(/minSentences must be/);
     const keys = recallFacts(1, RECALL_KEY_COUNT).map((f) => f.key);
     expect(new Set(keys).size).toBe(RECALL_KEY_COUNT);
     expect(() => recallFacts(1, RECALL_KEY_COUNT + 1)).toThrow(/recallFacts: n must be/);
@@ -64,6 +82,29 @@ describe("recall task", () => {
         if (maxRun === 4) expect(longestRun).toBeGreaterThan(1);
       }
     }
+  });
+
+  it("has a tokenizer that makes each key and each value one token (a fact is three)", () => {
+    const t = tokenizerFromJson(JSON.stringify(recallTokenizerJson()));
+    expect(t.vocabSize).toBe(4 + 8 + 10 + 52 + 26 + RECALL_KEY_COUNT + 90);
+    expect([t.bosId, t.eosId]).toEqual([1, 2]);
+    const facts = recallFacts(8, RECALL_KEY_COUNT).map((f) =>
+      tokenizeFact(f, (x) => t.encodeContinuation(x)),
+    );
+    // every key and value is its own single id, distinct across keys
+    expect(facts.every((f) => f.query.length === 1 && f.answer.length === 1)).toBe(true);
+    expect(new Set(facts.map((f) => f.query[0])).size).toBe(RECALL_KEY_COUNT);
+    // the values are the id range that `train --loss-ids` is given
+    expect(t.encodeContinuation("10")).toEqual([RECALL_VALUE_IDS[0]]);
+    expect(t.encodeContinuation("99")).toEqual([RECALL_VALUE_IDS[1]]);
+    const [doc] = recallTrainingDocuments({ seed: 4, documents: 1, sentences: 30 });
+    const ids = t.encode(doc as string, { bos: false });
+    expect(ids).toHaveLength(90);
+    expect(t.decode(ids)).toBe(doc);
+    // a document is the concatenation of its facts' tokens: no merge crosses a fact
+    expect(ids.slice(0, 3)).toEqual([...t.encodeContinuation((doc as string).slice(0, 6))]);
+    // other text falls back to characters (or <unk>), it never fails
+    expect(t.decode(t.encode("Hi, you!", { bos: false }))).toBe("Hi, you!");
   });
 
   it("ends every fact as a sentence of its own for the loader's splitter (AnLLM-AC anchors)", () => {

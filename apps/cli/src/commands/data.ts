@@ -4,7 +4,7 @@
 // `anllm data export PATH --out DIR`: one epoch of the training loader's sequences (the same
 // tokenisation, anchors, packing and shuffle as `train`) as Parquet shards for other engines.
 
-import { recallTrainingDocuments } from "@anllm/evaluator";
+import { RECALL_VALUE_IDS, recallTokenizerJson, recallTrainingDocuments } from "@anllm/evaluator";
 import {
   BAD_INPUT_REASONS,
   BadInputReport,
@@ -19,6 +19,7 @@ import {
 import { atomicWrite } from "@anllm/tensor/io";
 import { choice, int, num, type OptionSpecs, required, str, type Values } from "../args";
 import type { Command, CommandGroup } from "../command";
+import { UsageError } from "../errors";
 import { emit, type Io } from "../io";
 import { skippedJson, skippedSummary } from "../wiring/data";
 import { checkInputPath, checkOutputDir } from "../wiring/paths";
@@ -211,6 +212,11 @@ const RECALL_OPTIONS: OptionSpecs = {
     help: "facts and restatements per document",
     default: "16",
   },
+  "min-sentences": {
+    type: "string",
+    arg: "N",
+    help: "the fewest sentences a document (lengths log-uniform in [N, --sentences]; default: --sentences)",
+  },
   "repeat-rate": {
     type: "string",
     arg: "P",
@@ -224,6 +230,11 @@ const RECALL_OPTIONS: OptionSpecs = {
     default: "4",
   },
   seed: { type: "string", arg: "N", help: "generator seed", default: "1" },
+  "tokenizer-out": {
+    type: "string",
+    arg: "FILE",
+    help: "also write the recall tokenizer.json (one token per key and per value) for train --tokenizer",
+  },
 };
 
 /** `anllm data recall`: the associative-recall training documents as RedPajama-style JSONL. */
@@ -232,17 +243,34 @@ async function writeRecall(values: Values, io: Io): Promise<void> {
   const out = required(c, values, "out", "the JSONL file to write");
   const documents = int(c, values, "documents", 1)!;
   const sentences = int(c, values, "sentences", 1)!;
+  const minSentences = int(c, values, "min-sentences", 1) ?? sentences;
+  if (minSentences > sentences)
+    throw new UsageError(c, `--min-sentences ${minSentences} exceeds --sentences ${sentences}`);
   const repeatRate = num(c, values, "repeat-rate", 0, 1)!;
   const maxRun = int(c, values, "max-run", 1)!;
   const seed = int(c, values, "seed", 0)!;
-  const docs = recallTrainingDocuments({ seed, documents, sentences, repeatRate, maxRun });
-  const meta = { source: "anllm-recall", seed, sentences, repeatRate, maxRun };
-  const lines = docs.map((text) => JSON.stringify({ text, meta }));
-  await atomicWrite(out, `${lines.join("\n")}\n`);
-  const r = {
-    out,
+  const docs = recallTrainingDocuments({
+    seed,
     documents,
     sentences,
+    minSentences,
+    repeatRate,
+    maxRun,
+  });
+  const meta = { source: "anllm-recall", seed, sentences, minSentences, repeatRate, maxRun };
+  const lines = docs.map((text) => JSON.stringify({ text, meta }));
+  await atomicWrite(out, `${lines.join("\n")}\n`);
+  const tokenizerOut = str(values, "tokenizer-out");
+  if (tokenizerOut !== undefined)
+    await atomicWrite(tokenizerOut, `${JSON.stringify(recallTokenizerJson())}\n`);
+  const r = {
+    out,
+    ...(tokenizerOut !== undefined
+      ? { tokenizerOut, valueIds: `${RECALL_VALUE_IDS[0]}-${RECALL_VALUE_IDS[1]}` }
+      : {}),
+    documents,
+    sentences,
+    minSentences,
     repeatRate,
     maxRun,
     seed,
@@ -264,7 +292,7 @@ export const dataCommand: CommandGroup = {
       summary: "write synthetic associative-recall documents (key value facts, restated) as JSONL",
       command: {
         usage:
-          "anllm data recall --out FILE [--documents N] [--sentences N] [--repeat-rate P] [--max-run N] [--seed N] [--json]",
+          "anllm data recall --out FILE [--documents N] [--sentences N] [--min-sentences N] [--repeat-rate P] [--max-run N] [--seed N] [--tokenizer-out FILE] [--json]",
         about:
           "Seeded documents of ` Ab42.` key-value facts where runs of earlier facts are restated: the training " +
           "data of the recall task that `eval cache --policy` scores by distance.",

@@ -650,14 +650,12 @@ async function comparePolicies(
   checkPositions(c, v, io, l, longest, "--prompt-lengths + --max-new-tokens");
   const encode = (t: string) => l.tokenizer.encodeContinuation(t);
   const ac = l.anchors.mode === "ac";
-  const factCount = Math.ceil(longest / 6) * 4;
   const report = await runPolicyBench({
     scorer: new LlamaScorer(l.model, { maxLength: longest }),
     policies,
     sentences: tokenizeSentences(texts, l.tokenizer),
-    facts: recallFacts(recallSeed, Math.min(RECALL_KEY_COUNT, factCount)).map((f) =>
-      tokenizeFact(f, encode),
-    ),
+    // every key: a prefix of them fills the prompts (a seed's facts do not depend on the count)
+    facts: recallFacts(recallSeed, RECALL_KEY_COUNT).map((f) => tokenizeFact(f, encode)),
     anchorIds: l.anchors.ids,
     separatorIds: separatorIds(l.tokenizer, policies),
     ...(ac ? { appendAnchorId: l.anchors.ids[0]! } : {}),

@@ -7,6 +7,7 @@ import { formatPolicy, parsePolicy } from "@anllm/anchor-mask";
 import { SCHEDULE_KINDS, type ScheduleKind } from "@anllm/trainer";
 import { choice, int, num, type OptionSpecs, str, type Values, withDefaults } from "../args";
 import { UsageError } from "../errors";
+import { parseIdRanges } from "../wiring/data";
 import { ANCHOR_MODES, type AnchorMode } from "../wiring/tokenizer";
 
 /** Fully resolved options of a training run (saved as train-config.json in the run folder). */
@@ -44,6 +45,11 @@ export interface TrainConfig {
    * `sepllm[:k=v,...]` policy (SepLLM's trainable mask: the rule its cache policy keeps)
    */
   mask?: string;
+  /**
+   * token ids whose prediction is scored, as `A-B,C` ranges (absent: every token); the others are
+   * ignored like HF's -100 labels (completion-only training, e.g. the recall task's values)
+   */
+  lossIds?: string;
 }
 
 /** Flags of `anllm train` (also the keys of --config files). */
@@ -116,6 +122,11 @@ export const TRAIN_SPECS: OptionSpecs = {
     default: "1",
   },
   seed: { type: "string", arg: "N", help: "seed (weights, data order)", default: "34" },
+  "loss-ids": {
+    type: "string",
+    arg: "A-B,C",
+    help: "score only the predictions of these token ids (ranges); the others are ignored like HF's -100 labels (completion-only training)",
+  },
   "shuffle-block": {
     type: "string",
     arg: "N",
@@ -254,7 +265,17 @@ export function toTrainConfig(given: Values, defaultData: () => string): TrainCo
       ? { shuffleBlock: int(c, v, "shuffle-block", 1, 1 << 24)! }
       : {}),
     ...maskOption(c, v),
+    ...(v["loss-ids"] !== undefined ? { lossIds: lossIdsOption(c, str(v, "loss-ids")!) } : {}),
   };
+}
+
+function lossIdsOption(c: string, text: string): string {
+  try {
+    parseIdRanges(text);
+  } catch (e) {
+    throw new UsageError(c, `--loss-ids: ${(e as Error).message} (expected e.g. 776-865,5)`);
+  }
+  return text.replace(/\s+/g, "");
 }
 
 /** --mask: checked against --anchor; sepllm's options parsed here so a typo fails before training. */
@@ -310,6 +331,7 @@ export function resumeConfig(stored: TrainConfig, now: TrainConfig, given: Value
     "checkpoint-activations": "checkpointActivations",
     "shuffle-block": "shuffleBlock",
     mask: "mask",
+    "loss-ids": "lossIds",
   };
   for (const flag of Object.keys(given)) {
     if (RESUME_MUTABLE.has(flag) || given[flag] === undefined) continue;

@@ -104,3 +104,15 @@ export function batchTokens(b: Batch): number {
   for (const l of b.lengths) n += l;
   return n;
 }
+
+/** Parses `A-B,C` token-id ranges into [from, to] pairs (inclusive). */
+export function parseIdRanges(text: string): [number, number][] {
+  return text.split(",").map((part) => {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new Error(`"${part}" is not an id or an A-B range`);
+    const from = Number(m[1]);
+    const to = m[2] !== undefined ? Number(m[2]) : from;
+    if (to < from) throw new Error(`range ${part} ends before it starts`);
+    return [from, to];
+  });
+}

@@ -9,6 +9,7 @@ import {
   configToHF,
   formatBytes,
   type LlamaConfig,
+  type ModelBatch,
   memoryReport,
   resolveModelDType,
 } from "@anllm/llama2-model";
@@ -27,7 +28,14 @@ import type { TrainConfig } from "../commands/train-config";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import { lossCurveSvg } from "../plot";
-import { batchTokens, loaderStream, skippedJson, skippedSummary, toModelBatch } from "./data";
+import {
+  batchTokens,
+  loaderStream,
+  parseIdRanges,
+  skippedJson,
+  skippedSummary,
+  toModelBatch,
+} from "./data";
 import { anllmMeta, freshModel, hfFolderFiles, type LoadedModel, loadModelDir } from "./model";
 import { separatorIds } from "./policy";
 import { loadTokenizer } from "./tokenizer";
@@ -189,12 +197,13 @@ export async function runTraining(
   if (note) io.err(`note: --dtype f16: ${note}\n`);
   if (compute === "f16")
     io.err("mixed precision: f16 forward and backward, dynamic loss scaling\n");
+  const lossIds = cfg.lossIds !== undefined ? parseIdRanges(cfg.lossIds) : undefined;
   const result = await trainOrExplainOom(cfg, model.config, compute, () =>
     train<Batch>({
       stepData: () => ({ skippedRecords: skippedJson(data.report(), 0) }) as unknown as Json,
       params: model.parameters(),
       loss: (b) =>
-        model.loss(toModelBatch(b, attention, window), {
+        model.loss(withLossIds(toModelBatch(b, attention, window), lossIds), {
           ...(compute === "f16" ? { compute: "f16" as const } : {}),
           ...(cfg.checkpointActivations ? { checkpointActivations: true } : {}),
         }),
@@ -329,4 +338,13 @@ function windowMask(cfg: TrainConfig, tokenizer: Tokenizer) {
   if (policy.kind !== "sepllm" && policy.kind !== "sink") return undefined;
   const named = [{ name: policy.kind, spec: cfg.mask, policy }];
   return { policy, separatorIds: separatorIds(tokenizer, named) };
+}
+
+/** --loss-ids: HF-style labels that keep only the listed ids (-100 elsewhere: not scored). */
+function withLossIds(b: ModelBatch, ranges: [number, number][] | undefined): ModelBatch {
+  if (!ranges) return b;
+  const labels = Int32Array.from(b.inputIds, (id) =>
+    ranges.some(([from, to]) => id >= from && id <= to) ? id : -100,
+  );
+  return { ...b, labels };
 }
