@@ -17,6 +17,7 @@
 //   still forms only after a long plateau (guide/cache-policies.md).
 // The task's only randomness is the project's seeded generator (mulberry32), so a seed names the same
 // documents in every version (the committed results were trained on `data recall --seed 1`).
+import { bpeModelEntry, specialTokenEntry } from "@anllm/redpajama-loader";
 import { seededRandom } from "@anllm/tensor";
 import { EvalConfigError } from "./errors";
 
@@ -175,15 +176,7 @@ export function recallTokenizerJson(): Record<string, unknown> {
     version: "1.0",
     truncation: null,
     padding: null,
-    added_tokens: specials.map((content, i) => ({
-      id: i,
-      content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    })),
+    added_tokens: specials.map((content, i) => specialTokenEntry(i, content)),
     normalizer: null,
     // words keep their leading space, so ` Ab42.` is one pre-token and BPE never crosses facts
     pre_tokenizer: {
@@ -194,18 +187,7 @@ export function recallTokenizerJson(): Record<string, unknown> {
     },
     post_processor: null,
     decoder: { type: "Fuse" },
-    model: {
-      type: "BPE",
-      dropout: null,
-      unk_token: "<unk>",
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges,
-    },
+    model: bpeModelEntry(vocab, merges),
   };
 }
 

@@ -59,5 +59,6 @@ export {
   withAddedTokens,
   withAnchorToken,
 } from "./tokenizer";
+export { bpeModelEntry, specialTokenEntry } from "./tokenizer-json";
 export { tokenizerFromSpec } from "./tokenizer-spec";
 export { stopIdleWorkers, tokenizeWorkerStats } from "./worker-pool";

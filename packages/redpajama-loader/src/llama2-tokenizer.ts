@@ -2,6 +2,7 @@
 // embeds the exact vocab and merges; checked against Llama-2 test vectors (test/tokenizer.test.ts).
 import llamaTokenizer from "llama-tokenizer-js";
 import type { EncodeOptions, Tokenizer, TokenizerSpec } from "./tokenizer";
+import { bpeModelEntry, specialTokenEntry } from "./tokenizer-json";
 
 const BOS = 1;
 const EOS = 2;
@@ -58,25 +59,16 @@ export function llama2TokenizerJson(added: readonly string[] = []): Record<strin
   });
   // the package keys its merges "piece piece" in priority order, as tokenizer.json lists them
   const merges = [...(llamaTokenizer.merges as Map<string, number>).keys()];
-  const special = (id: number, content: string) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
   const n = llamaTokenizer.vocabById.length;
   return {
     version: "1.0",
     truncation: null,
     padding: null,
     added_tokens: [
-      special(0, "<unk>"),
-      special(BOS, "<s>"),
-      special(EOS, "</s>"),
-      ...added.map((t, i) => special(n + i, t)),
+      specialTokenEntry(0, "<unk>"),
+      specialTokenEntry(BOS, "<s>"),
+      specialTokenEntry(EOS, "</s>"),
+      ...added.map((t, i) => specialTokenEntry(n + i, t)),
     ],
     normalizer: {
       type: "Sequence",
@@ -106,16 +98,6 @@ export function llama2TokenizerJson(added: readonly string[] = []): Record<strin
         { type: "Strip", content: " ", start: 1, stop: 0 },
       ],
     },
-    model: {
-      type: "BPE",
-      dropout: null,
-      unk_token: "<unk>",
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: true,
-      byte_fallback: true,
-      vocab,
-      merges,
-    },
+    model: bpeModelEntry(vocab, merges, { fuseUnk: true, byteFallback: true }),
   };
 }
