@@ -110,8 +110,7 @@ const JOBS: Job[] = [
  * at 512/1024/2048-token prompts: C, T, perplexity through the cache and recall at distances the
  * training rows cover (16 to 192 tokens), under budgets of 32-64 rows so that the distances fall
  * inside and outside what each training-free policy keeps.
- * The full-attention recipe starts to recall after about 500 steps (issue 18's notes); the whole
- * set of jobs has not been run on it yet.
+ * Not yet a proven recipe: these jobs have not been run on it (guide/cache-policies.md).
  */
 const RECALL_PRESET = "small";
 /** the recall tokenizer's value tokens (`10`..`99`): the only predictions that are scored */
