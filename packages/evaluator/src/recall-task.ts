@@ -71,6 +71,12 @@ export interface RecallTrainingOptions {
   repeatRate?: number;
   /** a restatement repeats a run of 1 to `maxRun` consecutive earlier facts, in order (default 4) */
   maxRun?: number;
+  /**
+   * values per document (default: every value, 10..99): a document's facts take their values from
+   * this many values drawn for it, so that each value stands under several keys and only the key
+   * tells a restated fact's value (no "copy a value seen before" shortcut)
+   */
+  valuePool?: number;
 }
 
 /**
@@ -84,6 +90,11 @@ export function recallTrainingDocuments(o: RecallTrainingOptions): string[] {
   const rate = o.repeatRate ?? 0.5;
   const maxRun = o.maxRun ?? 4;
   const fewest = o.minSentences ?? per;
+  const valuePool = o.valuePool ?? 90;
+  if (!Number.isInteger(valuePool) || valuePool < 1 || valuePool > 90)
+    throw new EvalConfigError(
+      `recallTrainingDocuments: valuePool must be an integer in [1, 90], got ${valuePool}`,
+    );
   if (!Number.isInteger(per) || per < 1 || per > RECALL_KEY_COUNT)
     throw new EvalConfigError(
       `recallTrainingDocuments: sentences must be an integer in [1, ${RECALL_KEY_COUNT}], got ${per}`,
@@ -107,6 +118,10 @@ export function recallTrainingDocuments(o: RecallTrainingOptions): string[] {
             Math.floor(Math.exp(Math.log(fewest) + r() * Math.log((per + 1) / fewest))),
           );
     const pool = recallFacts((o.seed * 1000003 + d) >>> 0, count);
+    if (valuePool < 90) {
+      const values = drawValues(r, valuePool);
+      for (const f of pool) f.value = values[Math.floor(r() * valuePool)] as string;
+    }
     const facts: RecallFact[] = [];
     const sentences: RecallFact[] = [];
     while (sentences.length < count) {
@@ -189,6 +204,16 @@ export function recallTokenizerJson(): Record<string, unknown> {
     decoder: { type: "Fuse" },
     model: bpeModelEntry(vocab, merges),
   };
+}
+
+/** `n` distinct two-digit values, seeded by `r`. */
+function drawValues(r: () => number, n: number): string[] {
+  const all = Array.from({ length: 90 }, (_, i) => String(10 + i));
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(r() * (90 - i));
+    [all[i], all[j]] = [all[j] as string, all[i] as string];
+  }
+  return all.slice(0, n);
 }
 
 /** Token ids of one fact: its whole sentence, the query (the key part) and the answer. */

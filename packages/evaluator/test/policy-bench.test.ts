@@ -47,6 +47,19 @@ describe("recall task", () => {
     expect(() =>
       recallTrainingDocuments({ seed: 1, documents: 1, sentences: 4, minSentences: 5 }),
     ).toThrow(/minSentences must be/);
+    // --value-pool: a document's values come from that many, each under several keys; the
+    // default (every value) draws nothing more, so earlier seeds keep their documents
+    const pooled = recallTrainingDocuments({ seed: 9, documents: 20, sentences: 40, valuePool: 3 });
+    for (const d of pooled) {
+      const values = new Set([...d.matchAll(/[A-Z][a-z](\d{2})\./g)].map((m) => m[1]));
+      expect(values.size).toBeLessThanOrEqual(3);
+    }
+    expect(
+      recallTrainingDocuments({ seed: 9, documents: 3, sentences: 20, valuePool: 90 }),
+    ).toEqual(docs);
+    expect(() => recallTrainingDocuments({ seed: 1, documents: 1, valuePool: 0 })).toThrow(
+      /valuePool must be/,
+    );
     const keys = recallFacts(1, RECALL_KEY_COUNT).map((f) => f.key);
     expect(new Set(keys).size).toBe(RECALL_KEY_COUNT);
     expect(() => recallFacts(1, RECALL_KEY_COUNT + 1)).toThrow(/recallFacts: n must be/);

@@ -229,6 +229,11 @@ const RECALL_OPTIONS: OptionSpecs = {
     help: "a restatement repeats 1 to N consecutive earlier facts",
     default: "4",
   },
+  "value-pool": {
+    type: "string",
+    arg: "N",
+    help: "values per document (default 90: any); fewer make each value stand under several keys, so only the key tells it",
+  },
   seed: { type: "string", arg: "N", help: "generator seed", default: "1" },
   "tokenizer-out": {
     type: "string",
@@ -247,6 +252,7 @@ async function writeRecall(values: Values, io: Io): Promise<void> {
   if (minSentences > sentences)
     throw new UsageError(c, `--min-sentences ${minSentences} exceeds --sentences ${sentences}`);
   const repeatRate = num(c, values, "repeat-rate", 0, 1)!;
+  const valuePool = int(c, values, "value-pool", 1, 90) ?? 90;
   const maxRun = int(c, values, "max-run", 1)!;
   const seed = int(c, values, "seed", 0)!;
   const docs = recallTrainingDocuments({
@@ -256,8 +262,17 @@ async function writeRecall(values: Values, io: Io): Promise<void> {
     minSentences,
     repeatRate,
     maxRun,
+    valuePool,
   });
-  const meta = { source: "anllm-recall", seed, sentences, minSentences, repeatRate, maxRun };
+  const meta = {
+    source: "anllm-recall",
+    seed,
+    sentences,
+    minSentences,
+    repeatRate,
+    maxRun,
+    valuePool,
+  };
   const lines = docs.map((text) => JSON.stringify({ text, meta }));
   await atomicWrite(out, `${lines.join("\n")}\n`);
   const tokenizerOut = str(values, "tokenizer-out");
@@ -273,6 +288,7 @@ async function writeRecall(values: Values, io: Io): Promise<void> {
     minSentences,
     repeatRate,
     maxRun,
+    valuePool,
     seed,
     bytes: lines.reduce((a, l) => a + l.length + 1, 0),
   };
@@ -292,7 +308,7 @@ export const dataCommand: CommandGroup = {
       summary: "write synthetic associative-recall documents (key value facts, restated) as JSONL",
       command: {
         usage:
-          "anllm data recall --out FILE [--documents N] [--sentences N] [--min-sentences N] [--repeat-rate P] [--max-run N] [--seed N] [--tokenizer-out FILE] [--json]",
+          "anllm data recall --out FILE [--documents N] [--sentences N] [--min-sentences N] [--repeat-rate P] [--max-run N] [--value-pool N] [--seed N] [--tokenizer-out FILE] [--json]",
         about:
           "Seeded documents of ` Ab42.` key-value facts where runs of earlier facts are restated: the training " +
           "data of the recall task that `eval cache --policy` scores by distance.",
