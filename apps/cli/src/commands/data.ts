@@ -255,24 +255,9 @@ async function writeRecall(values: Values, io: Io): Promise<void> {
   const valuePool = int(c, values, "value-pool", 1, 90) ?? 90;
   const maxRun = int(c, values, "max-run", 1)!;
   const seed = int(c, values, "seed", 0)!;
-  const docs = recallTrainingDocuments({
-    seed,
-    documents,
-    sentences,
-    minSentences,
-    repeatRate,
-    maxRun,
-    valuePool,
-  });
-  const meta = {
-    source: "anllm-recall",
-    seed,
-    sentences,
-    minSentences,
-    repeatRate,
-    maxRun,
-    valuePool,
-  };
+  const options = { sentences, minSentences, repeatRate, maxRun, valuePool };
+  const docs = recallTrainingDocuments({ seed, documents, ...options });
+  const meta = { source: "anllm-recall", seed, ...options };
   const lines = docs.map((text) => JSON.stringify({ text, meta }));
   await atomicWrite(out, `${lines.join("\n")}\n`);
   const tokenizerOut = str(values, "tokenizer-out");
@@ -284,11 +269,7 @@ async function writeRecall(values: Values, io: Io): Promise<void> {
       ? { tokenizerOut, valueIds: `${RECALL_VALUE_IDS[0]}-${RECALL_VALUE_IDS[1]}` }
       : {}),
     documents,
-    sentences,
-    minSentences,
-    repeatRate,
-    maxRun,
-    valuePool,
+    ...options,
     seed,
     bytes: lines.reduce((a, l) => a + l.length + 1, 0),
   };
