@@ -9,12 +9,12 @@
 // - a key starts with an uppercase letter so that the sentence splitter (CLDR rules: a period
 //   followed by a lowercase word does not end a sentence) ends every fact at its period: with
 //   lowercase keys a whole document was one sentence and an AnLLM-AC model saw no anchor inside it;
-// - two letters (676 keys) are enough for distinct keys in a 2048-token prompt (7 tokens a fact)
-//   and one byte token fewer for the model to match than three;
-// - training documents are short (16 sentences) and restate runs of consecutive facts, so that
-//   copying from an earlier occurrence (the induction circuit that recall needs) pays off on many
-//   tokens of every document, not only on the two digits of a single restated fact. The circuit
-//   still forms only after a long plateau (guide/cache-policies.md).
+// - two letters (676 keys) are enough for distinct keys in a 2048-token prompt (6 byte tokens a
+//   fact, 3 with the recall tokenizer, which makes each key and each value one token);
+// - training documents restate earlier facts (runs of them with `maxRun`), can mix short and long
+//   documents (`minSentences`) and can draw their values from a small pool (`valuePool`), so that
+//   only the key tells a restated value; which mix teaches lookup is still open
+//   (guide/cache-policies.md).
 // The task's only randomness is the project's seeded generator (mulberry32), so a seed names the same
 // documents in every version (the committed results were trained on `data recall --seed 1`).
 import { bpeModelEntry, specialTokenEntry } from "@anllm/redpajama-loader";
@@ -34,6 +34,8 @@ export function factSentence(f: RecallFact): string {
 
 const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const LOWER = "abcdefghijklmnopqrstuvwxyz";
+/** How many distinct values there are (10..99). */
+export const RECALL_VALUE_COUNT = 90;
 /** How many distinct keys there are (an uppercase letter, then a lowercase one). */
 export const RECALL_KEY_COUNT = 26 * 26;
 
@@ -50,7 +52,7 @@ export function recallFacts(seed: number, n: number): RecallFact[] {
     const key = `${UPPER[Math.floor(r() * 26)]}${LOWER[Math.floor(r() * 26)]}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push({ key, value: String(10 + Math.floor(r() * 90)) });
+    out.push({ key, value: String(10 + Math.floor(r() * RECALL_VALUE_COUNT)) });
   }
   return out;
 }
@@ -90,10 +92,10 @@ export function recallTrainingDocuments(o: RecallTrainingOptions): string[] {
   const rate = o.repeatRate ?? 0.5;
   const maxRun = o.maxRun ?? 4;
   const fewest = o.minSentences ?? per;
-  const valuePool = o.valuePool ?? 90;
-  if (!Number.isInteger(valuePool) || valuePool < 1 || valuePool > 90)
+  const valuePool = o.valuePool ?? RECALL_VALUE_COUNT;
+  if (!Number.isInteger(valuePool) || valuePool < 1 || valuePool > RECALL_VALUE_COUNT)
     throw new EvalConfigError(
-      `recallTrainingDocuments: valuePool must be an integer in [1, 90], got ${valuePool}`,
+      `recallTrainingDocuments: valuePool must be an integer in [1, ${RECALL_VALUE_COUNT}], got ${valuePool}`,
     );
   if (!Number.isInteger(per) || per < 1 || per > RECALL_KEY_COUNT)
     throw new EvalConfigError(
@@ -118,7 +120,7 @@ export function recallTrainingDocuments(o: RecallTrainingOptions): string[] {
             Math.floor(Math.exp(Math.log(fewest) + r() * Math.log((per + 1) / fewest))),
           );
     const pool = recallFacts((o.seed * 1000003 + d) >>> 0, count);
-    if (valuePool < 90) {
+    if (valuePool < RECALL_VALUE_COUNT) {
       const values = drawValues(r, valuePool);
       for (const f of pool) f.value = values[Math.floor(r() * valuePool)] as string;
     }
@@ -162,7 +164,7 @@ const FALLBACK_CHARS = [
  */
 export const RECALL_VALUE_IDS: readonly [number, number] = [
   4 + FALLBACK_CHARS.length + 26 + 26 * 26,
-  4 + FALLBACK_CHARS.length + 26 + 26 * 26 + 89,
+  4 + FALLBACK_CHARS.length + 26 + 26 * 26 + RECALL_VALUE_COUNT - 1,
 ];
 
 /**
@@ -208,9 +210,9 @@ export function recallTokenizerJson(): Record<string, unknown> {
 
 /** `n` distinct two-digit values, seeded by `r`. */
 function drawValues(r: () => number, n: number): string[] {
-  const all = Array.from({ length: 90 }, (_, i) => String(10 + i));
+  const all = Array.from({ length: RECALL_VALUE_COUNT }, (_, i) => String(10 + i));
   for (let i = 0; i < n; i++) {
-    const j = i + Math.floor(r() * (90 - i));
+    const j = i + Math.floor(r() * (RECALL_VALUE_COUNT - i));
     [all[i], all[j]] = [all[j] as string, all[i] as string];
   }
   return all.slice(0, n);

@@ -4,7 +4,12 @@
 // `anllm data export PATH --out DIR`: one epoch of the training loader's sequences (the same
 // tokenisation, anchors, packing and shuffle as `train`) as Parquet shards for other engines.
 
-import { RECALL_VALUE_IDS, recallTokenizerJson, recallTrainingDocuments } from "@anllm/evaluator";
+import {
+  RECALL_VALUE_COUNT,
+  RECALL_VALUE_IDS,
+  recallTokenizerJson,
+  recallTrainingDocuments,
+} from "@anllm/evaluator";
 import {
   BAD_INPUT_REASONS,
   BadInputReport,
@@ -252,7 +257,7 @@ async function writeRecall(values: Values, io: Io): Promise<void> {
   if (minSentences > sentences)
     throw new UsageError(c, `--min-sentences ${minSentences} exceeds --sentences ${sentences}`);
   const repeatRate = num(c, values, "repeat-rate", 0, 1)!;
-  const valuePool = int(c, values, "value-pool", 1, 90) ?? 90;
+  const valuePool = int(c, values, "value-pool", 1, RECALL_VALUE_COUNT) ?? RECALL_VALUE_COUNT;
   const maxRun = int(c, values, "max-run", 1)!;
   const seed = int(c, values, "seed", 0)!;
   const options = { sentences, minSentences, repeatRate, maxRun, valuePool };

@@ -197,7 +197,7 @@ export async function runTraining(
   if (note) io.err(`note: --dtype f16: ${note}\n`);
   if (compute === "f16")
     io.err("mixed precision: f16 forward and backward, dynamic loss scaling\n");
-  const lossIds = cfg.lossIds !== undefined ? parseIdRanges(cfg.lossIds) : undefined;
+  const lossIds = cfg.lossIds !== undefined ? idSet(parseIdRanges(cfg.lossIds)) : undefined;
   const result = await trainOrExplainOom(cfg, model.config, compute, () =>
     train<Batch>({
       stepData: () => ({ skippedRecords: skippedJson(data.report(), 0) }) as unknown as Json,
@@ -340,11 +340,15 @@ function windowMask(cfg: TrainConfig, tokenizer: Tokenizer) {
   return { policy, separatorIds: separatorIds(tokenizer, named) };
 }
 
-/** --loss-ids: HF-style labels that keep only the listed ids (-100 elsewhere: not scored). */
-function withLossIds(b: ModelBatch, ranges: [number, number][] | undefined): ModelBatch {
-  if (!ranges) return b;
-  const labels = Int32Array.from(b.inputIds, (id) =>
-    ranges.some(([from, to]) => id >= from && id <= to) ? id : -100,
-  );
-  return { ...b, labels };
+/** --loss-ids: HF-style labels that keep only the scored ids (-100 elsewhere: not scored). */
+function withLossIds(b: ModelBatch, scored: ((id: number) => boolean) | undefined): ModelBatch {
+  if (!scored) return b;
+  return { ...b, labels: Int32Array.from(b.inputIds, (id) => (scored(id) ? id : -100)) };
+}
+
+/** A lookup table of the ids in `ranges`, built once per run (not per token and range). */
+function idSet(ranges: [number, number][]): (id: number) => boolean {
+  const table = new Uint8Array(Math.max(...ranges.map(([, to]) => to)) + 1);
+  for (const [from, to] of ranges) table.fill(1, from, to + 1);
+  return (id) => table[id] === 1;
 }
