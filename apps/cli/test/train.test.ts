@@ -265,6 +265,42 @@ describe("anllm train", () => {
     expect(bad.stderr).toMatch(/--loss-ids: range 9-3 ends before it starts/);
   });
 
+  it("--init-std sets a fresh preset's init (HF initializer_range) and refuses model folders", async () => {
+    const dir = tmp();
+    const first = async (name: string, ...extra: string[]) => {
+      const out = join(dir, name);
+      const j = await cliJson<AnyJson>("train", ...TINY, "--steps", "1", ...extra, "--out", out);
+      return {
+        loss: j.losses[0] as number,
+        cfg: JSON.parse(readFileSync(join(out, "train-config.json"), "utf8")),
+      };
+    };
+    const byDefault = await first("default");
+    const same = await first("same", "--init-std", "0.02");
+    const wide = await first("wide", "--init-std", "0.5");
+    expect(byDefault.cfg.initStd).toBeUndefined();
+    expect(same.cfg.initStd).toBe(0.02);
+    // 0.02 is the default: the same weights, the same first loss
+    expect(same.loss).toBe(byDefault.loss);
+    // wider weights: sharper logits at step 0, a higher first loss than the near-uniform default
+    expect(wide.loss).toBeGreaterThan(byDefault.loss + 0.1);
+    const zero = await cli("train", ...TINY, "--init-std", "0", "--out", join(dir, "zero"));
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/--init-std expects a number in \[0\.000001, 10\], got "0"/);
+    const folder = await cli(
+      "train",
+      ...TINY,
+      "--model",
+      dir,
+      "--init-std",
+      "0.1",
+      "--out",
+      join(dir, "f"),
+    );
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toMatch(/--init-std initialises a fresh preset/);
+  });
+
   it("prints --help", async () => {
     const r = await cli("train", "--help");
     expect(r.code).toBe(0);

@@ -49,7 +49,7 @@ export function freshModel(
   presetName: string,
   base: Tokenizer,
   mode: AnchorMode,
-  opts: { seed: number; acInit: "mean" | "copy-period"; maxSeqLen?: number },
+  opts: { seed: number; acInit: "mean" | "copy-period"; maxSeqLen?: number; initStd?: number },
 ): LoadedModel {
   if (!Object.hasOwn(PRESETS, presetName)) {
     throw new UsageError(
@@ -67,7 +67,7 @@ export function freshModel(
       ? { maxSeqLen: Math.max(opts.maxSeqLen, preset(presetName).maxSeqLen) }
       : {}),
   };
-  const model = Llama2.init(config, { seed: opts.seed });
+  const model = Llama2.init(config, { seed: opts.seed, std: opts.initStd });
   return withAnchors(model, base, mode, opts.acInit);
 }
 

@@ -65,6 +65,11 @@ export class RunFolderError extends Error {
 /** Builds the model for `cfg` (fresh preset or a folder to continue pre-training). */
 export async function buildModel(cfg: TrainConfig): Promise<LoadedModel> {
   if (existsSync(cfg.model)) {
+    if (cfg.initStd !== undefined)
+      throw new UsageError(
+        "train",
+        `--init-std initialises a fresh preset; --model ${cfg.model} is a folder whose weights are continued`,
+      );
     const l = await loadModelDir("train", cfg.model, {
       ...(cfg.tokenizer !== "from-model" ? { tokenizer: cfg.tokenizer } : {}),
       anchor: cfg.anchor,
@@ -74,7 +79,11 @@ export async function buildModel(cfg: TrainConfig): Promise<LoadedModel> {
   }
   if (cfg.tokenizer === "from-model") throw new UsageError("train", "--tokenizer is required here");
   const base = loadTokenizer("train", cfg.tokenizer);
-  return freshModel(cfg.model, base, cfg.anchor, { seed: cfg.seed, acInit: cfg.acInit });
+  return freshModel(cfg.model, base, cfg.anchor, {
+    seed: cfg.seed,
+    acInit: cfg.acInit,
+    ...(cfg.initStd !== undefined ? { initStd: cfg.initStd } : {}),
+  });
 }
 
 /** The train-config.json of run folder `out`, or null when there is none. */
