@@ -162,7 +162,8 @@ export const TRAIN_SPECS: OptionSpecs = {
   "init-std": {
     type: "string",
     arg: "STD",
-    help: "std of the normal init of a fresh preset's weight matrices (HF initializer_range) (default: 0.02)",
+    help: "std of the normal init of a fresh preset's weight matrices (HF initializer_range)",
+    computedDefault: "0.02",
   },
   "ac-init": {
     type: "string",
