@@ -14,6 +14,14 @@ const tmp = () => mkdtempSync(join(tmpdir(), "anllm-train-"));
 const CORPUS = join(FIXTURES, "corpus");
 const TINY = [...TINY_TRAIN, "--seq-len", "32"];
 
+/** One tiny training step into `dir/name`: its loss and the stored train-config.json. */
+async function oneStep(dir: string, name: string, ...extra: string[]) {
+  const out = join(dir, name);
+  const j = await cliJson<AnyJson>("train", ...TINY, "--steps", "1", ...extra, "--out", out);
+  const cfg = JSON.parse(readFileSync(join(out, "train-config.json"), "utf8"));
+  return { loss: j.losses[0] as number, cfg };
+}
+
 describe("anllm train", () => {
   it("trains a tiny AC model: the loss falls and the run folder is complete", async () => {
     const out = join(tmp(), "run");
@@ -223,12 +231,7 @@ describe("anllm train", () => {
 
   it("--shuffle-block sets the documents per shuffle block: stored in train-config.json, changes the data order", async () => {
     const dir = tmp();
-    const run = async (name: string, ...extra: string[]) => {
-      const out = join(dir, name);
-      const j = await cliJson<AnyJson>("train", ...TINY, "--steps", "1", ...extra, "--out", out);
-      const cfg = JSON.parse(readFileSync(join(out, "train-config.json"), "utf8"));
-      return { loss: j.losses[0] as number, cfg };
-    };
+    const run = (n: string, ...extra: string[]) => oneStep(dir, n, ...extra);
     const byDefault = await run("default");
     const fileOrder = await run("block1", "--shuffle-block", "1");
     const again = await run("block1-again", "--shuffle-block", "1");
@@ -244,14 +247,7 @@ describe("anllm train", () => {
 
   it("--loss-ids scores only the listed token ids (the others are ignored like -100 labels)", async () => {
     const dir = tmp();
-    const loss = async (name: string, ...extra: string[]) => {
-      const out = join(dir, name);
-      const j = await cliJson<AnyJson>("train", ...TINY, "--steps", "1", ...extra, "--out", out);
-      return {
-        loss: j.losses[0] as number,
-        cfg: JSON.parse(readFileSync(join(out, "train-config.json"), "utf8")),
-      };
-    };
+    const loss = (n: string, ...extra: string[]) => oneStep(dir, n, ...extra);
     const all = await loss("all");
     // every id of the vocabulary listed: the same loss as no list
     const listed = await loss("listed", "--loss-ids", "0-99,100-259");
@@ -267,38 +263,27 @@ describe("anllm train", () => {
 
   it("--init-std sets a fresh preset's init (HF initializer_range) and refuses model folders", async () => {
     const dir = tmp();
-    const first = async (name: string, ...extra: string[]) => {
-      const out = join(dir, name);
-      const j = await cliJson<AnyJson>("train", ...TINY, "--steps", "1", ...extra, "--out", out);
-      return {
-        loss: j.losses[0] as number,
-        cfg: JSON.parse(readFileSync(join(out, "train-config.json"), "utf8")),
-      };
-    };
-    const byDefault = await first("default");
-    const same = await first("same", "--init-std", "0.02");
-    const wide = await first("wide", "--init-std", "0.5");
-    expect(byDefault.cfg.initStd).toBeUndefined();
-    expect(same.cfg.initStd).toBe(0.02);
-    // 0.02 is the default: the same weights, the same first loss
+    // refused before any training: a non-positive std, and a folder (its weights are continued)
+    for (const [extra, message] of [
+      [["--init-std", "0"], /--init-std expects a number in \[0\.000001, 10\], got "0"/],
+      [["--model", dir, "--init-std", "0.1"], /--init-std initialises a fresh preset/],
+    ] as const) {
+      const r = await cli("train", ...TINY, ...extra, "--out", join(dir, "refused"));
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    const byDefault = await oneStep(dir, "default");
+    const same = await oneStep(dir, "same", "--init-std", "0.02");
+    const wide = await oneStep(dir, "wide", "--init-std", "0.5");
+    expect([byDefault.cfg.initStd, same.cfg.initStd, wide.cfg.initStd]).toEqual([
+      undefined,
+      0.02,
+      0.5,
+    ]);
+    // 0.02 is the default: the same weights, the same first loss; wider weights give sharper
+    // logits at step 0, so a higher first loss than the near-uniform default
     expect(same.loss).toBe(byDefault.loss);
-    // wider weights: sharper logits at step 0, a higher first loss than the near-uniform default
     expect(wide.loss).toBeGreaterThan(byDefault.loss + 0.1);
-    const zero = await cli("train", ...TINY, "--init-std", "0", "--out", join(dir, "zero"));
-    expect(zero.code).toBe(2);
-    expect(zero.stderr).toMatch(/--init-std expects a number in \[0\.000001, 10\], got "0"/);
-    const folder = await cli(
-      "train",
-      ...TINY,
-      "--model",
-      dir,
-      "--init-std",
-      "0.1",
-      "--out",
-      join(dir, "f"),
-    );
-    expect(folder.code).toBe(2);
-    expect(folder.stderr).toMatch(/--init-std initialises a fresh preset/);
   });
 
   it("prints --help", async () => {
