@@ -237,7 +237,8 @@ const RECALL_OPTIONS: OptionSpecs = {
   "value-pool": {
     type: "string",
     arg: "N",
-    help: "values per document (default 90: any); fewer make each value stand under several keys, so only the key tells it",
+    help: "values per document; fewer make each value stand under several keys, so only the key tells it",
+    computedDefault: "90 (every value)",
   },
   seed: { type: "string", arg: "N", help: "generator seed", default: "1" },
   "tokenizer-out": {

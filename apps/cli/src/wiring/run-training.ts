@@ -82,7 +82,7 @@ export async function buildModel(cfg: TrainConfig): Promise<LoadedModel> {
   return freshModel(cfg.model, base, cfg.anchor, {
     seed: cfg.seed,
     acInit: cfg.acInit,
-    ...(cfg.initStd !== undefined ? { initStd: cfg.initStd } : {}),
+    initStd: cfg.initStd,
   });
 }
 
