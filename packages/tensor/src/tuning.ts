@@ -33,6 +33,8 @@ const tiling = (tm: number, tn: number, wx: number, wy: number): MatmulTiling =>
 export const MATMUL_CANDIDATES: Record<"software" | "hardware", Record<string, MatmulChoice>> = {
   software: {
     default: {},
+    "24x4/8x1": { tiling: tiling(24, 4, 8, 1) },
+    "20x4/8x1": { tiling: tiling(20, 4, 8, 1) },
     "16x4/8x1": { tiling: tiling(16, 4, 8, 1) },
     "12x4/8x1": { tiling: tiling(12, 4, 8, 1) },
     "8x8/8x1": { tiling: tiling(8, 8, 8, 1) },

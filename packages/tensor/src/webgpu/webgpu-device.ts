@@ -8,6 +8,7 @@ import { f16ToF32 } from "../half";
 import type { KernelDef } from "../kernels/kernel";
 import { bindingDecls, ENABLE_F16 } from "./bindings";
 import { BufferPool, sizeClass } from "./buffer-pool";
+import { idleWait } from "./idle-wait";
 import { Profiler } from "./profiler";
 
 const META_BYTES = 256;
@@ -39,6 +40,12 @@ export interface WebGPUDeviceOptions {
    * RAM (where a failed allocation is a kill by the OS, not an error). Default: no budget.
    */
   memoryLimitBytes?: number;
+  /**
+   * Node (Dawn's binding) only: milliseconds a wait for the device may poll in a busy loop before
+   * the main thread sleeps between polls (1 ms timer turns), leaving the cores to a software
+   * adapter's worker threads (idle-wait.ts). Infinity: always busy-poll. Default 1.
+   */
+  spinWaitMs?: number;
 }
 
 /** A device that runs WGSL kernels through a GPUDevice. */
@@ -69,6 +76,7 @@ export class WebGPUDevice implements Backend {
   ) {
     const l = gpu.limits;
     this.memoryLimitBytes = opts.memoryLimitBytes;
+    this.spinWaitMs = opts.spinWaitMs ?? 1;
     this.software = opts.variants ? opts.variants === "software" : software;
     this.limits = {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
@@ -97,6 +105,9 @@ export class WebGPUDevice implements Backend {
   private record(e: Error): void {
     if (!this.error) this.error = e;
   }
+
+  /** See WebGPUDeviceOptions.spinWaitMs. */
+  spinWaitMs: number;
 
   /** Bytes of every buffer this device created and has not destroyed (live tensors and pool). */
   allocatedBytes = 0;
@@ -312,7 +323,7 @@ export class WebGPUDevice implements Backend {
     this.enc().copyBufferToBuffer(g.buffer, 0, staging, 0, bytes);
     this.flush();
     await this.settle();
-    await staging.mapAsync(GPUMapMode.READ);
+    await idleWait(() => staging.mapAsync(GPUMapMode.READ), this.spinWaitMs);
     const copy = staging.getMappedRange().slice(0, elems * dtypeBytes(dtype));
     staging.unmap();
     staging.destroy();
@@ -328,13 +339,13 @@ export class WebGPUDevice implements Backend {
   private async settle(): Promise<void> {
     const scopes = this.scopes;
     this.scopes = [];
-    await Promise.all(scopes);
+    if (scopes.length > 0) await idleWait(() => Promise.all(scopes), this.spinWaitMs);
     this.check();
   }
 
   async sync(): Promise<void> {
     this.flush();
-    await this.gpu.queue.onSubmittedWorkDone();
+    await idleWait(() => this.gpu.queue.onSubmittedWorkDone(), this.spinWaitMs);
     await this.settle();
     await this.profiler?.collect();
   }
