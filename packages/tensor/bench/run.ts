@@ -4,7 +4,8 @@
 // Flags: --quick (fewer reps), --big (add the "big" model), --sizes=256,512 (matmul),
 // --attention-sizes=1024,4096 --attention-batches=1,4 --attention-reps=3, --skip-attention,
 // --out=FILE (default bench-results.json), --no-autotune (otherwise the autotuner first times the candidate variants of every matmul and
-// attention shape the run uses, so "ours" runs the variants it chose on this machine).
+// attention shape the run uses, so "ours" runs the variants it chose on this machine),
+// --spin-wait-ms=N (the device's spinWaitMs; Infinity: busy-poll every wait, as before idle-wait.ts).
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -25,7 +26,11 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)] as number;
 };
 
-const dev = await initNodeDevice({ prefer: "webgpu" });
+const spinOpt = opt("spin-wait-ms");
+const spinWaitMs = spinOpt === undefined ? undefined : Number(spinOpt);
+if (spinWaitMs !== undefined && !(spinWaitMs >= 0))
+  throw new Error(`--spin-wait-ms must be a number >= 0 or Infinity, got "${spinOpt}"`);
+const dev = await initNodeDevice({ prefer: "webgpu", spinWaitMs });
 (globalThis as { navigator?: unknown }).navigator = { gpu: nodeGpu() };
 // tfjs's ESM dist uses directory imports Node rejects: load through require (tsx transpiles)
 const require = createRequire(import.meta.url);
@@ -181,6 +186,7 @@ const report = {
   machine: `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   device: dev.name,
   reps: REPS,
+  spinWaitMs: String((dev as { spinWaitMs?: number }).spinWaitMs ?? "n/a"),
   date: new Date().toISOString(),
   results,
 };
