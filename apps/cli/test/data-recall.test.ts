@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type AnyJson, cliJson } from "./helpers";
+import { type AnyJson, cli, cliJson } from "./helpers";
 
 describe("anllm data recall", () => {
   it("writes the same documents for a seed, with one AC anchor per fact", async () => {
@@ -63,5 +63,44 @@ describe("anllm data recall", () => {
       "none",
     );
     expect(byKey.tokens).toBe(30 * (1 + 3 * 12));
+  });
+
+  it("--layout mqar and repeat: facts then all restated; keys then the same keys; bad names exit 2", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "anllm-recall-layout-"));
+    const args = ["--documents", "10", "--sentences", "6", "--seed", "3"];
+    const mqar = await cliJson<AnyJson>(
+      "data",
+      "recall",
+      "--out",
+      join(dir, "m.jsonl"),
+      ...args,
+      "--layout",
+      "mqar",
+    );
+    expect(mqar.layout).toBe("mqar");
+    for (const line of readFileSync(join(dir, "m.jsonl"), "utf8").trim().split("\n")) {
+      const { text, meta } = JSON.parse(line) as { text: string; meta: { layout: string } };
+      expect(meta.layout).toBe("mqar");
+      const facts = text.match(/ [A-Z][a-z]\d{2}\./g) ?? [];
+      expect(facts).toHaveLength(12);
+      expect(facts.slice(6).sort()).toEqual(facts.slice(0, 6).sort());
+    }
+    await cliJson<AnyJson>(
+      "data",
+      "recall",
+      "--out",
+      join(dir, "r.jsonl"),
+      ...args,
+      "--layout",
+      "repeat",
+    );
+    for (const line of readFileSync(join(dir, "r.jsonl"), "utf8").trim().split("\n")) {
+      const { text } = JSON.parse(line) as { text: string };
+      expect(text).toMatch(/^( [A-Z][a-z]){12}$/);
+      expect(text.slice(18)).toBe(text.slice(0, 18));
+    }
+    const bad = await cli("data", "recall", "--out", join(dir, "x.jsonl"), "--layout", "zigzag");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--layout must be one of facts, mqar, repeat, got "zigzag"/);
   });
 });

@@ -67,9 +67,11 @@ export { type QaDoc, TASK_NAMES, type TaskName } from "./qa-tasks";
 export {
   factSentence,
   RECALL_KEY_COUNT,
+  RECALL_LAYOUTS,
   RECALL_VALUE_COUNT,
   RECALL_VALUE_IDS,
   type RecallFact,
+  type RecallLayout,
   type RecallPrompt,
   type RecallQuery,
   type RecallTrainingOptions,

@@ -79,12 +79,29 @@ export interface RecallTrainingOptions {
    * tells a restated fact's value (no "copy a value seen before" shortcut)
    */
   valuePool?: number;
+  /**
+   * How a document is laid out (default "facts"):
+   * - "facts": new facts, with runs of earlier ones restated at `repeatRate` (the layout of the
+   *   evaluation prompts);
+   * - "mqar": the document's facts, then all of them restated in a seeded random order (the MQAR
+   *   layout of the Zoology paper: every second value is a lookup);
+   * - "repeat": a sequence of keys alone (` Ab Cd ...`), then the same sequence again: the purest
+   *   signal for the induction circuit the lookup needs (every token of the copy is predictable),
+   *   to train with every token scored before the fact layouts.
+   * `sentences` / `minSentences` count facts ("mqar") or keys ("repeat") before the restatement.
+   */
+  layout?: RecallLayout;
 }
 
+/** Document layouts of {@link recallTrainingDocuments}. */
+export type RecallLayout = "facts" | "mqar" | "repeat";
+export const RECALL_LAYOUTS: readonly RecallLayout[] = ["facts", "mqar", "repeat"];
+
 /**
- * Training documents: each step adds a new fact or, with `repeatRate`, restates a run of
- * consecutive earlier facts of the same document (the queries the model learns to answer; the
- * run's later keys are predictable by copying too, which teaches the copying early).
+ * Training documents. In the "facts" layout each step adds a new fact or, with `repeatRate`,
+ * restates a run of consecutive earlier facts of the same document (the queries the model learns to
+ * answer; the run's later keys are predictable by copying too, which teaches the copying early);
+ * "mqar" and "repeat" are described at {@link RecallTrainingOptions.layout}.
  */
 export function recallTrainingDocuments(o: RecallTrainingOptions): string[] {
   const r = seededRandom(o.seed ^ 0x5bd1e995).next;
@@ -93,6 +110,11 @@ export function recallTrainingDocuments(o: RecallTrainingOptions): string[] {
   const maxRun = o.maxRun ?? 4;
   const fewest = o.minSentences ?? per;
   const valuePool = o.valuePool ?? RECALL_VALUE_COUNT;
+  const layout = o.layout ?? "facts";
+  if (!RECALL_LAYOUTS.includes(layout))
+    throw new EvalConfigError(
+      `recallTrainingDocuments: layout must be one of ${RECALL_LAYOUTS.join(", ")}, got ${String(layout)}`,
+    );
   if (!Number.isInteger(valuePool) || valuePool < 1 || valuePool > RECALL_VALUE_COUNT)
     throw new EvalConfigError(
       `recallTrainingDocuments: valuePool must be an integer in [1, ${RECALL_VALUE_COUNT}], got ${valuePool}`,
@@ -123,6 +145,20 @@ export function recallTrainingDocuments(o: RecallTrainingOptions): string[] {
     if (valuePool < RECALL_VALUE_COUNT) {
       const values = drawValues(r, valuePool);
       for (const f of pool) f.value = values[Math.floor(r() * valuePool)] as string;
+    }
+    if (layout === "repeat") {
+      const keys = pool.map((f) => ` ${f.key}`).join("");
+      out.push(keys + keys);
+      continue;
+    }
+    if (layout === "mqar") {
+      const asked = [...pool];
+      for (let i = asked.length - 1; i > 0; i--) {
+        const j = Math.floor(r() * (i + 1));
+        [asked[i], asked[j]] = [asked[j] as RecallFact, asked[i] as RecallFact];
+      }
+      out.push([...pool, ...asked].map(factSentence).join(""));
+      continue;
     }
     const facts: RecallFact[] = [];
     const sentences: RecallFact[] = [];

@@ -65,6 +65,40 @@ describe("recall task", () => {
     expect(() => recallFacts(1, RECALL_KEY_COUNT + 1)).toThrow(/recallFacts: n must be/);
   });
 
+  it("the mqar and repeat layouts restate every fact (key) once, in a seeded order", () => {
+    const opts = { seed: 5, documents: 30, sentences: 12, minSentences: 2 };
+    const mqar = recallTrainingDocuments({ ...opts, layout: "mqar" });
+    expect(mqar).toEqual(recallTrainingDocuments({ ...opts, layout: "mqar" }));
+    let shuffled = 0;
+    for (const doc of mqar) {
+      const facts = doc.match(/ [A-Z][a-z]\d{2}\./g) ?? [];
+      const n = facts.length / 2;
+      expect(Number.isInteger(n) && n >= 2 && n <= 12).toBe(true);
+      const first = facts.slice(0, n);
+      const asked = facts.slice(n);
+      expect(new Set(first.map((f) => f.slice(1, 3))).size).toBe(n); // distinct keys
+      expect([...asked].sort()).toEqual([...first].sort()); // each fact restated once, same value
+      if (asked.join("") !== first.join("")) shuffled++;
+    }
+    expect(shuffled).toBeGreaterThan(20);
+    const repeat = recallTrainingDocuments({ ...opts, layout: "repeat" });
+    expect(repeat).toEqual(recallTrainingDocuments({ ...opts, layout: "repeat" }));
+    for (const doc of repeat) {
+      expect(doc).toMatch(/^( [A-Z][a-z])+$/);
+      const half = doc.slice(0, doc.length / 2);
+      expect(doc).toBe(half + half);
+      expect(half.length / 3).toBeGreaterThanOrEqual(2);
+      expect(half.length / 3).toBeLessThanOrEqual(12);
+    }
+    // the default layout is "facts": the documents of earlier versions
+    expect(recallTrainingDocuments({ ...opts, layout: "facts" })).toEqual(
+      recallTrainingDocuments(opts),
+    );
+    expect(() =>
+      recallTrainingDocuments({ ...opts, layout: "zigzag" as unknown as "facts" }),
+    ).toThrow(/layout must be one of facts, mqar, repeat/);
+  });
+
   it("training documents restate runs of earlier facts with the same values", () => {
     for (const maxRun of [1, 4]) {
       for (const doc of recallTrainingDocuments({ seed: 2, documents: 5, sentences: 40, maxRun })) {

@@ -5,8 +5,10 @@
 // tokenisation, anchors, packing and shuffle as `train`) as Parquet shards for other engines.
 
 import {
+  RECALL_LAYOUTS,
   RECALL_VALUE_COUNT,
   RECALL_VALUE_IDS,
+  type RecallLayout,
   recallTokenizerJson,
   recallTrainingDocuments,
 } from "@anllm/evaluator";
@@ -240,6 +242,12 @@ const RECALL_OPTIONS: OptionSpecs = {
     help: "values per document; fewer make each value stand under several keys, so only the key tells it",
     computedDefault: "90 (every value)",
   },
+  layout: {
+    type: "string",
+    arg: "facts|mqar|repeat",
+    help: "facts: new facts with restated runs (as the eval prompts); mqar: the facts, then all restated shuffled; repeat: keys alone, then the same keys again (induction pre-training, score every token); --sentences counts facts or keys before the restatement",
+    default: "facts",
+  },
   seed: { type: "string", arg: "N", help: "generator seed", default: "1" },
   "tokenizer-out": {
     type: "string",
@@ -261,7 +269,20 @@ async function writeRecall(values: Values, io: Io): Promise<void> {
   const valuePool = int(c, values, "value-pool", 1, RECALL_VALUE_COUNT) ?? RECALL_VALUE_COUNT;
   const maxRun = int(c, values, "max-run", 1)!;
   const seed = int(c, values, "seed", 0)!;
-  const options = { sentences, minSentences, repeatRate, maxRun, valuePool };
+  const layout = str(values, "layout") ?? "facts";
+  if (!(RECALL_LAYOUTS as readonly string[]).includes(layout))
+    throw new UsageError(
+      c,
+      `--layout must be one of ${RECALL_LAYOUTS.join(", ")}, got "${layout}"`,
+    );
+  const options = {
+    sentences,
+    minSentences,
+    repeatRate,
+    maxRun,
+    valuePool,
+    layout: layout as RecallLayout,
+  };
   const docs = recallTrainingDocuments({ seed, documents, ...options });
   const meta = { source: "anllm-recall", seed, ...options };
   const lines = docs.map((text) => JSON.stringify({ text, meta }));
@@ -295,7 +316,7 @@ export const dataCommand: CommandGroup = {
       summary: "write synthetic associative-recall documents (key value facts, restated) as JSONL",
       command: {
         usage:
-          "anllm data recall --out FILE [--documents N] [--sentences N] [--min-sentences N] [--repeat-rate P] [--max-run N] [--value-pool N] [--seed N] [--tokenizer-out FILE] [--json]",
+          "anllm data recall --out FILE [--documents N] [--sentences N] [--min-sentences N] [--repeat-rate P] [--max-run N] [--value-pool N] [--layout facts|mqar|repeat] [--seed N] [--tokenizer-out FILE] [--json]",
         about:
           "Seeded documents of ` Ab42.` key-value facts where runs of earlier facts are restated: the training " +
           "data of the recall task that `eval cache --policy` scores by distance.",
