@@ -101,6 +101,6 @@ describe("anllm data recall", () => {
     }
     const bad = await cli("data", "recall", "--out", join(dir, "x.jsonl"), "--layout", "zigzag");
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--layout must be one of facts, mqar, repeat, got "zigzag"/);
+    expect(bad.stderr).toMatch(/--layout expects one of facts\|mqar\|repeat, got "zigzag"/);
   });
 });

@@ -142,14 +142,14 @@ export function recallTrainingDocuments(o: RecallTrainingOptions): string[] {
             Math.floor(Math.exp(Math.log(fewest) + r() * Math.log((per + 1) / fewest))),
           );
     const pool = recallFacts((o.seed * 1000003 + d) >>> 0, count);
-    if (valuePool < RECALL_VALUE_COUNT) {
-      const values = drawValues(r, valuePool);
-      for (const f of pool) f.value = values[Math.floor(r() * valuePool)] as string;
-    }
     if (layout === "repeat") {
       const keys = pool.map((f) => ` ${f.key}`).join("");
       out.push(keys + keys);
       continue;
+    }
+    if (valuePool < RECALL_VALUE_COUNT) {
+      const values = drawValues(r, valuePool);
+      for (const f of pool) f.value = values[Math.floor(r() * valuePool)] as string;
     }
     if (layout === "mqar") {
       const asked = [...pool];

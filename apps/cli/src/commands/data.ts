@@ -8,7 +8,6 @@ import {
   RECALL_LAYOUTS,
   RECALL_VALUE_COUNT,
   RECALL_VALUE_IDS,
-  type RecallLayout,
   recallTokenizerJson,
   recallTrainingDocuments,
 } from "@anllm/evaluator";
@@ -269,20 +268,8 @@ async function writeRecall(values: Values, io: Io): Promise<void> {
   const valuePool = int(c, values, "value-pool", 1, RECALL_VALUE_COUNT) ?? RECALL_VALUE_COUNT;
   const maxRun = int(c, values, "max-run", 1)!;
   const seed = int(c, values, "seed", 0)!;
-  const layout = str(values, "layout") ?? "facts";
-  if (!(RECALL_LAYOUTS as readonly string[]).includes(layout))
-    throw new UsageError(
-      c,
-      `--layout must be one of ${RECALL_LAYOUTS.join(", ")}, got "${layout}"`,
-    );
-  const options = {
-    sentences,
-    minSentences,
-    repeatRate,
-    maxRun,
-    valuePool,
-    layout: layout as RecallLayout,
-  };
+  const layout = choice(c, values, "layout", RECALL_LAYOUTS) ?? "facts";
+  const options = { sentences, minSentences, repeatRate, maxRun, valuePool, layout };
   const docs = recallTrainingDocuments({ seed, documents, ...options });
   const meta = { source: "anllm-recall", seed, ...options };
   const lines = docs.map((text) => JSON.stringify({ text, meta }));

@@ -2,9 +2,8 @@
 // package). The binding resolves its promises (onSubmittedWorkDone, mapAsync, popErrorScope) from
 // a loop of `setImmediate` turns that runs while any of them is pending, so every wait keeps the
 // main thread at 100%. On a software adapter that thread competes with lavapipe's worker threads
-// for the cores: on 2 cores the workers got about half a core each (top -H), and matmul 1024 with
-// readback took 188 ms busy-polling against 92 ms with this (bench/results/2026-12-04-1713-spin-
-// Infinity.json and 2026-12-04-1712-spin-1.json).
+// for the cores: on 2 cores matmul 1024 with readback took 188 ms busy-polling against 92 ms with
+// this (bench/results/2026-12-04-1713-spin-Infinity.json and 2026-12-04-1712-spin-1.json).
 // The binding looks `setImmediate` up on the global object at each turn, so while one of our waits
 // has lasted longer than `spinMs`, its turns are 0 ms timers (Node: 1 ms) instead and the thread
 // sleeps between them; shorter waits keep the immediate turns and their latency.

@@ -10,7 +10,11 @@ export class Profiler {
   private names: string[] = [];
   private totals = new Map<string, { ms: number; count: number }>();
 
-  constructor(private gpu: GPUDevice) {
+  /** @param wait how the device waits for the binding's promises (WebGPUDevice: idleWait) */
+  constructor(
+    private gpu: GPUDevice,
+    private wait: (start: () => Promise<void>) => Promise<void>,
+  ) {
     this.set = gpu.createQuerySet({ type: "timestamp", count: SLOTS * 2 });
     this.resolve = gpu.createBuffer({
       size: SLOTS * 16,
@@ -38,7 +42,7 @@ export class Profiler {
     });
     enc.copyBufferToBuffer(this.resolve, 0, read, 0, n * 16);
     this.gpu.queue.submit([enc.finish()]);
-    await read.mapAsync(GPUMapMode.READ);
+    await this.wait(() => read.mapAsync(GPUMapMode.READ));
     const t = new BigUint64Array(read.getMappedRange().slice(0));
     read.unmap();
     read.destroy();

@@ -357,7 +357,7 @@ export class WebGPUDevice implements Backend {
     if (!this.gpu.features.has("timestamp-query")) {
       throw new KernelError("profiling needs the adapter feature timestamp-query");
     }
-    this.profiler = new Profiler(this.gpu);
+    this.profiler = new Profiler(this.gpu, (start) => idleWait(start, this.spinWaitMs));
   }
 
   /** Stops timing and returns milliseconds per kernel variant, slowest first. */
