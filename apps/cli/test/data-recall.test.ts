@@ -25,7 +25,9 @@ describe("anllm data recall", () => {
     const docs = a.text.trim().split("\n");
     expect(docs).toHaveLength(30);
     for (const line of docs)
-      expect((JSON.parse(line) as { text: string }).text).toMatch(/^( [A-Z][a-z]\d{2}\.){12}$/);
+      expect((JSON.parse(line) as { text: string }).text).toMatch(
+        /^( ([A-Z][a-z]\d{2}) \2\.){12}$/,
+      );
     // the loader's AC anchors: one after each of the 12 facts of every document
     const inspect = await cliJson<AnyJson>(
       "data",
@@ -38,7 +40,7 @@ describe("anllm data recall", () => {
     );
     expect(inspect.documents).toBe(30);
     expect(inspect.anchors).toBe(30 * 12);
-    // the recall tokenizer written beside the documents: BOS + three tokens a fact
+    // the recall tokenizer written beside the documents: BOS + five tokens a fact
     const tokenizer = join(dir, "recall-tokenizer.json");
     const withTokenizer = await cliJson<AnyJson>(
       "data",
@@ -52,6 +54,7 @@ describe("anllm data recall", () => {
       tokenizer,
     );
     expect(readFileSync(join(dir, "d.jsonl"), "utf8")).toBe(a.text);
+    expect(withTokenizer.keyIds).toBe("100-775");
     expect(withTokenizer.valueIds).toBe("776-865");
     const byKey = await cliJson<AnyJson>(
       "data",
@@ -62,7 +65,7 @@ describe("anllm data recall", () => {
       "--anchor",
       "none",
     );
-    expect(byKey.tokens).toBe(30 * (1 + 3 * 12));
+    expect(byKey.tokens).toBe(30 * (1 + 5 * 12));
   });
 
   it("--layout mqar and repeat: facts then all restated; keys then the same keys; bad names exit 2", async () => {
@@ -81,7 +84,7 @@ describe("anllm data recall", () => {
     for (const line of readFileSync(join(dir, "m.jsonl"), "utf8").trim().split("\n")) {
       const { text, meta } = JSON.parse(line) as { text: string; meta: { layout: string } };
       expect(meta.layout).toBe("mqar");
-      const facts = text.match(/ [A-Z][a-z]\d{2}\./g) ?? [];
+      const facts = text.match(/ ([A-Z][a-z]\d{2}) \1\./g) ?? [];
       expect(facts).toHaveLength(12);
       expect(facts.slice(6).sort()).toEqual(facts.slice(0, 6).sort());
     }

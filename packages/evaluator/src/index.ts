@@ -67,6 +67,7 @@ export { type QaDoc, TASK_NAMES, type TaskName } from "./qa-tasks";
 export {
   factSentence,
   RECALL_KEY_COUNT,
+  RECALL_KEY_IDS,
   RECALL_LAYOUTS,
   RECALL_VALUE_COUNT,
   RECALL_VALUE_IDS,

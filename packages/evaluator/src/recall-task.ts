@@ -1,27 +1,34 @@
-// The synthetic associative-recall task of the cache-policy comparison: documents of ` Ab42.`
-// facts (a key is an uppercase and a lowercase letter, a value two digits glued to it), where a fact is later
-// restated and the model must produce its value from the key alone. What a cache policy forgot
-// shows as recall accuracy falling with the distance between the fact and its query. Seeded: the
-// same seed gives the same documents and prompts.
+// The synthetic associative-recall task of the cache-policy comparison: documents of ` Ab42 Ab42.`
+// facts (a key is an uppercase and a lowercase letter, its value two digits glued to it, and the
+// pair said twice), where a fact is later restated and the model must produce its value from the key
+// alone. What a cache policy forgot shows as recall accuracy falling with the distance between the
+// fact and its query. Seeded: the same seed gives the same documents and prompts.
 //
 // Why this shape (the first version, three lowercase letters per key and 64-sentence documents,
 // was never learned by the small preset in 160 steps):
 // - a key starts with an uppercase letter so that the sentence splitter (CLDR rules: a period
 //   followed by a lowercase word does not end a sentence) ends every fact at its period: with
 //   lowercase keys a whole document was one sentence and an AnLLM-AC model saw no anchor inside it;
-// - two letters (676 keys) are enough for distinct keys in a 2048-token prompt (6 byte tokens a
-//   fact, 3 with the recall tokenizer, which makes each key and each value one token);
+// - two letters (676 keys) are enough for distinct keys in a 2048-token prompt (10 byte tokens a
+//   fact, 5 with the recall tokenizer, which makes each key and each value one token);
+// - the pair is said twice: predicting the second key and value needs a head that reads the
+//   previous token, the first half of the lookup circuit, and the second key is a token equal to a
+//   later query that sits right after the value, so the lookup can match tokens and read the
+//   previous one; with one pair (` Ab42.`) the small preset, trained with the same recipe, hardly
+//   recalled at all. The sentence ends after digits: a period right after a key (` Ab42 Ab.`) is
+//   read as an abbreviation by the sentence splitter for some keys (` In.`, ` Mr.`), which then
+//   get no anchor;
 // - training documents restate earlier facts (runs of them with `maxRun`), can mix short and long
 //   documents (`minSentences`) and can draw their values from a small pool (`valuePool`), so that
-//   only the key tells a restated value; which mix teaches lookup is still open
+//   only the key tells a restated value; which mix teaches lookup at long distances is still open
 //   (guide/cache-policies.md).
 // The task's only randomness is the project's seeded generator (mulberry32), so a seed names the same
-// documents in every version (the committed results were trained on `data recall --seed 1`).
+// facts in every version.
 import { bpeModelEntry, specialTokenEntry } from "@anllm/redpajama-loader";
 import { seededRandom } from "@anllm/tensor";
 import { EvalConfigError } from "./errors";
 
-/** One fact: the sentence ` Keyvalue.` (e.g. ` Ab42.`) is its text. */
+/** One fact: the sentence ` Keyvalue Keyvalue.` (e.g. ` Ab42 Ab42.`) is its text. */
 export interface RecallFact {
   key: string;
   value: string;
@@ -29,7 +36,7 @@ export interface RecallFact {
 
 /** The text of a fact as a sentence (leading space, so sentences concatenate). */
 export function factSentence(f: RecallFact): string {
-  return ` ${f.key}${f.value}.`;
+  return ` ${f.key}${f.value} ${f.key}${f.value}.`;
 }
 
 const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -195,6 +202,15 @@ const FALLBACK_CHARS = [
 ];
 
 /**
+ * Ids of the keys ` Aa`..` Zz` in {@link recallTokenizerJson} (inclusive): with the values, what
+ * `train --loss-ids` scores (a key opening a new fact cannot be predicted, its repeat can).
+ */
+export const RECALL_KEY_IDS: readonly [number, number] = [
+  4 + FALLBACK_CHARS.length + 26,
+  4 + FALLBACK_CHARS.length + 26 + 26 * 26 - 1,
+];
+
+/**
  * Ids of the values `10`..`99` in {@link recallTokenizerJson} (inclusive): what `train --loss-ids`
  * scores when only the answers should be learned.
  */
@@ -205,8 +221,8 @@ export const RECALL_VALUE_IDS: readonly [number, number] = [
 
 /**
  * The recall task's own tokenizer, as a Hugging Face tokenizer.json (BPE): every key with its
- * leading space (` Ab`) and every two-digit value (`42`) is one token, so a fact is three tokens
- * (` Ab`, `42`, `.`) and recall needs a one-token match, as in the MQAR task of the Zoology paper;
+ * leading space (` Ab`) and every two-digit value (`42`) is one token, so a fact is five tokens
+ * (` Ab`, `42`, ` Ab`, `42`, `.`) and recall needs a one-token match, as in the MQAR task of the Zoology paper;
  * with the byte tokenizer a key is two bytes and a value two more, and the tiny and small presets
  * did not learn the multi-token lookup in their training budget. Other text falls back to single
  * characters (`<unk>` outside that set). Ids: `<unk>` 0, `<s>` 1, `</s>` 2, `<pad>` 3 (the presets'
@@ -231,7 +247,7 @@ export function recallTokenizerJson(): Record<string, unknown> {
     padding: null,
     added_tokens: specials.map((content, i) => specialTokenEntry(i, content)),
     normalizer: null,
-    // words keep their leading space, so ` Ab42.` is one pre-token and BPE never crosses facts
+    // words keep their leading space, so ` Ab42` and ` Ab42.` are pre-tokens and BPE never crosses facts
     pre_tokenizer: {
       type: "Split",
       pattern: { Regex: " ?[^ ]+| +" },
@@ -256,7 +272,7 @@ function drawValues(r: () => number, n: number): string[] {
 
 /** Token ids of one fact: its whole sentence, the query (the key part) and the answer. */
 export interface TokenizedFact {
-  /** the whole sentence (query + answer + sentence end), as in the document */
+  /** the whole sentence (query + answer, twice, + sentence end), as in the document */
   sentence: Int32Array;
   /** tokens of ` key` */
   query: Int32Array;
@@ -343,10 +359,16 @@ export function recallPrompt(
   return { ids: Int32Array.from(ids), queries };
 }
 
-/** Tokenizes a fact as query + answer + "." so the three always line up (any tokenizer). */
+/**
+ * Tokenizes a fact as query + answer, twice, + "." so the parts always line up (any tokenizer).
+ */
 export function tokenizeFact(f: RecallFact, encode: (text: string) => number[]): TokenizedFact {
   const query = Int32Array.from(encode(` ${f.key}`));
   const answer = Int32Array.from(encode(f.value));
   const end = encode(".");
-  return { query, answer, sentence: Int32Array.from([...query, ...answer, ...end]) };
+  return {
+    query,
+    answer,
+    sentence: Int32Array.from([...query, ...answer, ...query, ...answer, ...end]),
+  };
 }

@@ -12,6 +12,7 @@ import { passkeyPrompt, runPasskey } from "../src/passkey";
 import { evaluatePerplexity } from "../src/perplexity";
 import { policyMarkdownTables, runPolicyBench } from "../src/policy-bench";
 import {
+  factSentence,
   RECALL_KEY_COUNT,
   RECALL_VALUE_IDS,
   recallFacts,
@@ -31,7 +32,7 @@ describe("recall task", () => {
     expect(recallFacts(3, 50)).not.toEqual(recallFacts(4, 50));
     const docs = recallTrainingDocuments({ seed: 9, documents: 3, sentences: 20 });
     expect(docs).toEqual(recallTrainingDocuments({ seed: 9, documents: 3, sentences: 20 }));
-    expect(docs[0]).toMatch(/^( [A-Z][a-z]\d{2}\.){20}$/);
+    expect(docs[0]).toMatch(/^( ([A-Z][a-z]\d{2}) \2\.){20}$/);
     // --min-sentences: lengths spread over [min, max], short documents included
     const mixed = recallTrainingDocuments({
       seed: 9,
@@ -71,7 +72,7 @@ describe("recall task", () => {
     expect(mqar).toEqual(recallTrainingDocuments({ ...opts, layout: "mqar" }));
     let shuffled = 0;
     for (const doc of mqar) {
-      const facts = doc.match(/ [A-Z][a-z]\d{2}\./g) ?? [];
+      const facts = doc.match(/ ([A-Z][a-z]\d{2}) \1\./g) ?? [];
       const n = facts.length / 2;
       expect(Number.isInteger(n) && n >= 2 && n <= 12).toBe(true);
       const first = facts.slice(0, n);
@@ -108,7 +109,7 @@ describe("recall task", () => {
         let longestRun = 0;
         let run = 0;
         let last = -1;
-        for (const m of doc.matchAll(/([A-Z][a-z])(\d{2})\./g)) {
+        for (const m of doc.matchAll(/ ([A-Z][a-z])(\d{2}) \1\2\./g)) {
           const [, k, v] = m as unknown as [string, string, string];
           if (seen.has(k)) {
             expect(seen.get(k)).toBe(v);
@@ -131,7 +132,7 @@ describe("recall task", () => {
     }
   });
 
-  it("has a tokenizer that makes each key and each value one token (a fact is three)", () => {
+  it("has a tokenizer that makes each key and each value one token (a fact is five)", () => {
     const t = tokenizerFromJson(JSON.stringify(recallTokenizerJson()));
     expect(t.vocabSize).toBe(4 + 8 + 10 + 52 + 26 + RECALL_KEY_COUNT + 90);
     expect([t.bosId, t.eosId]).toEqual([1, 2]);
@@ -146,10 +147,18 @@ describe("recall task", () => {
     expect(t.encodeContinuation("99")).toEqual([RECALL_VALUE_IDS[1]]);
     const [doc] = recallTrainingDocuments({ seed: 4, documents: 1, sentences: 30 });
     const ids = t.encode(doc as string, { bos: false });
-    expect(ids).toHaveLength(90);
+    expect(ids).toHaveLength(150);
     expect(t.decode(ids)).toBe(doc);
-    // a document is the concatenation of its facts' tokens: no merge crosses a fact
-    expect(ids.slice(0, 3)).toEqual([...t.encodeContinuation((doc as string).slice(0, 6))]);
+    // a document is the concatenation of its facts' tokens: no merge crosses a fact, and the
+    // sentence is the tokenized fact (key, value, the two again, period)
+    const first = (doc as string).slice(0, 11);
+    expect(ids.slice(0, 5)).toEqual([...t.encodeContinuation(first)]);
+    const [, key, value] = first.match(/^ ([A-Z][a-z])(\d{2}) /) as unknown as string[];
+    const fact = tokenizeFact({ key: key as string, value: value as string }, (x) =>
+      t.encodeContinuation(x),
+    );
+    expect(Array.from(fact.sentence)).toEqual(ids.slice(0, 5));
+    expect(ids.slice(2, 4)).toEqual(ids.slice(0, 2));
     // other text falls back to characters (or <unk>), it never fails
     expect(t.decode(t.encode("Hi, you!", { bos: false }))).toBe("Hi, you!");
   });
@@ -157,6 +166,9 @@ describe("recall task", () => {
   it("ends every fact as a sentence of its own for the loader's splitter (AnLLM-AC anchors)", () => {
     const [doc] = recallTrainingDocuments({ seed: 3, documents: 1, sentences: 12 });
     expect(splitSentences(doc as string)).toHaveLength(12);
+    // every key: a period right after a key would read as an abbreviation for some (` In.`)
+    const all = recallFacts(1, RECALL_KEY_COUNT);
+    expect(splitSentences(all.map(factSentence).join(""))).toHaveLength(RECALL_KEY_COUNT);
   });
 
   it("places each query near its distance, with the answer tokens where the fact's value is", () => {
@@ -166,8 +178,12 @@ describe("recall task", () => {
     // every distance below the length gets its queries; 1024 does not fit
     const count = (d: number) => p.queries.filter((q) => q.target === d).length;
     expect([16, 64, 256, 1024].map(count)).toEqual([4, 4, 4, 0]);
+    // within a quarter of the distance, or half a sentence for the short ones
+    const halfSentence = Math.ceil(Math.max(...facts.map((f) => f.sentence.length)) / 2);
     for (const q of p.queries) {
-      expect(Math.abs(q.distance - q.target)).toBeLessThanOrEqual(Math.max(4, q.target / 4));
+      expect(Math.abs(q.distance - q.target)).toBeLessThanOrEqual(
+        Math.max(halfSentence, Math.floor(q.target / 4)),
+      );
       // the answer equals the original fact's value tokens
       const answer = Array.from(p.ids.subarray(q.answerAt, q.answerAt + q.answerLength));
       const original = q.answerAt - q.distance;

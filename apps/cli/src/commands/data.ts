@@ -5,6 +5,7 @@
 // tokenisation, anchors, packing and shuffle as `train`) as Parquet shards for other engines.
 
 import {
+  RECALL_KEY_IDS,
   RECALL_LAYOUTS,
   RECALL_VALUE_COUNT,
   RECALL_VALUE_IDS,
@@ -280,7 +281,11 @@ async function writeRecall(values: Values, io: Io): Promise<void> {
   const r = {
     out,
     ...(tokenizerOut !== undefined
-      ? { tokenizerOut, valueIds: `${RECALL_VALUE_IDS[0]}-${RECALL_VALUE_IDS[1]}` }
+      ? {
+          tokenizerOut,
+          keyIds: `${RECALL_KEY_IDS[0]}-${RECALL_KEY_IDS[1]}`,
+          valueIds: `${RECALL_VALUE_IDS[0]}-${RECALL_VALUE_IDS[1]}`,
+        }
       : {}),
     documents,
     ...options,
@@ -305,7 +310,7 @@ export const dataCommand: CommandGroup = {
         usage:
           "anllm data recall --out FILE [--documents N] [--sentences N] [--min-sentences N] [--repeat-rate P] [--max-run N] [--value-pool N] [--layout facts|mqar|repeat] [--seed N] [--tokenizer-out FILE] [--json]",
         about:
-          "Seeded documents of ` Ab42.` key-value facts where runs of earlier facts are restated: the training " +
+          "Seeded documents of ` Ab42 Ab42.` key-value facts (each said twice) where runs of earlier facts are restated: the training " +
           "data of the recall task that `eval cache --policy` scores by distance.",
         options: RECALL_OPTIONS,
         run: async ({ values }, io) => {
