@@ -181,6 +181,8 @@ const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], {
   encoding: "utf8",
 }).trim();
 mkdirSync(dataDir, { recursive: true });
+// the jobs write their scratch files under runs/ (absent in a fresh clone)
+mkdirSync(join(repoRoot, "runs"), { recursive: true });
 const only = process.argv.slice(2);
 const manifestPath = join(dataDir, "manifest.json");
 const jobs = only.length === 0 ? JOBS : JOBS.filter((j) => only.includes(j.json));
