@@ -106,11 +106,11 @@ const JOBS: Job[] = [
  * KV-cache policies side by side (docs: guide/cache-policies.md): the recall task's data (4 to 64
  * facts a document, 80% of the sentences restating an earlier fact) and its tokenizer (one token a
  * key, one a value), a full-attention and an AnLLM-AC and -EP small model trained on it from
- * scratch with the same data, seed and schedule and the loss on the keys and values (the echoed key
- * trains the previous-token head the lookup needs, the restated values the lookup), then every policy
- * at 512/1024/2048-token prompts: C, T, perplexity through the cache and recall at distances the
- * training rows cover (16 to 192 tokens), under budgets of 32-64 rows so that the distances fall
- * inside and outside what each training-free policy keeps. 600 steps of 8 x 256 tokens (about 9
+ * scratch with the same data, seed and schedule and the loss on the keys and values (each fact's
+ * second pair teaches the induction circuit the lookup needs, the restated values the lookup), then
+ * every policy at 512/1024/2048-token prompts: C, T, perplexity through the cache and recall at
+ * distances the training rows cover (16 to 192 tokens), under budgets of 32-64 rows so that the
+ * distances fall inside and outside what each training-free policy keeps. 600 steps of 8 x 256 tokens (about 9
  * minutes here): with each pair said twice the full-attention model looks facts up after a few
  * hundred steps (guide/cache-policies.md).
  */

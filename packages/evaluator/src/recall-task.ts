@@ -11,17 +11,16 @@
 //   lowercase keys a whole document was one sentence and an AnLLM-AC model saw no anchor inside it;
 // - two letters (676 keys) are enough for distinct keys in a 2048-token prompt (10 byte tokens a
 //   fact, 5 with the recall tokenizer, which makes each key and each value one token);
-// - the pair is said twice: predicting the second key and value needs a head that reads the
-//   previous token, the first half of the lookup circuit, and the second key is a token equal to a
-//   later query that sits right after the value, so the lookup can match tokens and read the
-//   previous one; with one pair (` Ab42.`) the small preset, trained with the same recipe, hardly
-//   recalled at all. The sentence ends after digits: a period right after a key (` Ab42 Ab.`) is
-//   read as an abbreviation by the sentence splitter for some keys (` In.`, ` Mr.`), which then
-//   get no anchor;
+// - the pair is said twice, so every sentence is a short induction example (at the second key the
+//   next token is the one after the first key): the circuit learned there answers queries far
+//   away. With one pair (` Ab42.`), or the key alone repeated, the small preset trained with the
+//   same recipe recalled only the last fact or two. The sentence ends after digits: a period right
+//   after a key (` Ab42 Ab.`) is read as an abbreviation by the sentence splitter for some keys
+//   (` In.`, ` Mr.`), which then get no anchor;
 // - training documents restate earlier facts (runs of them with `maxRun`), can mix short and long
 //   documents (`minSentences`) and can draw their values from a small pool (`valuePool`), so that
-//   only the key tells a restated value; which mix teaches lookup at long distances is still open
-//   (guide/cache-policies.md).
+//   only the key tells a restated value; the results jobs use 4 to 64 facts, 80% of the sentences
+//   restating one earlier fact (guide/cache-policies.md).
 // The task's only randomness is the project's seeded generator (mulberry32), so a seed names the same
 // facts in every version.
 import { bpeModelEntry, specialTokenEntry } from "@anllm/redpajama-loader";
@@ -222,7 +221,8 @@ export const RECALL_VALUE_IDS: readonly [number, number] = [
 /**
  * The recall task's own tokenizer, as a Hugging Face tokenizer.json (BPE): every key with its
  * leading space (` Ab`) and every two-digit value (`42`) is one token, so a fact is five tokens
- * (` Ab`, `42`, ` Ab`, `42`, `.`) and recall needs a one-token match, as in the MQAR task of the Zoology paper;
+ * (` Ab`, `42`, ` Ab`, `42`, `.`) and recall needs a one-token match, as in the MQAR task of the
+ * Zoology paper;
  * with the byte tokenizer a key is two bytes and a value two more, and the tiny and small presets
  * did not learn the multi-token lookup in their training budget. Other text falls back to single
  * characters (`<unk>` outside that set). Ids: `<unk>` 0, `<s>` 1, `</s>` 2, `<pad>` 3 (the presets'
@@ -247,7 +247,7 @@ export function recallTokenizerJson(): Record<string, unknown> {
     padding: null,
     added_tokens: specials.map((content, i) => specialTokenEntry(i, content)),
     normalizer: null,
-    // words keep their leading space, so ` Ab42` and ` Ab42.` are pre-tokens and BPE never crosses facts
+    // words keep their leading space (` Ab42`, ` Ab42.` are pre-tokens): BPE never crosses facts
     pre_tokenizer: {
       type: "Split",
       pattern: { Regex: " ?[^ ]+| +" },
