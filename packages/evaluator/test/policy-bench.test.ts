@@ -91,7 +91,7 @@ describe("recall task", () => {
       expect(half.length / 3).toBeGreaterThanOrEqual(2);
       expect(half.length / 3).toBeLessThanOrEqual(12);
     }
-    // the default layout is "facts": the documents of earlier versions
+    // the default layout is "facts"
     expect(recallTrainingDocuments({ ...opts, layout: "facts" })).toEqual(
       recallTrainingDocuments(opts),
     );
